@@ -1,0 +1,55 @@
+/*
+ * cli: the `fulcrum` commands. Each command is `int fc_cmd_<name>(int argc,
+ * char **argv)` with argv[0] the command name, returning the process exit
+ * status: 0 success, 1 usage or configuration error, 2 input rejected (some
+ * or all rows), 3 internal or storage error. Messages go to stderr, results
+ * to stdout.
+ */
+#ifndef FC_CLI_H
+#define FC_CLI_H
+
+#include <stdio.h>
+
+#include "core/core.h"
+
+enum { FC_EXIT_OK = 0, FC_EXIT_USAGE = 1, FC_EXIT_REJECTED = 2, FC_EXIT_INTERNAL = 3 };
+
+int fc_cmd_gen(int argc, char **argv);
+int fc_cmd_ingest(int argc, char **argv);
+int fc_cmd_kpi(int argc, char **argv);
+int fc_cmd_demo(int argc, char **argv);
+
+/* The store path: --db value when given, else $FULCRUM_DB, else ./fulcrum.db. */
+const char *fc_cli_db_path(const char *flag_value);
+
+/* Print an error as "fulcrum <cmd>: file:line:col: reason" to stderr and
+ * return the exit status that fits its code. */
+int fc_cli_fail(const char *cmd, const fc_err *err);
+
+/* Exit status for an fc_status: usage/config errors 1, input errors 2,
+ * storage and internal errors 3. */
+int fc_cli_exit_for(int code);
+
+/* ---------------------------------------------------------------------------
+ * Output of rows as a table (for people), CSV or JSON (for pipes).
+ */
+typedef enum fc_out_format { FC_OUT_TABLE = 0, FC_OUT_CSV, FC_OUT_JSON } fc_out_format;
+/* Parse "table", "csv", "json"; -1 when unknown. */
+int fc_out_format_from(const char *s);
+
+typedef struct fc_table fc_table;
+/* A table with `ncols` named columns; numeric columns are right-aligned in
+ * table form and unquoted numbers in JSON. */
+fc_table *fc_table_new(size_t ncols, const char *const *names, const int *numeric);
+void fc_table_free(fc_table *t);
+/* Add a row of ncols C strings (copied). An empty string in a numeric column
+ * is printed as "" in tables/CSV and null in JSON. FC_OK or FC_ENOMEM. */
+int fc_table_add(fc_table *t, const char *const *cells);
+size_t fc_table_rows(const fc_table *t);
+/* Print in the given format to f. */
+void fc_table_print(const fc_table *t, fc_out_format fmt, FILE *f);
+
+/* Is stderr a terminal (progress bars only then)? */
+int fc_cli_stderr_tty(void);
+
+#endif

@@ -1,0 +1,11 @@
+/* Placeholder until the command lands. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int fc_cmd_ingest(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "fulcrum ingest: not built yet\n");
+    return FC_EXIT_INTERNAL;
+}

@@ -1,0 +1,107 @@
+/*
+ * store: the event log and reference entities behind one interface. The
+ * default backend is SQLite in WAL mode; a PostgreSQL backend can implement
+ * the same functions later (no SQLite type appears here).
+ *
+ * The log holds *records*: one record is one input unit (a JSON Lines event,
+ * or the events one CSV row of an operations export expands to) and is keyed
+ * by its record id. Appending a record whose id is already stored stores
+ * nothing and reports a duplicate. Records are written in batches, each one
+ * transaction together with the ingest log's progress, so an ingest killed at
+ * any point can be resumed to exactly the store an uninterrupted run makes.
+ *
+ * Thread safety: an fc_store is one connection; use one per thread.
+ */
+#ifndef FC_STORE_H
+#define FC_STORE_H
+
+#include "core/core.h"
+#include "event/event.h"
+#include "ref/ref.h"
+
+typedef struct fc_store fc_store;
+
+/* Open (creating and migrating when needed) the store at `path` (a file
+ * name; later "postgresql://..." selects PostgreSQL). */
+int fc_store_open(const char *path, fc_store **out, fc_err *err);
+void fc_store_close(fc_store *s); /* NULL is a no-op */
+int fc_store_schema_version(fc_store *s);
+
+/* ---------------------------------------------------------------------------
+ * Ingest log: one row per input file.
+ */
+typedef enum fc_ingest_state {
+    FC_INGEST_RUNNING = 0,
+    FC_INGEST_DONE = 1,
+} fc_ingest_state;
+
+typedef struct fc_ingest_log {
+    int64_t id;
+    char source[512];   /* file name as given, "-" for stdin */
+    char checksum[65];  /* SHA-256 of the whole input, hex */
+    char kind[32];      /* "events", "orders:<mapping name>", "cities", ... */
+    fc_ingest_state state;
+    int64_t rows_read, accepted, rejected, duplicates;
+    int64_t resume_offset; /* byte offset just past the last committed row */
+    int64_t resume_line;   /* line number of that row */
+    int64_t started_at, finished_at; /* wall clock, UTC s; bookkeeping only */
+} fc_ingest_log;
+
+/* Find the log row of an input with this checksum and kind. FC_OK with *found
+ * = 1 and *log filled, or *found = 0. */
+int fc_store_ingest_find(fc_store *s, const char *checksum, const char *kind, fc_ingest_log *log,
+                         int *found, fc_err *err);
+/* Create a new RUNNING log row from log->source, checksum, kind, started_at;
+ * sets log->id. */
+int fc_store_ingest_create(fc_store *s, fc_ingest_log *log, fc_err *err);
+/* All log rows, newest first; *out is caller-freed with fc_free. */
+int fc_store_ingest_list(fc_store *s, fc_ingest_log **out, size_t *n, fc_err *err);
+
+/* ---------------------------------------------------------------------------
+ * Batches: everything between begin and commit is one transaction.
+ */
+int fc_store_begin(fc_store *s, fc_err *err);
+/* Save `log` (counters, resume point, state, finished_at) and commit. */
+int fc_store_commit(fc_store *s, const fc_ingest_log *log, fc_err *err);
+int fc_store_rollback(fc_store *s); /* safe to call when no batch is open */
+
+/* Append one record: events[0..n) under record id `record_id`, belonging to
+ * `order` (may be empty). *dup is 1 when the id was already stored (nothing
+ * written), else 0. Must be inside a batch. */
+int fc_store_append(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str order,
+                    const fc_event *events, size_t n, int *dup, fc_err *err);
+/* Record a rejected row (the reason in `why`, raw text truncated to 1 KiB).
+ * Must be inside a batch. */
+int fc_store_reject(fc_store *s, int64_t ingest_id, const fc_err *why, fc_str raw, fc_err *err);
+
+/* Rejected rows of one ingest, in input order: the callback receives each. */
+typedef int (*fc_store_reject_cb)(void *ud, const fc_err *why, fc_str raw);
+int fc_store_rejects(fc_store *s, int64_t ingest_id, fc_store_reject_cb cb, void *ud,
+                     fc_err *err);
+
+/* ---------------------------------------------------------------------------
+ * Reading the log.
+ */
+/* Called once per record with its events decoded (views valid only during
+ * the call). A non-zero return stops the scan and is returned. */
+typedef int (*fc_store_record_cb)(void *ud, fc_str record_id, fc_str order,
+                                  const fc_event *events, size_t n);
+/* Every record, in storage order. */
+int fc_store_scan(fc_store *s, fc_store_record_cb cb, void *ud, fc_err *err);
+/* The records of one order. */
+int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *ud,
+                        fc_err *err);
+/* Number of records and of events stored. */
+int fc_store_counts(fc_store *s, int64_t *records, int64_t *events, fc_err *err);
+
+/* ---------------------------------------------------------------------------
+ * Reference entities (replace by id). Must be inside a batch.
+ */
+int fc_store_put_city(fc_store *s, const fc_city *c, fc_err *err);
+int fc_store_put_zone(fc_store *s, const fc_zone *z, fc_err *err);
+int fc_store_put_merchant(fc_store *s, const fc_merchant *m, fc_err *err);
+int fc_store_put_rider(fc_store *s, const fc_rider *r, fc_err *err);
+/* Load every reference entity into r. */
+int fc_store_load_ref(fc_store *s, fc_ref *r, fc_err *err);
+
+#endif
