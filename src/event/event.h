@@ -70,7 +70,9 @@ typedef struct fc_event {
     int64_t promised_at; /* order_created: promised delivery instant */
     int64_t est_ready_at;/* order_created: estimated meal-ready instant */
     int64_t from, to;    /* weather, shifts: the window */
-    int64_t amount_minor;/* compensation, order value: minor units */
+    int64_t amount_minor;/* compensation amount; order_created: order value; minor units */
+    int64_t cost_minor;  /* order_delivered / order_cancelled: what the delivery cost the
+                            platform (rider pay, fees), minor units */
     int32_t lat_e6, lng_e6;                 /* where it happened, microdegrees */
     int32_t customer_lat_e6, customer_lng_e6; /* order_created: the door */
     int32_t merchant_lat_e6, merchant_lng_e6; /* order_created: the merchant */

@@ -116,6 +116,7 @@ typedef struct fc_order_facts {
     fc_party cancelled_by;      /* when cancelled */
     int64_t compensation_minor; /* sum of compensations */
     int64_t order_value_minor;  /* order value when known, else FC_MONEY_NONE */
+    int64_t delivery_cost_minor;/* cost of the delivery to the platform, FC_MONEY_NONE unknown */
     fc_str currency;
     int32_t weather_severity;   /* max severity over created..closed, 0 none */
     int32_t prebook;            /* 0/1, FC_INT_NONE unknown */
