@@ -29,7 +29,7 @@ const char *fc_party_name(fc_party p); /* "rider", ...; "" for NONE */
 fc_party fc_party_from(fc_str s);      /* FC_PARTY_NONE when unknown */
 
 typedef enum fc_order_status {
-    FC_ORDER_OPEN = 0,      /* not closed yet */
+    FC_ORDER_OPEN = 0, /* not closed yet */
     FC_ORDER_DELIVERED,
     FC_ORDER_CANCELLED,
     FC_ORDER_UNDELIVERABLE, /* could not be handed over (returned or not) */
@@ -41,7 +41,7 @@ typedef enum fc_complaint {
     FC_COMPLAINT_MISSING_ITEM,
     FC_COMPLAINT_WRONG_ITEM,
     FC_COMPLAINT_FOOD_QUALITY,
-    FC_COMPLAINT_DAMAGED,      /* spilled, damaged packaging */
+    FC_COMPLAINT_DAMAGED, /* spilled, damaged packaging */
     FC_COMPLAINT_RIDER_BEHAVIOUR,
     FC_COMPLAINT_NOT_RECEIVED, /* marked delivered, customer says not */
     FC_COMPLAINT_OTHER,
@@ -65,12 +65,12 @@ enum {
 
 /* Thresholds for one city, from the settings file. */
 typedef struct fc_thresholds {
-    int32_t grace_s;          /* late when delivered > promised + grace */
-    int32_t severe_late_s;    /* severe when delivered > promised + this */
-    int32_t bad_rating_max;   /* rating <= this is bad (1-5 scale) */
-    int32_t far_delivery_m;   /* delivered point further than this from the door */
-    int32_t prep_overrun_s;   /* ready later than estimate + this is an overrun */
-    int32_t weather_severe;   /* severity >= this counts as severe weather */
+    int32_t grace_s;        /* late when delivered > promised + grace */
+    int32_t severe_late_s;  /* severe when delivered > promised + this */
+    int32_t bad_rating_max; /* rating <= this is bad (1-5 scale) */
+    int32_t far_delivery_m; /* delivered point further than this from the door */
+    int32_t prep_overrun_s; /* ready later than estimate + this is an overrun */
+    int32_t weather_severe; /* severity >= this counts as severe weather */
 } fc_thresholds;
 
 /* A weather window for a city (zone empty = whole city). */
@@ -85,7 +85,7 @@ typedef struct fc_fold_ctx {
     const fc_thresholds *thresholds; /* for the order's city; required */
     const fc_weather *weather;       /* windows of the order's city, may be NULL */
     size_t n_weather;
-    int32_t rider_start_date;        /* days since epoch, INT32_MIN unknown */
+    int32_t rider_start_date; /* days since epoch, INT32_MIN unknown */
 } fc_fold_ctx;
 
 /* An order's facts. String views borrow from the events folded. */
@@ -103,46 +103,70 @@ typedef struct fc_order_facts {
      * handover: arrived at customer -> delivered;
      * delivery: created -> delivered. */
     int32_t dispatch_s, to_merchant_s, wait_at_merchant_s, to_customer_s, handover_s, delivery_s;
-    int32_t lateness_s;         /* delivered - promised (negative = early) */
-    int32_t prep_overrun_s;     /* ready - est_ready (negative = early) */
-    int32_t wait_past_ready_s;  /* rider wait at merchant beyond est_ready, >= 0 */
-    int32_t distance_m;         /* planned merchant-to-customer distance */
-    int32_t delivered_far_m;    /* delivered point to the door, metres */
+    int32_t lateness_s;        /* delivered - promised (negative = early) */
+    int32_t prep_overrun_s;    /* ready - est_ready (negative = early) */
+    int32_t wait_past_ready_s; /* rider wait at merchant beyond est_ready, >= 0 */
+    int32_t distance_m;        /* planned merchant-to-customer distance */
+    int32_t delivered_far_m;   /* delivered point to the door, metres */
     uint16_t pushes, refusals, reassignments, contact_attempts, contacts_reached;
     uint16_t complaints, cs_contacts;
-    uint32_t complaint_mask;    /* 1u << fc_complaint */
-    int32_t rating;             /* last rating 1-5, FC_INT_NONE none */
-    int32_t survey;             /* last NPS answer 0-10, FC_INT_NONE none */
-    fc_party cancelled_by;      /* when cancelled */
-    int64_t compensation_minor; /* sum of compensations */
-    int64_t order_value_minor;  /* order value when known, else FC_MONEY_NONE */
-    int64_t delivery_cost_minor;/* cost of the delivery to the platform, FC_MONEY_NONE unknown */
+    uint32_t complaint_mask;     /* 1u << fc_complaint */
+    int32_t rating;              /* last rating 1-5, FC_INT_NONE none */
+    int32_t survey;              /* last NPS answer 0-10, FC_INT_NONE none */
+    fc_party cancelled_by;       /* when cancelled */
+    int64_t compensation_minor;  /* sum of compensations */
+    int64_t order_value_minor;   /* order value when known, else FC_MONEY_NONE */
+    int64_t delivery_cost_minor; /* cost of the delivery to the platform, FC_MONEY_NONE unknown */
     fc_str currency;
-    int32_t weather_severity;   /* max severity over created..closed, 0 none */
-    int32_t prebook;            /* 0/1, FC_INT_NONE unknown */
-    int32_t rider_tenure_days;  /* at creation, FC_INT_NONE unknown */
-    uint32_t incidents;         /* FC_INC_* bits */
-    uint32_t n_events;          /* distinct events folded */
-    uint32_t n_duplicates;      /* events ignored as repeated ids */
+    int32_t weather_severity;  /* max severity over created..closed, 0 none */
+    int32_t prebook;           /* 0/1, FC_INT_NONE unknown */
+    int32_t rider_tenure_days; /* at creation, FC_INT_NONE unknown */
+    uint32_t incidents;        /* FC_INC_* bits */
+    uint32_t n_events;         /* distinct events folded */
+    uint32_t n_duplicates;     /* events ignored as repeated ids */
+    int64_t last_accepted_at;  /* last acceptance before the first pickup (start of to_merchant) */
+    int64_t closed_at;         /* the instant of the terminal event that set status, or NONE */
 } fc_order_facts;
 
 /* Fold events[0..n) (all of one order, any order, repeated ids ignored) into
  * *out. `scratch` must hold n indices (caller owned, reused across calls to
  * avoid allocation). Returns FC_OK, or FC_EINVAL when the events name more
- * than one order. Never allocates. */
+ * than one order (then *out holds empty facts). Never allocates.
+ * docs/facts.md defines every fact. ctx (or ctx->thresholds) may be NULL:
+ * built-in default thresholds, no weather, unknown rider start date. */
 int fc_order_fold(const fc_event *events, size_t n, const fc_fold_ctx *ctx, uint32_t *scratch,
                   fc_order_facts *out);
+
+/* Set every fact to absent / zero (what the fold starts from). */
+void fc_order_facts_init(fc_order_facts *f);
+
+/* Incident bits of folded facts under thresholds t (the fold calls this; a
+ * policy backtest can call it again with other thresholds). Pure. */
+uint32_t fc_order_incidents(const fc_order_facts *f, const fc_thresholds *t);
+
+/* Rider tenure in whole days at `created_at` (UTC days) for a rider who
+ * started on `start_date` (days since epoch): FC_INT_NONE when either is
+ * unknown or the start is after the creation. Lets a caller that learns the
+ * final rider from the fold fill rider_tenure_days afterwards. */
+int32_t fc_order_tenure_days(int64_t created_at, int32_t start_date);
+
+const char *fc_order_status_name(fc_order_status s); /* "open", "delivered", ... */
 
 /* ---------------------------------------------------------------------------
  * Settings: thresholds per country and city, from a YAML file
  * (settings/default.yaml documents the format).
  */
 typedef struct fc_settings fc_settings;
+/* Load a settings file. Unknown keys, duplicate entries and bad values are
+ * FC_EINVAL (FC_EPARSE for malformed YAML) with file, line and column in err.
+ * *out is caller-freed with fc_settings_free. */
 int fc_settings_load(const char *path, fc_settings **out, fc_err *err);
 fc_settings *fc_settings_default(void); /* built-in defaults; NULL on OOM */
-void fc_settings_free(fc_settings *s);
+void fc_settings_free(fc_settings *s);  /* NULL is a no-op */
 /* Thresholds for a city: the city's entry over its country's over the
- * defaults. Borrowed, never NULL. */
+ * defaults, field by field. country and city may be NULL or unknown (then
+ * that level is skipped); names match case-insensitively. Borrowed (valid
+ * until fc_settings_free), never NULL. s NULL gives the built-in defaults. */
 const fc_thresholds *fc_settings_for(const fc_settings *s, const char *country, const char *city);
 
 #endif
