@@ -33,19 +33,24 @@ int fc_store_schema_version(fc_store *s);
 typedef enum fc_ingest_state {
     FC_INGEST_RUNNING = 0,
     FC_INGEST_DONE = 1,
+    FC_INGEST_STOPPED = 2, /* stopped early (max errors); a re-run goes on from the resume point */
 } fc_ingest_state;
 
 typedef struct fc_ingest_log {
     int64_t id;
-    char source[512];   /* file name as given, "-" for stdin */
-    char checksum[65];  /* SHA-256 of the whole input, hex */
-    char kind[32];      /* "events", "orders:<mapping name>", "cities", ... */
+    char source[512];  /* file name as given, "-" for stdin */
+    char checksum[65]; /* SHA-256 of the whole input, hex */
+    char kind[32];     /* "events", "orders:<mapping name>", "cities", ... */
     fc_ingest_state state;
     int64_t rows_read, accepted, rejected, duplicates;
-    int64_t resume_offset; /* byte offset just past the last committed row */
-    int64_t resume_line;   /* line number of that row */
+    int64_t resume_offset;           /* byte offset just past the last committed row */
+    int64_t resume_line;             /* line number of that row */
     int64_t started_at, finished_at; /* wall clock, UTC s; bookkeeping only */
+    char note[256];                  /* why the ingest stopped early, "" otherwise */
 } fc_ingest_log;
+
+/* Name of a state: "running", "done", "stopped". Static string. */
+const char *fc_ingest_state_name(fc_ingest_state st);
 
 /* Find the log row of an input with this checksum and kind. FC_OK with *found
  * = 1 and *log filled, or *found = 0. */
@@ -76,21 +81,19 @@ int fc_store_reject(fc_store *s, int64_t ingest_id, const fc_err *why, fc_str ra
 
 /* Rejected rows of one ingest, in input order: the callback receives each. */
 typedef int (*fc_store_reject_cb)(void *ud, const fc_err *why, fc_str raw);
-int fc_store_rejects(fc_store *s, int64_t ingest_id, fc_store_reject_cb cb, void *ud,
-                     fc_err *err);
+int fc_store_rejects(fc_store *s, int64_t ingest_id, fc_store_reject_cb cb, void *ud, fc_err *err);
 
 /* ---------------------------------------------------------------------------
  * Reading the log.
  */
 /* Called once per record with its events decoded (views valid only during
  * the call). A non-zero return stops the scan and is returned. */
-typedef int (*fc_store_record_cb)(void *ud, fc_str record_id, fc_str order,
-                                  const fc_event *events, size_t n);
+typedef int (*fc_store_record_cb)(void *ud, fc_str record_id, fc_str order, const fc_event *events,
+                                  size_t n);
 /* Every record, in storage order. */
 int fc_store_scan(fc_store *s, fc_store_record_cb cb, void *ud, fc_err *err);
 /* The records of one order. */
-int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *ud,
-                        fc_err *err);
+int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *ud, fc_err *err);
 /* Number of records and of events stored. */
 int fc_store_counts(fc_store *s, int64_t *records, int64_t *events, fc_err *err);
 
@@ -103,5 +106,12 @@ int fc_store_put_merchant(fc_store *s, const fc_merchant *m, fc_err *err);
 int fc_store_put_rider(fc_store *s, const fc_rider *r, fc_err *err);
 /* Load every reference entity into r. */
 int fc_store_load_ref(fc_store *s, fc_ref *r, fc_err *err);
+
+/* ---------------------------------------------------------------------------
+ * Test hook: keep only the low `bits` bits (1..63) of record keys so that
+ * tests can make distinct record ids collide. Never used outside tests; a
+ * store written this way must keep being opened with the same setting.
+ */
+void fc_store_test_key_bits(fc_store *s, unsigned bits);
 
 #endif
