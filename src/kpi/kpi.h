@@ -75,12 +75,14 @@ void fc_facts_free(fc_facts *t); /* NULL is a no-op */
 /* Append one order. `o` is borrowed (its strings are interned, nothing else
  * is kept); `ref` (may be NULL) gives the city's country, time zone and
  * currency, the zone's kind, the merchant's kind and brand and the rider's
- * capacity, looked up the first time each entity is seen. Orders without a
+ * capacity, looked up the first time each entity is seen; `th` (may be NULL:
+ * any overrun counts) gives the prep-overrun threshold. Orders without a
  * creation instant are skipped (FC_OK, *added = 0 when added is not NULL).
  * Returns FC_OK, FC_ENOMEM or FC_ELIMIT (more than 2^32-2 distinct values of
  * a dimension, or more than 255 categories/currencies); on error the table is
  * unchanged. */
-int fc_facts_add(fc_facts *t, const fc_order_facts *o, const fc_ref *ref, int *added, fc_err *err);
+int fc_facts_add(fc_facts *t, const fc_order_facts *o, const fc_ref *ref, const fc_thresholds *th,
+                 int *added, fc_err *err);
 
 /* Release the growth slack of the columns (call once loading is done). */
 void fc_facts_seal(fc_facts *t);
@@ -162,6 +164,7 @@ typedef struct fc_kpi_def {
     const char *name; /* "on_time_rate" */
     fc_kpi_unit unit;
     int main;               /* shown by default */
+    int money;              /* computed from amounts: needs a single currency */
     const char *definition; /* one line: numerator / denominator */
 } fc_kpi_def;
 
