@@ -1,0 +1,552 @@
+/*
+ * ingest: the pipeline from an input file to the store.
+ *
+ * One file is read whole (mmap, or stdin slurped), checksummed, and its rows
+ * appended in batches. Each batch is one store transaction that also saves
+ * the ingest log's counters and resume point, so a run killed at any moment
+ * resumes from the last commit and ends with exactly the store an
+ * uninterrupted run makes (docs/ingest.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ingest/ingest.h"
+
+#define DEFAULT_BATCH_ROWS 50000
+#define PROGRESS_EVERY_S   0.2
+
+/* The whole input: mapped, slurped from a stream, or empty. */
+typedef struct input {
+    const char *buf;
+    size_t n;
+    void *map;  /* mmap'ed region, when mapped */
+    char *heap; /* slurped bytes, when read from a stream */
+} input;
+
+static void input_free(input *in) {
+    if (in->map != NULL) {
+        munmap(in->map, in->n);
+    }
+    fc_free(in->heap);
+    memset(in, 0, sizeof *in);
+}
+
+/* Read all of fd into in->heap. */
+static int slurp(int fd, const char *name, input *in, fc_err *err) {
+    size_t cap = 0, len = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (fc_grow((void **)&buf, &cap, len + 65536, 1) != FC_OK) {
+            fc_free(buf);
+            return fc_err_set(err, FC_ENOMEM, name, 0, 0, "out of memory reading the input");
+        }
+        ssize_t got = read(fd, buf + len, cap - len);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            fc_free(buf);
+            return fc_err_set(err, FC_EIO, name, 0, 0, "cannot read: %s", strerror(errno));
+        }
+        if (got == 0) {
+            break;
+        }
+        len += (size_t)got;
+    }
+    in->heap = buf;
+    in->buf = buf != NULL ? buf : "";
+    in->n = len;
+    return FC_OK;
+}
+
+/* Load `path` ("-" is stdin): a regular file is mapped, anything else read. */
+static int input_load(const char *path, input *in, fc_err *err) {
+    memset(in, 0, sizeof *in);
+    if (strcmp(path, "-") == 0) {
+        return slurp(STDIN_FILENO, "-", in, err);
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return fc_err_set(err, FC_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+    }
+    int rc = FC_OK;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        rc = fc_err_set(err, FC_EIO, path, 0, 0, "cannot stat: %s", strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = slurp(fd, path, in, err);
+        goto out;
+    }
+    if (st.st_size == 0) {
+        in->buf = "";
+        goto out;
+    }
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        rc = fc_err_set(err, FC_EIO, path, 0, 0, "cannot map: %s", strerror(errno));
+        goto out;
+    }
+    madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+    in->map = map;
+    in->buf = map;
+    in->n = (size_t)st.st_size;
+out:
+    close(fd);
+    return rc;
+}
+
+/* Hex SHA-256 of buf[0..n) into hex (65 bytes). */
+static int checksum_hex(const char *buf, size_t n, char hex[65], fc_err *err) {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    if (sodium_init() < 0) {
+        return fc_err_set(err, FC_EINTERNAL, NULL, 0, 0, "libsodium failed to start");
+    }
+    crypto_hash_sha256(digest, (const unsigned char *)buf, n);
+    sodium_bin2hex(hex, 65, digest, sizeof digest);
+    return FC_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Reject file: CSV "file,line,column,field,reason,raw".
+ */
+static void csv_field(FILE *f, const char *p, size_t n) {
+    int quote = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == ',' || p[i] == '"' || p[i] == '\n' || p[i] == '\r') {
+            quote = 1;
+            break;
+        }
+    }
+    if (!quote) {
+        for (size_t i = 0; i < n; i++) {
+            fputc(p[i] == '\0' ? '?' : p[i], f);
+        }
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"') {
+            fputc('"', f);
+        }
+        fputc(p[i] == '\0' ? '?' : p[i], f); /* NUL bytes would cut the line for readers */
+    }
+    fputc('"', f);
+}
+
+static int write_reject(void *ud, const fc_err *why, fc_str raw) {
+    FILE *f = ud;
+    csv_field(f, why->file, strlen(why->file));
+    fprintf(f, ",%ld,%ld,", why->line, why->col);
+    csv_field(f, why->field, strlen(why->field));
+    fputc(',', f);
+    csv_field(f, why->msg, strlen(why->msg));
+    fputc(',', f);
+    csv_field(f, raw.p != NULL ? raw.p : "", raw.n);
+    fputc('\n', f);
+    return ferror(f) ? FC_EIO : 0;
+}
+
+/* Write the rejects of `log` (all of them, from the store) to the reject
+ * file. An explicit path is appended to (one file for many inputs, header
+ * once); the default path, next to the input, is rewritten, and removed when
+ * the input has no rejects. */
+static int write_reject_file(fc_store *s, const char *path, const fc_ingest_opts *o,
+                             const fc_ingest_log *log, char *used, size_t usedsz, fc_err *err) {
+    used[0] = '\0';
+    int append = o->reject_path != NULL && o->reject_path[0] != '\0';
+    char dest[1024];
+    if (append) {
+        snprintf(dest, sizeof dest, "%s", o->reject_path);
+    } else if (strcmp(path, "-") == 0) {
+        snprintf(dest, sizeof dest, "stdin.rejects.csv");
+    } else {
+        snprintf(dest, sizeof dest, "%s.rejects.csv", path);
+    }
+    if (log->rejected == 0) {
+        if (!append) {
+            unlink(dest);
+        }
+        return FC_OK;
+    }
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", dest);
+    FILE *f = fopen(append ? dest : tmp, append ? "a" : "w");
+    if (f == NULL) {
+        return fc_err_set(err, FC_EIO, dest, 0, 0, "cannot write the reject file: %s",
+                          strerror(errno));
+    }
+    if (ftell(f) == 0) {
+        fputs("file,line,column,field,reason,raw\n", f);
+    }
+    int rc = fc_store_rejects(s, log->id, write_reject, f, err);
+    if (rc == FC_EIO) {
+        fc_err_set(err, FC_EIO, dest, 0, 0, "cannot write the reject file");
+    }
+    if (fclose(f) != 0 && rc == FC_OK) {
+        rc = fc_err_set(err, FC_EIO, dest, 0, 0, "cannot write the reject file: %s",
+                        strerror(errno));
+    }
+    if (rc == FC_OK && !append && rename(tmp, dest) != 0) {
+        rc = fc_err_set(err, FC_EIO, dest, 0, 0, "cannot write the reject file: %s",
+                        strerror(errno));
+    }
+    if (rc != FC_OK && !append) {
+        unlink(tmp);
+    }
+    if (rc == FC_OK) {
+        snprintf(used, usedsz, "%s", dest);
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Progress bar (stderr, only when the caller says it is a terminal).
+ */
+typedef struct progress {
+    int on;
+    double t0, last;
+    int64_t rows0; /* rows_read when this run started (resume) */
+    int64_t bytes0;
+    size_t total;
+} progress;
+
+static void progress_draw(progress *p, const char *path, int64_t bytes, int64_t rows, int force) {
+    double now = fc_now_mono();
+    if (!p->on || (!force && now - p->last < PROGRESS_EVERY_S)) {
+        return;
+    }
+    p->last = now;
+    double secs = now - p->t0;
+    double frac = p->total > 0 ? (double)bytes / (double)p->total : 1.0;
+    double rate = secs > 0 ? (double)(rows - p->rows0) / secs : 0.0;
+    double bps = secs > 0 ? (double)(bytes - p->bytes0) / secs : 0.0;
+    double eta = bps > 0 ? (double)((int64_t)p->total - bytes) / bps : 0.0;
+    char bar[31];
+    int filled = (int)(frac * 30.0);
+    for (int i = 0; i < 30; i++) {
+        bar[i] = i < filled ? '#' : '.';
+    }
+    bar[30] = '\0';
+    fprintf(stderr, "\r%.40s [%s] %3d%% %.1f/%.1f MB %.0f rows/s ETA %.0f s\x1b[K", path, bar,
+            (int)(frac * 100.0), (double)bytes / 1e6, (double)p->total / 1e6, rate, eta);
+    fflush(stderr);
+}
+
+static void progress_end(progress *p) {
+    if (p->on) {
+        fputs("\r\x1b[K", stderr);
+        fflush(stderr);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Rows.
+ */
+typedef struct run {
+    fc_store *s;
+    const char *path;
+    const fc_ingest_opts *o;
+    size_t batch_rows;
+    fc_ingest_log *log;
+    fc_ref *ref;
+    fc_reader *rd;
+    fc_record *rec;
+    progress prog;
+} run;
+
+/* Validate a reference entity against fc_ref and store it. A validation
+ * failure fills `why` and returns 1 (reject the row); store errors are
+ * returned negative in err. */
+static int put_entity(run *r, const fc_record *rec, fc_err *why, fc_err *err) {
+    int rc = FC_OK;
+    fc_err_clear(why);
+    switch (rec->kind) {
+    case FC_INPUT_CITIES: {
+        const fc_city *c = &rec->ent.city;
+        rc = fc_ref_put_city(r->ref, c->city, c->country, c->tz_name, c->currency, why);
+        if (rc == FC_OK) {
+            return fc_store_put_city(r->s, c, err);
+        }
+        break;
+    }
+    case FC_INPUT_ZONES:
+        rc = fc_ref_put_zone(r->ref, rec->ent.zone.city, rec->ent.zone.zone, rec->ent.zone.kind,
+                             why);
+        if (rc == FC_OK) {
+            return fc_store_put_zone(r->s, &rec->ent.zone, err);
+        }
+        break;
+    case FC_INPUT_MERCHANTS:
+        rc = fc_ref_put_merchant(r->ref, &rec->ent.merchant, why);
+        if (rc == FC_OK) {
+            return fc_store_put_merchant(r->s, &rec->ent.merchant, err);
+        }
+        break;
+    case FC_INPUT_RIDERS:
+        rc = fc_ref_put_rider(r->ref, &rec->ent.rider, why);
+        if (rc == FC_OK) {
+            return fc_store_put_rider(r->s, &rec->ent.rider, err);
+        }
+        break;
+    default:
+        return fc_err_set(err, FC_EINTERNAL, r->path, rec->line, 0, "not an entity record");
+    }
+    if (rc == FC_ENOMEM) {
+        *err = *why;
+        return rc;
+    }
+    /* The reader positions its own errors; ours come from fc_ref. */
+    if (why->file[0] == '\0') {
+        fc_str_cpy(why->file, sizeof why->file, fc_str_c(r->path));
+    }
+    if (why->line == 0) {
+        why->line = rec->line;
+    }
+    return 1;
+}
+
+static int reject_row(run *r, fc_err *why, fc_err *err) {
+    if (why->file[0] == '\0') {
+        fc_str_cpy(why->file, sizeof why->file, fc_str_c(r->path));
+    }
+    if (why->line == 0) {
+        why->line = r->rec->line;
+    }
+    r->log->rejected++;
+    return fc_store_reject(r->s, r->log->id, why, r->rec->raw, err);
+}
+
+/* Read every remaining row, committing every batch_rows rows. Returns FC_OK
+ * (log DONE), FC_ELIMIT (max_errors reached, log STOPPED, committed) or an
+ * error (the open batch rolled back). */
+static int run_rows(run *r, fc_err *err) {
+    fc_ingest_log *log = r->log;
+    fc_record *rec = r->rec;
+    size_t in_batch = 0;
+    int rc = fc_store_begin(r->s, err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    for (;;) {
+        fc_err why;
+        fc_err_clear(&why);
+        int64_t rejected_before = log->rejected;
+        int got = fc_reader_next(r->rd, rec, &why);
+        if (got == 0) {
+            break;
+        }
+        log->rows_read++;
+        if (got < 0) {
+            if (got == FC_ENOMEM || got == FC_EINTERNAL) {
+                *err = why;
+                rc = got;
+                goto fail;
+            }
+            rc = reject_row(r, &why, err);
+        } else if (rec->kind == FC_INPUT_EVENTS || rec->kind == FC_INPUT_ORDERS) {
+            int dup = 0;
+            rc = fc_store_append(r->s, log->id, rec->id, rec->order, rec->events, rec->n_events,
+                                 &dup, err);
+            if (rc == FC_OK) {
+                if (dup) {
+                    log->duplicates++;
+                } else {
+                    log->accepted++;
+                }
+            }
+        } else {
+            rc = put_entity(r, rec, &why, err);
+            if (rc == 1) {
+                rc = reject_row(r, &why, err);
+            } else if (rc == FC_OK) {
+                log->accepted++;
+            }
+        }
+        if (rc != FC_OK) {
+            goto fail;
+        }
+        log->resume_offset = rec->offset_end;
+        log->resume_line = rec->line;
+        progress_draw(&r->prog, r->path, log->resume_offset, log->rows_read, 0);
+        /* Counted over the whole file, resumed runs included, so a killed
+         * and resumed run stops at the same row as an uninterrupted one. */
+        if (r->o->max_errors >= 0 && log->rejected > rejected_before &&
+            log->rejected >= (r->o->max_errors > 0 ? r->o->max_errors : 1)) {
+            log->state = FC_INGEST_STOPPED;
+            log->finished_at = (int64_t)time(NULL);
+            snprintf(log->note, sizeof log->note,
+                     "stopped at line %lld after %lld rejected rows (max errors %ld)",
+                     (long long)log->resume_line, (long long)log->rejected, r->o->max_errors);
+            rc = fc_store_commit(r->s, log, err);
+            if (rc != FC_OK) {
+                return rc;
+            }
+            return fc_err_set(err, FC_ELIMIT, r->path, (long)log->resume_line, 0, "%s", log->note);
+        }
+        if (++in_batch >= r->batch_rows) {
+            rc = fc_store_commit(r->s, log, err);
+            if (rc == FC_OK) {
+                rc = fc_store_begin(r->s, err);
+            }
+            if (rc != FC_OK) {
+                return rc;
+            }
+            in_batch = 0;
+        }
+    }
+    log->state = FC_INGEST_DONE;
+    log->finished_at = (int64_t)time(NULL);
+    log->note[0] = '\0';
+    return fc_store_commit(r->s, log, err);
+fail:
+    fc_store_rollback(r->s);
+    return rc;
+}
+
+static void summary(const fc_ingest_log *log, int already, const char *rejects, double secs) {
+    if (already) {
+        printf("%s: already ingested (%lld rows read, %lld accepted, %lld duplicates, %lld "
+               "rejected); sha256 %.12s\n",
+               log->source, (long long)log->rows_read, (long long)log->accepted,
+               (long long)log->duplicates, (long long)log->rejected, log->checksum);
+    } else {
+        printf("%s: %lld rows read, %lld accepted, %lld duplicates, %lld rejected%s%s%s; "
+               "sha256 %.12s; %.2f s\n",
+               log->source, (long long)log->rows_read, (long long)log->accepted,
+               (long long)log->duplicates, (long long)log->rejected,
+               rejects[0] != '\0' ? " (see " : "", rejects, rejects[0] != '\0' ? ")" : "",
+               log->checksum, secs);
+    }
+    fflush(stdout);
+}
+
+int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc_ingest_log *log,
+                   fc_err *err) {
+    fc_ingest_opts defaults = {NULL, NULL, -1, 0, 0, 0};
+    const fc_ingest_opts *o = opts != NULL ? opts : &defaults;
+    double t0 = fc_now_mono();
+    input in = {0};
+    fc_mapping *m = NULL;
+    fc_ref *ref = NULL;
+    fc_reader *rd = NULL;
+    fc_record *rec = NULL;
+    int already = 0;
+    char rejects[1024] = "";
+    int rc;
+
+    memset(log, 0, sizeof *log);
+    fc_err_clear(err);
+    fc_str_cpy(log->source, sizeof log->source, fc_str_c(path));
+    rc = input_load(path, &in, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    rc = checksum_hex(in.buf, in.n, log->checksum, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    if (o->mapping != NULL && o->mapping[0] != '\0') {
+        rc = fc_mapping_load(o->mapping, &m, err);
+        if (rc != FC_OK) {
+            goto out;
+        }
+    }
+    ref = fc_ref_new();
+    rec = fc_malloc(sizeof *rec);
+    if (ref == NULL || rec == NULL) {
+        rc = fc_err_set(err, FC_ENOMEM, path, 0, 0, "out of memory");
+        goto out;
+    }
+    rc = fc_store_load_ref(s, ref, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    rc = fc_reader_open(path, in.buf, in.n, m, ref, &rd, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    fc_input_kind kind = fc_reader_kind(rd);
+    if (kind == FC_INPUT_ORDERS) {
+        snprintf(log->kind, sizeof log->kind, "orders:%s",
+                 m != NULL ? fc_mapping_name(m) : "fulcrum-orders");
+    } else {
+        snprintf(log->kind, sizeof log->kind, "%s", fc_input_kind_name(kind));
+    }
+
+    fc_ingest_log found_log;
+    int found = 0;
+    rc = fc_store_ingest_find(s, log->checksum, log->kind, &found_log, &found, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    if (found && found_log.state == FC_INGEST_DONE) {
+        *log = found_log;
+        already = 1;
+        goto report;
+    }
+    if (found) {
+        /* Resume: keep the log's id, counters and resume point; the source
+         * is what this run was given. */
+        char source[sizeof log->source];
+        memcpy(source, log->source, sizeof source);
+        *log = found_log;
+        memcpy(log->source, source, sizeof source);
+        log->state = FC_INGEST_RUNNING;
+        log->note[0] = '\0';
+        if (log->resume_offset > 0) {
+            rc = fc_reader_seek(rd, log->resume_offset, (long)log->resume_line);
+            if (rc != FC_OK) {
+                fc_err_set(err, rc, path, (long)log->resume_line, 0, "cannot resume at byte %lld",
+                           (long long)log->resume_offset);
+                goto out;
+            }
+        }
+    } else {
+        log->started_at = (int64_t)time(NULL);
+        rc = fc_store_ingest_create(s, log, err);
+        if (rc != FC_OK) {
+            goto out;
+        }
+    }
+
+    run r = {s,  path, o,  o->batch_rows > 0 ? o->batch_rows : DEFAULT_BATCH_ROWS, log, ref,
+             rd, rec,  {0}};
+    r.prog.on = o->progress;
+    r.prog.t0 = r.prog.last = t0;
+    r.prog.rows0 = log->rows_read;
+    r.prog.bytes0 = log->resume_offset;
+    r.prog.total = in.n;
+    rc = run_rows(&r, err);
+    progress_end(&r.prog);
+    if (rc != FC_OK && rc != FC_ELIMIT) {
+        goto out;
+    }
+
+report:;
+    fc_err werr;
+    fc_err_clear(&werr);
+    int wrc = write_reject_file(s, path, o, log, rejects, sizeof rejects, &werr);
+    if (!o->quiet) {
+        summary(log, already, rejects, fc_now_mono() - t0);
+    }
+    if (wrc != FC_OK && rc == FC_OK) {
+        *err = werr;
+        rc = wrc;
+    }
+out:
+    fc_reader_free(rd);
+    fc_free(rec);
+    fc_ref_free(ref);
+    fc_mapping_free(m);
+    input_free(&in);
+    return rc;
+}
