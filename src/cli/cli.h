@@ -19,6 +19,10 @@ int fc_cmd_ingest(int argc, char **argv);
 int fc_cmd_kpi(int argc, char **argv);
 int fc_cmd_demo(int argc, char **argv);
 
+/* Print the KPI overview per country and city of the store at db_path (the
+ * main KPIs, as a table) to out; returns an exit status (errors on stderr). */
+int fc_cli_kpi_overview(const char *db_path, FILE *out);
+
 /* The store path: --db value when given, else $FULCRUM_DB, else ./fulcrum.db. */
 const char *fc_cli_db_path(const char *flag_value);
 
