@@ -98,4 +98,28 @@ int fc_event_unpack(const uint8_t *p, size_t n, fc_event *e, size_t *used);
  * fc_grow; same fields as the JSON Lines format. FC_OK or FC_ENOMEM. */
 int fc_event_to_json(const fc_event *e, char **buf, size_t *len, size_t *cap);
 
+/* ---------------------------------------------------------------------------
+ * Field descriptors: the JSON Lines names of the fields, their kind and their
+ * place in fc_event, for readers and mappings. "type" is not a field here.
+ */
+typedef enum fc_event_field_kind {
+    FC_EF_STR = 0, /* fc_str */
+    FC_EF_TIME,    /* int64_t instant, FC_TS_NONE absent */
+    FC_EF_MONEY,   /* int64_t minor units, FC_MONEY_NONE absent */
+    FC_EF_GEO,     /* int32_t microdegrees, FC_GEO_NONE absent */
+    FC_EF_INT      /* int32_t, FC_INT_NONE absent */
+} fc_event_field_kind;
+
+typedef struct fc_event_field {
+    const char *name; /* "id", "ts", "order", "city", ..., "amount", "lat", ... */
+    fc_event_field_kind kind;
+    size_t offset; /* offset of the member in fc_event */
+} fc_event_field;
+
+size_t fc_event_field_count(void);
+/* Descriptor i (static), NULL out of range. */
+const fc_event_field *fc_event_field_at(size_t i);
+/* Index of the field called `name`, -1 when unknown. */
+int fc_event_field_find(fc_str name);
+
 #endif
