@@ -1,11 +1,184 @@
-/* Placeholder until the command lands. */
+/*
+ * fulcrum demo: the main job on the embedded default. Generate the demo
+ * world, ingest it into a SQLite store, print the KPI overview per city and
+ * the problems injected into the world, with the commands that find them.
+ */
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "gen/gen.h"
+#include "ingest/ingest.h"
+#include "store/store.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: fulcrum demo [--out DIR] [--db PATH] [--seed S] [--days D] [--scale X]\n"
+            "                    [--start YYYY-MM-DD]\n\n"
+            "Generate the demo world (six cities, a week by default, with injected problems),\n"
+            "ingest it into a SQLite store and print the KPI overview per city.\n"
+            "Running it again with the same options finds every file already ingested.\n\n"
+            "  --out DIR     folder for the world's files (default: demo)\n"
+            "  --db PATH     the store (default: DIR/fulcrum.db)\n"
+            "  --seed S      seed of the world (default: 1)\n"
+            "  --days D      number of days (default: 7)\n"
+            "  --scale X     small, medium, default, large or a number (default: default)\n"
+            "  --start DATE  first local day (default: 2026-03-02)\n"
+            "  -h, --help    this help\n");
+}
+
+/* Print the ground truth's problems: what was injected and where. */
+static void print_problems(const char *dir, const char *db) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/ground_truth.json", dir);
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (root == NULL) {
+        fprintf(stderr, "fulcrum demo: %s:%d:%d: %s\n", path, jerr.line, jerr.column, jerr.text);
+        return;
+    }
+    json_t *list = json_object_get(root, "problems");
+    printf("\nProblems injected into this world (%s):\n", path);
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p) {
+        const char *type = json_string_value(json_object_get(p, "type"));
+        const char *city = json_string_value(json_object_get(p, "city"));
+        const char *zone = json_string_value(json_object_get(p, "zone"));
+        const char *merchant = json_string_value(json_object_get(p, "merchant"));
+        const char *rider = json_string_value(json_object_get(p, "rider"));
+        size_t n = json_array_size(json_object_get(p, "orders"));
+        printf("  - %-22s city=%s%s%s%s%s%s%s (%zu orders)\n", type ? type : "?",
+               city ? city : "?", zone ? " zone=" : "", zone ? zone : "",
+               merchant ? " merchant=" : "", merchant ? merchant : "", rider ? " rider=" : "",
+               rider ? rider : "", n);
+    }
+    json_decref(root);
+    printf("\nDrill down, for example:\n"
+           "  fulcrum kpi --db %s --by city,daypart\n"
+           "  fulcrum kpi --db %s --by zone,hour --where city=riyadh\n"
+           "  fulcrum kpi --db %s --by merchant_kind,capacity --format csv\n",
+           db, db, db);
+}
 
 int fc_cmd_demo(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "fulcrum demo: not built yet\n");
-    return FC_EXIT_INTERNAL;
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},  {"db", required_argument, NULL, 'd'},
+        {"seed", required_argument, NULL, 's'}, {"days", required_argument, NULL, 'n'},
+        {"scale", required_argument, NULL, 'x'}, {"start", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+    const char *dir = "demo", *db_flag = NULL;
+    fc_gen_opts gopts;
+    fc_gen_opts_init(&gopts);
+    fc_err err;
+    fc_err_clear(&err);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int64_t v = 0;
+        switch (c) {
+        case 'o':
+            dir = optarg;
+            break;
+        case 'd':
+            db_flag = optarg;
+            break;
+        case 's':
+            if (fc_parse_i64(fc_str_c(optarg), &v) != FC_OK || v < 0) {
+                fprintf(stderr, "fulcrum demo: --seed wants a non-negative integer\n");
+                return FC_EXIT_USAGE;
+            }
+            gopts.seed = (uint64_t)v;
+            break;
+        case 'n':
+            if (fc_parse_i64(fc_str_c(optarg), &v) != FC_OK || v < 1 || v > FC_GEN_MAX_DAYS) {
+                fprintf(stderr, "fulcrum demo: --days wants 1 to %d\n", FC_GEN_MAX_DAYS);
+                return FC_EXIT_USAGE;
+            }
+            gopts.days = (int32_t)v;
+            break;
+        case 'x':
+            if (fc_gen_scale_parse(optarg, &gopts.scale) != FC_OK) {
+                fprintf(stderr, "fulcrum demo: --scale wants small, medium, default, large "
+                                "or a number in (0, 20]\n");
+                return FC_EXIT_USAGE;
+            }
+            break;
+        case 't': {
+            int64_t ts;
+            if (fc_time_parse_fmt(fc_str_c(optarg), "%Y-%m-%d", NULL, &ts, &err) != FC_OK) {
+                fprintf(stderr, "fulcrum demo: --start wants YYYY-MM-DD\n");
+                return FC_EXIT_USAGE;
+            }
+            gopts.start_date = (int32_t)(ts / 86400);
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            return FC_EXIT_OK;
+        default:
+            usage(stderr);
+            return FC_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "fulcrum demo: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return FC_EXIT_USAGE;
+    }
+
+    char db_buf[1024];
+    snprintf(db_buf, sizeof db_buf, "%s/fulcrum.db", dir);
+    const char *db = db_flag != NULL ? db_flag : db_buf;
+    gopts.progress = fc_cli_stderr_tty();
+
+    fprintf(stderr, "Generating %d day(s) of the demo world into %s/ (seed %llu)...\n", gopts.days,
+            dir, (unsigned long long)gopts.seed);
+    double t0 = fc_now_mono();
+    fc_gen_summary sum;
+    if (fc_gen_world(dir, &gopts, &sum, &err) != FC_OK) {
+        return fc_cli_fail("demo", &err);
+    }
+    fprintf(stderr, "  %lld orders, %lld extra events, %zu cities, %lld riders, %lld merchants "
+            "(%.1f s)\n", (long long)sum.orders, (long long)sum.events, sum.n_cities,
+            (long long)sum.riders, (long long)sum.merchants, fc_now_mono() - t0);
+
+    fprintf(stderr, "Ingesting into %s...\n", db);
+    fc_store *store = NULL;
+    if (fc_store_open(db, &store, &err) != FC_OK) {
+        return fc_cli_fail("demo", &err);
+    }
+    fc_ingest_opts iopts;
+    memset(&iopts, 0, sizeof iopts);
+    iopts.max_errors = -1;
+    iopts.progress = fc_cli_stderr_tty();
+    int status = FC_EXIT_OK;
+    for (size_t i = 0; fc_gen_file(i) != NULL; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, fc_gen_file(i));
+        fc_ingest_log log;
+        if (fc_ingest_file(store, path, &iopts, &log, &err) != FC_OK) {
+            status = fc_cli_fail("demo", &err);
+            fc_store_close(store);
+            return status;
+        }
+        if (log.rejected > 0) {
+            status = FC_EXIT_REJECTED;
+        }
+    }
+    fc_store_close(store);
+
+    fprintf(stderr, "Folding orders and computing KPIs...\n");
+    printf("\nExperience KPIs per city (%s):\n\n", db);
+    fflush(stdout);
+    int rc = fc_cli_kpi_overview(db, stdout);
+    if (rc != FC_EXIT_OK) {
+        return rc;
+    }
+    print_problems(dir, db);
+    return status;
 }
