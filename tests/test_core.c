@@ -1,0 +1,450 @@
+/*
+ * core: errors, allocation, strings, numbers, UTF-8, hashing, arena, dict,
+ * geography, money, time, time zones and YAML.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/core.h"
+
+/* ---------------------------------------------------------------------------
+ * Errors.
+ */
+static void test_err_format(void **state) {
+    (void)state;
+    fc_err err;
+    fc_err_clear(&err);
+    assert_int_equal(err.code, FC_OK);
+    char buf[256];
+    int rc = fc_err_set(&err, FC_EPARSE, "orders.csv", 12, 4, "bad time '%s'", "25:00");
+    assert_int_equal(rc, FC_EPARSE);
+    fc_err_field(&err, "created_at", strlen("created_at"));
+    fc_err_format(&err, buf, sizeof buf);
+    assert_string_equal(buf, "orders.csv:12:4: created_at: bad time '25:00'");
+
+    fc_err_set(&err, FC_ENOTFOUND, NULL, 0, 0, "no such zone");
+    fc_err_format(&err, buf, sizeof buf);
+    assert_string_equal(buf, "no such zone");
+
+    fc_err_set(&err, FC_EIO, "-", 3, 0, "read failed");
+    fc_err_format(&err, buf, sizeof buf);
+    assert_string_equal(buf, "-:3: read failed");
+
+    /* No message: the status name stands in. */
+    fc_err_set(&err, FC_ENOMEM, NULL, 0, 0, NULL);
+    fc_err_format(&err, buf, sizeof buf);
+    assert_string_equal(buf, "out of memory");
+
+    /* Truncation keeps the buffer terminated. */
+    char small[8];
+    fc_err_set(&err, FC_EPARSE, "a-long-file-name.csv", 1, 1, "x");
+    fc_err_format(&err, small, sizeof small);
+    assert_int_equal(strlen(small), 7);
+    assert_memory_equal(small, "a-long-", 7);
+
+    /* A NULL err is allowed and the code still comes back. */
+    assert_int_equal(fc_err_set(NULL, FC_EINVAL, NULL, 0, 0, "x"), FC_EINVAL);
+    assert_string_equal(fc_strerror(FC_EPARSE), "parse error");
+    assert_string_equal(fc_strerror(FC_OK), "ok");
+    assert_string_equal(fc_strerror(-1000), "unknown error");
+}
+
+/* ---------------------------------------------------------------------------
+ * Allocation.
+ */
+static void test_alloc_fail_hook(void **state) {
+    (void)state;
+    fc_alloc_fail_after(2);
+    void *a = fc_malloc(10);
+    char *b = fc_strdup("abc");
+    void *c = fc_malloc(10);
+    void *d = fc_calloc(2, 2);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_null(c);
+    assert_null(d);
+    fc_alloc_fail_after(-1);
+    void *e = fc_malloc(10);
+    assert_non_null(e);
+    fc_free(a);
+    fc_free(b);
+    fc_free(e);
+    fc_free(NULL);
+
+    /* fc_grow leaves the array untouched on failure. */
+    int *arr = NULL;
+    size_t cap = 0;
+    assert_int_equal(fc_grow((void **)&arr, &cap, 3, sizeof(int)), FC_OK);
+    assert_true(cap >= 3);
+    arr[0] = 7;
+    size_t old_cap = cap;
+    int *old = arr;
+    fc_alloc_fail_after(0);
+    assert_int_equal(fc_grow((void **)&arr, &cap, 1000, sizeof(int)), FC_ENOMEM);
+    fc_alloc_fail_after(-1);
+    assert_ptr_equal(arr, old);
+    assert_int_equal(cap, old_cap);
+    assert_int_equal(arr[0], 7);
+    assert_int_equal(fc_grow((void **)&arr, &cap, 1000, sizeof(int)), FC_OK);
+    assert_true(cap >= 1000);
+    assert_int_equal(arr[0], 7);
+    /* Overflowing sizes are refused, not wrapped. */
+    assert_int_equal(fc_grow((void **)&arr, &cap, SIZE_MAX / 2, 16), FC_ENOMEM);
+    fc_free(arr);
+
+    char *s = fc_strndup("abcdef", 3);
+    assert_string_equal(s, "abc");
+    fc_free(s);
+}
+
+/* Every allocation of building a dict can fail without leaking or crashing. */
+static void test_alloc_fail_every_step(void **state) {
+    (void)state;
+    for (long n = 0; n < 40; n++) {
+        fc_alloc_fail_after(n);
+        fc_dict *d = fc_dict_new();
+        int failed = d == NULL;
+        char key[16];
+        for (int i = 0; d != NULL && i < 100; i++) {
+            snprintf(key, sizeof key, "k%d", i);
+            int64_t id = fc_dict_intern(d, fc_str_c(key));
+            if (id < 0) {
+                assert_int_equal(id, FC_ENOMEM);
+                assert_int_equal(fc_dict_count(d), (uint32_t)i);
+                failed = 1;
+                break;
+            }
+            assert_int_equal(id, i);
+        }
+        fc_alloc_fail_after(-1);
+        if (d != NULL) {
+            /* Whatever went in is still there and the dict still works. */
+            for (uint32_t i = 0; i < fc_dict_count(d); i++) {
+                snprintf(key, sizeof key, "k%u", i);
+                assert_int_equal(fc_dict_find(d, fc_str_c(key)), (int64_t)i);
+            }
+            assert_true(fc_dict_intern(d, fc_str_c("after")) >= 0);
+        }
+        fc_dict_free(d);
+        if (!failed) {
+            break;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Strings and numbers.
+ */
+static void test_str(void **state) {
+    (void)state;
+    fc_str a = fc_str_c("abc");
+    assert_int_equal(a.n, 3);
+    assert_true(fc_str_eqc(a, "abc"));
+    assert_false(fc_str_eqc(a, "abcd"));
+    assert_true(fc_str_eq(fc_str_c(NULL), fc_str_make("", 0)));
+    assert_int_equal(fc_str_cmp(fc_str_c("ab"), fc_str_c("abc")), -1);
+    assert_int_equal(fc_str_cmp(fc_str_c("b"), fc_str_c("abc")), 1);
+    assert_int_equal(fc_str_cmp(fc_str_c("abc"), fc_str_c("abc")), 0);
+    fc_str t = fc_str_trim(fc_str_c(" \t x y \t"));
+    assert_true(fc_str_eqc(t, "x y"));
+    assert_int_equal(fc_str_trim(fc_str_c("  ")).n, 0);
+    char buf[4];
+    assert_string_equal(fc_str_cpy(buf, sizeof buf, fc_str_c("abcdef")), "abc");
+}
+
+static void test_parse_numbers(void **state) {
+    (void)state;
+    int64_t v = 0;
+    assert_int_equal(fc_parse_i64(fc_str_c("0"), &v), FC_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(fc_parse_i64(fc_str_c("-42"), &v), FC_OK);
+    assert_int_equal(v, -42);
+    assert_int_equal(fc_parse_i64(fc_str_c("+42"), &v), FC_OK);
+    assert_int_equal(v, 42);
+    assert_int_equal(fc_parse_i64(fc_str_c("9223372036854775807"), &v), FC_OK);
+    assert_true(v == INT64_MAX);
+    assert_int_equal(fc_parse_i64(fc_str_c("-9223372036854775808"), &v), FC_OK);
+    assert_true(v == INT64_MIN);
+    assert_int_equal(fc_parse_i64(fc_str_c("9223372036854775808"), &v), FC_EPARSE);
+    assert_int_equal(fc_parse_i64(fc_str_c("-9223372036854775809"), &v), FC_EPARSE);
+    assert_int_equal(fc_parse_i64(fc_str_c(""), &v), FC_EPARSE);
+    assert_int_equal(fc_parse_i64(fc_str_c("-"), &v), FC_EPARSE);
+    assert_int_equal(fc_parse_i64(fc_str_c(" 1"), &v), FC_EPARSE);
+    assert_int_equal(fc_parse_i64(fc_str_c("1 "), &v), FC_EPARSE);
+    assert_int_equal(fc_parse_i64(fc_str_c("12a"), &v), FC_EPARSE);
+    assert_int_equal(fc_parse_i64(fc_str_c("1.0"), &v), FC_EPARSE);
+    /* A view stops where it says, whatever follows in memory. */
+    assert_int_equal(fc_parse_i64(fc_str_make("123xyz", 3), &v), FC_OK);
+    assert_int_equal(v, 123);
+
+    double d = 0;
+    assert_int_equal(fc_parse_f64(fc_str_c("3.25"), &d), FC_OK);
+    assert_true(d == 3.25);
+    assert_int_equal(fc_parse_f64(fc_str_c("-0.1"), &d), FC_OK);
+    assert_true(d == -0.1);
+    assert_int_equal(fc_parse_f64(fc_str_c("24.713552"), &d), FC_OK);
+    assert_true(d == 24.713552);
+    assert_int_equal(fc_parse_f64(fc_str_c("1e3"), &d), FC_OK);
+    assert_true(d == 1000.0);
+    assert_int_equal(fc_parse_f64(fc_str_c("12345678901234567890.5"), &d), FC_OK);
+    assert_true(d == 12345678901234567890.5);
+    assert_int_equal(fc_parse_f64(fc_str_c(".5"), &d), FC_OK);
+    assert_true(d == 0.5);
+    assert_int_equal(fc_parse_f64(fc_str_make("2.5abc", 3), &d), FC_OK);
+    assert_true(d == 2.5);
+    assert_int_equal(fc_parse_f64(fc_str_c("1e999"), &d), FC_EPARSE);
+    assert_int_equal(fc_parse_f64(fc_str_c("nan"), &d), FC_EPARSE);
+    assert_int_equal(fc_parse_f64(fc_str_c("inf"), &d), FC_EPARSE);
+    assert_int_equal(fc_parse_f64(fc_str_c("0x10"), &d), FC_EPARSE);
+    assert_int_equal(fc_parse_f64(fc_str_c(" 1"), &d), FC_EPARSE);
+    assert_int_equal(fc_parse_f64(fc_str_c("1."), &d), FC_OK);
+    assert_int_equal(fc_parse_f64(fc_str_c("."), &d), FC_EPARSE);
+    assert_int_equal(fc_parse_f64(fc_str_c("1.2.3"), &d), FC_EPARSE);
+    assert_int_equal(fc_parse_f64(fc_str_c("1e"), &d), FC_EPARSE);
+    assert_int_equal(fc_parse_f64(fc_str_c(""), &d), FC_EPARSE);
+}
+
+static void test_utf8(void **state) {
+    (void)state;
+    size_t bad = 99;
+    assert_true(fc_utf8_valid("", 0, &bad));
+    assert_true(fc_utf8_valid("plain ascii text, long enough", 29, &bad));
+    const char *arabic = "\xd8\xa7\xd9\x84\xd8\xb1\xd9\x8a\xd8\xa7\xd8\xb6"; /* Riyadh */
+    assert_true(fc_utf8_valid(arabic, strlen(arabic), &bad));
+    assert_true(fc_utf8_valid("\xe2\x82\xac \xf0\x9f\x9b\xb5", 8, &bad)); /* euro, scooter */
+    assert_true(fc_utf8_valid("\xf4\x8f\xbf\xbf", 4, &bad));              /* U+10FFFF */
+
+    /* Overlong encodings. */
+    assert_false(fc_utf8_valid("ab\xc0\xaf", 4, &bad));
+    assert_int_equal(bad, 2);
+    assert_false(fc_utf8_valid("\xe0\x80\xaf", 3, &bad));
+    assert_int_equal(bad, 1);
+    assert_false(fc_utf8_valid("\xf0\x80\x80\xaf", 4, &bad));
+    assert_int_equal(bad, 1);
+    /* Surrogates U+D800 and U+DFFF. */
+    assert_false(fc_utf8_valid("x\xed\xa0\x80", 4, &bad));
+    assert_int_equal(bad, 2);
+    assert_false(fc_utf8_valid("\xed\xbf\xbf", 3, &bad));
+    assert_int_equal(bad, 1);
+    /* Above U+10FFFF. */
+    assert_false(fc_utf8_valid("\xf4\x90\x80\x80", 4, &bad));
+    assert_false(fc_utf8_valid("\xf5\x80\x80\x80", 4, &bad));
+    assert_int_equal(bad, 0);
+    /* Truncated sequences: at the end and followed by ASCII. */
+    assert_false(fc_utf8_valid("abc\xe2\x82", 5, &bad));
+    assert_int_equal(bad, 3);
+    assert_false(fc_utf8_valid("\xe2\x82z", 3, &bad));
+    assert_int_equal(bad, 2);
+    assert_false(fc_utf8_valid("\xd8", 1, &bad));
+    assert_int_equal(bad, 0);
+    /* A lone continuation byte. */
+    assert_false(fc_utf8_valid("abcdefgh\x80", 9, &bad));
+    assert_int_equal(bad, 8);
+    /* NUL, inside the fast path's 8-byte window too. */
+    assert_false(fc_utf8_valid("abc\0defghijk", 12, &bad));
+    assert_int_equal(bad, 3);
+    assert_false(fc_utf8_valid("\0", 1, NULL));
+}
+
+/* ---------------------------------------------------------------------------
+ * Hashing.
+ */
+static void test_hash(void **state) {
+    (void)state;
+    /* Published XXH64 test vectors (seed 0). */
+    assert_true(fc_hash64("", 0, 0) == 0xEF46DB3751D8E999ULL);
+    assert_true(fc_hash64("a", 1, 0) == 0xD24EC4F1A98C6E5BULL);
+    assert_true(fc_hash64("abc", 3, 0) == 0x44BC2CF5AD770999ULL);
+    const char *s = "Nobody inspects the spammish repetition";
+    assert_true(fc_hash64(s, strlen(s), 0) == 0xFBCEA83C8A378BF1ULL);
+    /* Seeds change the result; the same input gives the same hash. */
+    assert_true(fc_hash64("abc", 3, 1) != fc_hash64("abc", 3, 0));
+    assert_true(fc_hash_str(fc_str_c("order-1")) == fc_hash64("order-1", 7, 0));
+    /* Unaligned input gives the same answer as aligned input. */
+    char buf[80];
+    memcpy(buf + 1, s, strlen(s));
+    assert_true(fc_hash64(buf + 1, strlen(s), 7) == fc_hash64(s, strlen(s), 7));
+}
+
+/* ---------------------------------------------------------------------------
+ * Arena.
+ */
+static void test_arena(void **state) {
+    (void)state;
+    fc_arena *a = fc_arena_new(256);
+    assert_non_null(a);
+    char *first = fc_arena_alloc(a, 3);
+    assert_non_null(first);
+    assert_int_equal((uintptr_t)first % 16, 0);
+    for (int i = 0; i < 100; i++) {
+        void *p = fc_arena_alloc(a, (size_t)(i % 40) + 1);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % 16, 0);
+        memset(p, 0xAB, (size_t)(i % 40) + 1);
+    }
+    /* Larger than a block. */
+    char *big = fc_arena_alloc(a, 10000);
+    assert_non_null(big);
+    memset(big, 1, 10000);
+    fc_str v = fc_arena_str(a, fc_str_make("hello world", 5));
+    assert_true(fc_str_eqc(v, "hello"));
+    assert_int_equal(v.p[5], '\0');
+    char *dup = fc_arena_strndup(a, "xyz", 3);
+    assert_string_equal(dup, "xyz");
+    fc_arena_reset(a);
+    char *again = fc_arena_alloc(a, 3);
+    assert_ptr_equal(again, first);
+    fc_arena_free(a);
+    fc_arena_free(NULL);
+
+    fc_alloc_fail_after(1);
+    a = fc_arena_new(0);
+    assert_null(a);
+    fc_alloc_fail_after(-1);
+}
+
+/* ---------------------------------------------------------------------------
+ * Dictionary.
+ */
+static void test_dict_million(void **state) {
+    (void)state;
+    fc_dict *d = fc_dict_new();
+    assert_non_null(d);
+    enum { N = 1000000 };
+    char key[32];
+    for (int i = 0; i < N; i++) {
+        int len = snprintf(key, sizeof key, "rider-%d", i * 7);
+        assert_int_equal(fc_dict_intern(d, fc_str_make(key, (size_t)len)), i);
+    }
+    assert_int_equal(fc_dict_count(d), N);
+    /* Interning again returns the same ids and adds nothing. */
+    for (int i = 0; i < N; i += 3) {
+        int len = snprintf(key, sizeof key, "rider-%d", i * 7);
+        assert_int_equal(fc_dict_intern(d, fc_str_make(key, (size_t)len)), i);
+        assert_int_equal(fc_dict_find(d, fc_str_make(key, (size_t)len)), i);
+    }
+    assert_int_equal(fc_dict_count(d), N);
+    for (int i = 0; i < N; i += 99991) {
+        snprintf(key, sizeof key, "rider-%d", i * 7);
+        fc_str got = fc_dict_get(d, (uint32_t)i);
+        assert_true(fc_str_eqc(got, key));
+        assert_int_equal(got.p[got.n], '\0');
+    }
+    assert_int_equal(fc_dict_find(d, fc_str_c("rider-1")), -1);
+    assert_int_equal(fc_dict_find(d, fc_str_c("")), -1);
+    assert_int_equal(fc_dict_intern(d, fc_str_c("")), N);
+    assert_int_equal(fc_dict_find(d, fc_str_c("")), N);
+    assert_null(fc_dict_get(d, N + 1).p);
+    fc_dict_free(d);
+    fc_dict_free(NULL);
+}
+
+/* ---------------------------------------------------------------------------
+ * Geography and money.
+ */
+static void test_geo(void **state) {
+    (void)state;
+    assert_true(fc_geo_distance_m(24713552, 46675296, 24713552, 46675296) == 0.0);
+    /* One degree of latitude is about 111.2 km. */
+    double m = fc_geo_distance_m(0, 0, 1000000, 0);
+    assert_true(m > 111190.0 && m < 111200.0);
+    /* Riyadh to Dubai, about 872 km. */
+    m = fc_geo_distance_m(24713552, 46675296, 25204849, 55270783);
+    assert_true(m > 865000.0 && m < 880000.0);
+    /* Antipodes do not produce NaN. */
+    m = fc_geo_distance_m(0, 0, 0, 180000000);
+    assert_true(m > 20015000.0 && m < 20016000.0);
+}
+
+static void test_money(void **state) {
+    (void)state;
+    char buf[32];
+    assert_int_equal(fc_currency_decimals("KWD"), 3);
+    assert_int_equal(fc_currency_decimals("BHD"), 3);
+    assert_int_equal(fc_currency_decimals("SAR"), 2);
+    assert_int_equal(fc_currency_decimals("BRL"), 2);
+    assert_int_equal(fc_currency_decimals("JPY"), 0);
+    assert_int_equal(fc_currency_decimals("KRW"), 0);
+    assert_int_equal(fc_currency_decimals("sar"), -1);
+    assert_int_equal(fc_currency_decimals("SARR"), -1);
+    assert_int_equal(fc_currency_decimals(NULL), -1);
+
+    fc_money_format(12345, "KWD", buf, sizeof buf);
+    assert_string_equal(buf, "12.345");
+    fc_money_format(5, "KWD", buf, sizeof buf);
+    assert_string_equal(buf, "0.005");
+    fc_money_format(-1999, "SAR", buf, sizeof buf);
+    assert_string_equal(buf, "-19.99");
+    fc_money_format(-5, "SAR", buf, sizeof buf);
+    assert_string_equal(buf, "-0.05");
+    fc_money_format(1500, "JPY", buf, sizeof buf);
+    assert_string_equal(buf, "1500");
+    fc_money_format(0, "SAR", buf, sizeof buf);
+    assert_string_equal(buf, "0.00");
+    fc_money_format(INT64_MIN, "SAR", buf, sizeof buf);
+    assert_string_equal(buf, "-92233720368547758.08");
+
+    int64_t v = 0;
+    assert_int_equal(fc_money_parse(fc_str_c("12.345"), "KWD", &v), FC_OK);
+    assert_int_equal(v, 12345);
+    assert_int_equal(fc_money_parse(fc_str_c("12.5"), "KWD", &v), FC_OK);
+    assert_int_equal(v, 12500);
+    assert_int_equal(fc_money_parse(fc_str_c("12"), "KWD", &v), FC_OK);
+    assert_int_equal(v, 12000);
+    assert_int_equal(fc_money_parse(fc_str_c("12.3456"), "KWD", &v), FC_EPARSE);
+    assert_int_equal(fc_money_parse(fc_str_c("19.99"), "SAR", &v), FC_OK);
+    assert_int_equal(v, 1999);
+    assert_int_equal(fc_money_parse(fc_str_c("-19.99"), "SAR", &v), FC_OK);
+    assert_int_equal(v, -1999);
+    assert_int_equal(fc_money_parse(fc_str_c("-0.5"), "SAR", &v), FC_OK);
+    assert_int_equal(v, -50);
+    assert_int_equal(fc_money_parse(fc_str_c("19.999"), "SAR", &v), FC_EPARSE);
+    assert_int_equal(fc_money_parse(fc_str_c("1500"), "JPY", &v), FC_OK);
+    assert_int_equal(v, 1500);
+    assert_int_equal(fc_money_parse(fc_str_c("1500.5"), "JPY", &v), FC_EPARSE);
+    /* Zeros past the currency's decimals lose nothing and are accepted. */
+    assert_int_equal(fc_money_parse(fc_str_c("1500.00"), "JPY", &v), FC_OK);
+    assert_int_equal(v, 1500);
+    assert_int_equal(fc_money_parse(fc_str_c(""), "SAR", &v), FC_EPARSE);
+    assert_int_equal(fc_money_parse(fc_str_c("-"), "SAR", &v), FC_EPARSE);
+    assert_int_equal(fc_money_parse(fc_str_c("1,5"), "SAR", &v), FC_EPARSE);
+    assert_int_equal(fc_money_parse(fc_str_c("1.2.3"), "SAR", &v), FC_EPARSE);
+    assert_int_equal(fc_money_parse(fc_str_c("abc"), "SAR", &v), FC_EPARSE);
+    assert_int_equal(fc_money_parse(fc_str_c("92233720368547758.07"), "SAR", &v), FC_OK);
+    assert_true(v == INT64_MAX);
+    assert_int_equal(fc_money_parse(fc_str_c("92233720368547758.08"), "SAR", &v), FC_EPARSE);
+    assert_int_equal(fc_money_parse(fc_str_c("-92233720368547758.08"), "SAR", &v), FC_OK);
+    assert_true(v == INT64_MIN);
+    assert_int_equal(fc_money_parse(fc_str_c("1"), "xx", &v), FC_EINVAL);
+    /* Round trip. */
+    fc_money_format(-12345, "KWD", buf, sizeof buf);
+    assert_int_equal(fc_money_parse(fc_str_c(buf), "KWD", &v), FC_OK);
+    assert_int_equal(v, -12345);
+}
+
+/* @@TIME_TESTS@@ */
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err_format),
+        cmocka_unit_test(test_alloc_fail_hook),
+        cmocka_unit_test(test_alloc_fail_every_step),
+        cmocka_unit_test(test_str),
+        cmocka_unit_test(test_parse_numbers),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_dict_million),
+        cmocka_unit_test(test_geo),
+        cmocka_unit_test(test_money),
+        /* @@TIME_LIST@@ */
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
