@@ -1,0 +1,262 @@
+/*
+ * RFC 4180 tokenizer: quoted fields, doubled quotes, CRLF or LF line ends,
+ * line ends inside quotes (counted, so error lines stay right), a last row
+ * without a line end. Works on the caller's buffer in place: a field is a
+ * view into it, except a quoted field holding doubled quotes, which is
+ * unescaped into the tokenizer's scratch.
+ *
+ * Lenient on one point: a quote inside an unquoted field is kept as a
+ * literal character (many exports write 12" pizza).
+ */
+#include <string.h>
+
+#include "ingest/reader_internal.h"
+
+#define FC__NOT_SCRATCH UINT32_MAX
+
+void fc__csv_init(fc__csv *c, const char *buf, size_t n, char delim) {
+    memset(c, 0, sizeof *c);
+    c->buf = buf;
+    c->n = n;
+    c->line = 1;
+    c->delim = delim;
+    for (int i = 0x80; i < 256; i++) {
+        c->stop[i] = 1;
+        c->qstop[i] = 1;
+    }
+    c->stop[0] = c->qstop[0] = 1;
+    c->stop[(unsigned char)delim] = 1;
+    c->stop['\n'] = c->stop['\r'] = 1;
+    c->qstop['"'] = c->qstop['\n'] = 1;
+    /* a UTF-8 byte order mark at the very start is not data */
+    if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+        c->pos = 3;
+    }
+}
+
+void fc__csv_free(fc__csv *c) {
+    fc_free(c->fields);
+    fc_free(c->scratch_off);
+    fc_free(c->field_line);
+    fc_free(c->scratch);
+    memset(c, 0, sizeof *c);
+}
+
+/* Room for one more field. */
+static int add_field(fc__csv *c, fc_str v, uint32_t soff, long line) {
+    if (c->nfields == c->cap_fields) {
+        size_t cap = c->cap_fields, c2, c3;
+        if (fc_grow((void **)&c->fields, &cap, c->nfields + 1, sizeof *c->fields) != FC_OK) {
+            return FC_ENOMEM;
+        }
+        c2 = c->cap_fields;
+        if (fc_grow((void **)&c->scratch_off, &c2, cap, sizeof *c->scratch_off) != FC_OK) {
+            return FC_ENOMEM;
+        }
+        c3 = c->cap_fields;
+        if (fc_grow((void **)&c->field_line, &c3, cap, sizeof *c->field_line) != FC_OK) {
+            return FC_ENOMEM;
+        }
+        c->cap_fields = cap < c2 ? (cap < c3 ? cap : c3) : (c2 < c3 ? c2 : c3);
+    }
+    c->fields[c->nfields] = v;
+    c->scratch_off[c->nfields] = soff;
+    c->field_line[c->nfields] = line;
+    c->nfields++;
+    return FC_OK;
+}
+
+/* Unescape the doubled quotes of p[0..n) into scratch; *off receives the
+ * offset of the copy. */
+static int unescape(fc__csv *c, const char *p, size_t n, uint32_t *off, size_t *out_n) {
+    if (c->scratch_len + n > c->scratch_cap) {
+        char *old = c->scratch;
+        if (fc_grow((void **)&c->scratch, &c->scratch_cap, c->scratch_len + n, 1) != FC_OK) {
+            return FC_ENOMEM;
+        }
+        if (c->scratch != old) {
+            for (size_t i = 0; i < c->nfields; i++) {
+                if (c->scratch_off[i] != FC__NOT_SCRATCH) {
+                    c->fields[i].p = c->scratch + c->scratch_off[i];
+                }
+            }
+        }
+    }
+    char *d = c->scratch + c->scratch_len;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        d[k++] = p[i];
+        if (p[i] == '"') {
+            i++; /* skip the second quote of the pair */
+        }
+    }
+    *off = (uint32_t)c->scratch_len;
+    c->scratch_len += k;
+    *out_n = k;
+    return FC_OK;
+}
+
+/* Remember the first error of a row; later ones are ignored. */
+#define ROW_ERR(code_, line_, col_, ...)                                                           \
+    do {                                                                                           \
+        if (rc == 0) {                                                                             \
+            rc = fc_err_set(err, code_, source, line_, col_, __VA_ARGS__);                         \
+        }                                                                                          \
+    } while (0)
+
+int fc__csv_row(fc__csv *c, const char *source, long *row_line, size_t *row_start, size_t *row_end,
+                fc_err *err) {
+    const char *b = c->buf;
+    const size_t n = c->n;
+    size_t p = c->pos;
+    int rc = 0;
+
+    /* blank lines are skipped */
+    while (p < n && (b[p] == '\n' || (b[p] == '\r' && p + 1 < n && b[p + 1] == '\n'))) {
+        p += b[p] == '\r' ? 2 : 1;
+        c->line++;
+    }
+    if (p >= n) {
+        c->pos = n;
+        return 0;
+    }
+    *row_start = p;
+    *row_line = c->line;
+    c->nfields = 0;
+    c->scratch_len = 0;
+
+    for (;;) {
+        long fline = c->line;
+        long fno = (long)c->nfields + 1;
+        size_t fstart = p, flen;
+        uint32_t soff = FC__NOT_SCRATCH;
+        fc_str v;
+
+        if (p < n && b[p] == '"') {
+            int doubled = 0;
+            size_t q = p + 1;
+            for (;;) {
+                while (q < n && !c->qstop[(unsigned char)b[q]]) {
+                    q++;
+                }
+                if (q >= n) {
+                    break;
+                }
+                unsigned char ch = (unsigned char)b[q];
+                if (ch == '"') {
+                    if (q + 1 < n && b[q + 1] == '"') {
+                        doubled = 1;
+                        q += 2;
+                        continue;
+                    }
+                    break;
+                }
+                if (ch == '\n') {
+                    c->line++;
+                    q++;
+                } else if (ch == 0) {
+                    ROW_ERR(FC_EPARSE, c->line, fno, "NUL byte in field %ld", fno);
+                    q++;
+                } else {
+                    size_t k = fc__utf8_seq((const unsigned char *)b + q, n - q);
+                    if (k == 0) {
+                        ROW_ERR(FC_EPARSE, c->line, fno, "invalid UTF-8 in field %ld", fno);
+                        k = 1;
+                    }
+                    q += k;
+                }
+            }
+            if (q >= n) {
+                /* Unterminated: resume on the line after the row's first line,
+                 * so one stray quote does not swallow the rest of the file. */
+                const char *nl = memchr(b + *row_start, '\n', n - *row_start);
+                rc = fc_err_set(err, FC_EPARSE, source, fline, fno,
+                                "unterminated quoted field %ld (opened here, never closed)", fno);
+                c->line = *row_line + 1;
+                c->pos = nl != NULL ? (size_t)(nl - b) + 1 : n;
+                *row_end = nl != NULL ? (size_t)(nl - b) : n;
+                if (*row_end > *row_start && b[*row_end - 1] == '\r') {
+                    (*row_end)--;
+                }
+                return rc;
+            }
+            flen = q - (p + 1);
+            if (doubled) {
+                size_t un = 0;
+                if (unescape(c, b + p + 1, flen, &soff, &un) != FC_OK) {
+                    ROW_ERR(FC_ENOMEM, fline, fno, "out of memory");
+                    soff = FC__NOT_SCRATCH;
+                    v = fc_str_make(b + p + 1, 0);
+                } else {
+                    v = fc_str_make(c->scratch + soff, un);
+                }
+            } else {
+                v = fc_str_make(b + p + 1, flen);
+            }
+            p = q + 1;
+            if (p < n && b[p] != c->delim && b[p] != '\n' &&
+                !(b[p] == '\r' && (p + 1 == n || b[p + 1] == '\n'))) {
+                ROW_ERR(FC_EPARSE, c->line, fno,
+                        "unexpected character after the closing quote of field %ld", fno);
+                while (p < n && b[p] != c->delim && b[p] != '\n') {
+                    p++;
+                }
+            }
+        } else {
+            for (;;) {
+                while (p < n && !c->stop[(unsigned char)b[p]]) {
+                    p++;
+                }
+                if (p >= n) {
+                    break;
+                }
+                unsigned char ch = (unsigned char)b[p];
+                if (ch == (unsigned char)c->delim || ch == '\n') {
+                    break;
+                }
+                if (ch == '\r') {
+                    if (p + 1 == n || b[p + 1] == '\n') {
+                        break;
+                    }
+                    p++; /* a lone CR is data */
+                } else if (ch == 0) {
+                    ROW_ERR(FC_EPARSE, c->line, fno, "NUL byte in field %ld", fno);
+                    p++;
+                } else {
+                    size_t k = fc__utf8_seq((const unsigned char *)b + p, n - p);
+                    if (k == 0) {
+                        ROW_ERR(FC_EPARSE, c->line, fno, "invalid UTF-8 in field %ld", fno);
+                        k = 1;
+                    }
+                    p += k;
+                }
+            }
+            v = fc_str_make(b + fstart, p - fstart);
+            flen = p - fstart;
+        }
+        if (flen > FC_FIELD_MAX_BYTES) {
+            ROW_ERR(FC_ELIMIT, fline, fno, "field %ld is longer than %u bytes", fno,
+                    (unsigned)FC_FIELD_MAX_BYTES);
+            v.n = 0;
+        }
+        if (add_field(c, v, soff, fline) != FC_OK) {
+            ROW_ERR(FC_ENOMEM, fline, fno, "out of memory");
+        }
+        if (p < n && b[p] == c->delim) {
+            p++;
+            continue;
+        }
+        /* end of row: LF, CRLF, lone CR at the end, or end of input */
+        *row_end = p;
+        if (p < n && b[p] == '\r') {
+            p++;
+        }
+        if (p < n && b[p] == '\n') {
+            p++;
+            c->line++;
+        }
+        break;
+    }
+    c->pos = p;
+    return rc == 0 ? 1 : rc;
+}
