@@ -764,7 +764,8 @@ static int64_t local_instant(const g_city *c, int64_t day, int64_t sec_of_day) {
 static void choose_problems(world *w, rng *r) {
     problems *pb = &w->pb;
     const fc_gen_opts *o = w->o;
-    /* A different city for each problem. */
+    /* A different city for each problem; the outage in one of the four
+     * big cities so that it is visible even in a small world. */
     size_t perm[N_CITIES];
     for (size_t i = 0; i < N_CITIES; i++) {
         perm[i] = i;
@@ -775,7 +776,13 @@ static void choose_problems(world *w, rng *r) {
         perm[i] = perm[j];
         perm[j] = t;
     }
-    for (int p = 0; p < P__COUNT; p++) {
+    size_t big = 0;
+    while (city_defs[perm[big]].orders_per_day < 5000.0) {
+        big++;
+    }
+    pb->city[P_OUTAGE] = perm[big];
+    perm[big] = perm[N_CITIES - 1];
+    for (int p = 0; p < P_OUTAGE; p++) {
         pb->city[p] = perm[p];
     }
 
@@ -1808,6 +1815,13 @@ static json_t *jwindow(int64_t from, int64_t to) {
     return json_pack("{s:s, s:s}", "from", a, "to", b);
 }
 
+/* The whole generated period of one city (its local days) as a window. */
+static json_t *city_period(const world *w, size_t city) {
+    const g_city *c = &w->cities[city];
+    return jwindow(local_instant(c, w->o->start_date, 0),
+                   local_instant(c, (int64_t)w->o->start_date + w->o->days, 0));
+}
+
 static json_t *jids(const id_list *l) {
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < l->n; i++) {
@@ -1845,13 +1859,13 @@ static int write_ground_truth(world *w, const char *dir, fc_err *err) {
 
     const g_merchant *m = &w->merchants[pb->slow_merchant];
     json_array_append_new(
-        list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "type", "slow_merchant", "city",
-                        city_defs[m->city].city, "zone", w->zones[m->zone].def->zone, "merchant",
-                        m->id, "kind", merchant_kind_names[m->kind], "window",
-                        jwindow(w->period_from, w->period_to), "orders",
-                        jids(&pb->affected[P_SLOW_MERCHANT]), "description",
-                        "prepares about 1.8 times its estimate plus 6-15 minutes, every day, so "
-                        "its orders wait at the merchant and run late"));
+        list,
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "type", "slow_merchant", "city",
+                  city_defs[m->city].city, "zone", w->zones[m->zone].def->zone, "merchant", m->id,
+                  "kind", merchant_kind_names[m->kind], "window", city_period(w, m->city), "orders",
+                  jids(&pb->affected[P_SLOW_MERCHANT]), "description",
+                  "prepares about 1.8 times its estimate plus 6-15 minutes, every day, so "
+                  "its orders wait at the merchant and run late"));
 
     const g_city *sc = &w->cities[pb->city[P_RIDER_SHORTAGE]];
     json_t *windows = json_array();
@@ -1873,12 +1887,12 @@ static int write_ground_truth(world *w, const char *dir, fc_err *err) {
 
     const g_rider *rd = &w->riders[pb->far_rider];
     json_array_append_new(
-        list, json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "type", "far_delivery_rider", "city",
-                        city_defs[rd->city].city, "rider", rd->id, "window",
-                        jwindow(w->period_from, w->period_to), "orders",
-                        jids(&pb->affected[P_FAR_DELIVERY]), "description",
-                        "marks orders delivered 500-3000 m from the customer's point, early; "
-                        "about 45% of them draw a not_received complaint"));
+        list,
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "type", "far_delivery_rider", "city",
+                  city_defs[rd->city].city, "rider", rd->id, "window", city_period(w, rd->city),
+                  "orders", jids(&pb->affected[P_FAR_DELIVERY]), "description",
+                  "marks orders delivered 500-3000 m from the customer's point, early; "
+                  "about 45% of them draw a not_received complaint"));
 
     const g_city *uc = &w->cities[pb->city[P_UNREACHABLE]];
     json_array_append_new(
