@@ -137,7 +137,7 @@ typedef struct seen {
 
 static int collect(void *ud, fc_str record_id, fc_str order, const fc_event *events, size_t n) {
     seen *sn = ud;
-    (void)order;
+    (void)order, (void)events;
     if (sn->records < 16) {
         fc_str_cpy(sn->ids[sn->records], sizeof sn->ids[0], record_id);
     }
