@@ -429,7 +429,359 @@ static void test_money(void **state) {
     assert_int_equal(v, -12345);
 }
 
-/* @@TIME_TESTS@@ */
+/* ---------------------------------------------------------------------------
+ * Civil dates.
+ */
+static void test_civil(void **state) {
+    (void)state;
+    assert_int_equal(fc_days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(fc_days_from_civil(2000, 3, 1), 11017);
+    assert_int_equal(fc_days_from_civil(1969, 12, 31), -1);
+    assert_int_equal(fc_days_from_civil(2026, 3, 1), 20513);
+    int64_t y;
+    unsigned m, d;
+    for (int64_t days = -800000; days < 800000; days += 997) {
+        fc_civil_from_days(days, &y, &m, &d);
+        assert_int_equal(fc_days_from_civil(y, m, d), days);
+    }
+    fc_civil_from_days(11016, &y, &m, &d); /* leap day of a century leap year */
+    assert_int_equal(y, 2000);
+    assert_int_equal(m, 2);
+    assert_int_equal(d, 29);
+}
+
+/* Parse s (ISO 8601) with tz; expect success and the instant. */
+static void iso_ok(const char *s, const fc_tz *tz, int64_t want) {
+    int64_t t = 0;
+    fc_err err;
+    fc_err_clear(&err);
+    int rc = fc_time_parse_iso(fc_str_c(s), tz, &t, &err);
+    if (rc != FC_OK) {
+        fail_msg("'%s': %s (col %ld)", s, err.msg, err.col);
+    }
+    if (t != want) {
+        fail_msg("'%s': got %lld want %lld", s, (long long)t, (long long)want);
+    }
+}
+
+/* Expect a parse error at 1-based column col. */
+static void iso_bad(const char *s, long col) {
+    int64_t t = 12345;
+    fc_err err;
+    fc_err_clear(&err);
+    int rc = fc_time_parse_iso(fc_str_c(s), NULL, &t, &err);
+    if (rc != FC_EPARSE) {
+        fail_msg("'%s' was accepted", s);
+    }
+    if (err.col != col) {
+        fail_msg("'%s': error at col %ld (%s), want %ld", s, err.col, err.msg, col);
+    }
+    assert_int_equal(err.code, FC_EPARSE);
+    assert_true(strlen(err.msg) > 0);
+    assert_int_equal(t, 12345); /* untouched on failure */
+}
+
+static void test_iso8601(void **state) {
+    (void)state;
+    fc_tz *riyadh = NULL, *london = NULL;
+    assert_int_equal(fc_tz_load("Asia/Riyadh", &riyadh, NULL), FC_OK);
+    assert_int_equal(fc_tz_load("Europe/London", &london, NULL), FC_OK);
+    const int64_t noon_utc = 1772368200; /* 2026-03-01T12:30:00Z */
+    iso_ok("2026-03-01T12:30:00Z", NULL, noon_utc);
+    iso_ok("2026-03-01T12:30:00z", NULL, noon_utc);
+    iso_ok("2026-03-01T15:30:00+03:00", NULL, noon_utc);
+    iso_ok("2026-03-01T09:30:00-0300", NULL, noon_utc);
+    iso_ok("2026-03-01T17:00:00+0430", NULL, noon_utc);
+    iso_ok("2026-03-01T15:30:00+03", NULL, noon_utc);
+    iso_ok("2026-03-01 12:30:00", NULL, noon_utc);
+    iso_ok("2026-03-01T12:30", NULL, noon_utc);
+    iso_ok("2026-03-01T12:30:00.123Z", NULL, noon_utc);
+    iso_ok("2026-03-01T12:30:00.999999+00:00", NULL, noon_utc);
+    iso_ok("2026-03-01T00:00:00Z", NULL, 1772323200);
+    iso_ok("2026-03-01", NULL, 1772323200);
+    /* No offset: local to the zone given. */
+    iso_ok("2026-03-01 15:30:00", riyadh, noon_utc);
+    iso_ok("2026-03-01T15:30:00.5", riyadh, noon_utc);
+    /* An explicit offset wins over the zone. */
+    iso_ok("2026-03-01T12:30:00Z", riyadh, noon_utc);
+    /* London summer time: 13:30 BST is 12:30 UTC. */
+    iso_ok("2026-07-01 13:30:00", london, 1782909000);
+    /* Leap day. */
+    iso_ok("2024-02-29T00:00:00Z", NULL, 1709164800);
+
+    /* Errors, with the column where it went wrong. */
+    iso_bad("2026-02-30T10:00:00Z", 9); /* no 30 February */
+    iso_bad("2025-02-29", 9);           /* not a leap year */
+    iso_bad("2026-13-01T10:00:00Z", 6); /* month */
+    iso_bad("2026-00-01", 6);
+    iso_bad("2026-03-01T25:00:00Z", 12); /* hour */
+    iso_bad("2026-03-01T23:60:00Z", 15); /* minutes */
+    iso_bad("2026-03-01T23:59:61Z", 18); /* seconds */
+    iso_bad("garbage", 1);
+    iso_bad("", 1);
+    iso_bad("2026", 5);
+    iso_bad("2026/03/01", 5);
+    iso_bad("01-03-2026", 3);
+    iso_bad("2026-03-01X10:00", 11);
+    iso_bad("2026-03-01T10:00:00Zjunk", 21);   /* trailing junk after Z */
+    iso_bad("2026-03-01T10:00:00 extra", 20);  /* trailing junk after the time */
+    iso_bad("2026-03-01T10:00:00+03:00x", 26); /* after the offset */
+    iso_bad("2026-03-01T10:00:00+3", 22);      /* one-digit offset */
+    iso_bad("2026-03-01T10:00:00+25:00", 21);  /* offset hour */
+    iso_bad("2026-03-01T10:00:00.Z", 21);      /* fraction without digits */
+    iso_bad("2026-03-01T1:00:00", 13);         /* one-digit hour */
+
+    /* The error renders with its column. */
+    fc_err err;
+    int64_t t;
+    fc_time_parse_iso(fc_str_c("2026-02-30"), NULL, &t, &err);
+    char buf[256];
+    fc_err_format(&err, buf, sizeof buf);
+    assert_non_null(strstr(buf, "col 9"));
+    assert_non_null(strstr(buf, "2026-02-30"));
+    fc_tz_free(riyadh);
+    fc_tz_free(london);
+}
+
+static void fmt_ok(const char *s, const char *fmt, const fc_tz *tz, int64_t want) {
+    int64_t t = 0;
+    fc_err err;
+    fc_err_clear(&err);
+    int rc = fc_time_parse_fmt(fc_str_c(s), fmt, tz, &t, &err);
+    if (rc != FC_OK) {
+        fail_msg("'%s' with '%s': %s (col %ld)", s, fmt, err.msg, err.col);
+    }
+    if (t != want) {
+        fail_msg("'%s' with '%s': got %lld want %lld", s, fmt, (long long)t, (long long)want);
+    }
+}
+
+static void fmt_bad(const char *s, const char *fmt, int code, long col) {
+    int64_t t = 0;
+    fc_err err;
+    fc_err_clear(&err);
+    int rc = fc_time_parse_fmt(fc_str_c(s), fmt, NULL, &t, &err);
+    if (rc != code) {
+        fail_msg("'%s' with '%s': rc %d, want %d", s, fmt, rc, code);
+    }
+    if (err.col != col) {
+        fail_msg("'%s' with '%s': col %ld (%s), want %ld", s, fmt, err.col, err.msg, col);
+    }
+}
+
+static void test_time_parse_fmt(void **state) {
+    (void)state;
+    fc_tz *riyadh = NULL;
+    assert_int_equal(fc_tz_load("Asia/Riyadh", &riyadh, NULL), FC_OK);
+    const int64_t noon_utc = 1772368200; /* 2026-03-01T12:30:00Z */
+    fmt_ok("2026-03-01 12:30:00", "%Y-%m-%d %H:%M:%S", NULL, noon_utc);
+    fmt_ok("01/03/2026 15:30", "%d/%m/%Y %H:%M", riyadh, noon_utc);
+    fmt_ok("1/3/26 15:30:00", "%d/%m/%y %H:%M:%S", riyadh, noon_utc);
+    fmt_ok("01-Mar-2026 12:30", "%d-%b-%Y %H:%M", NULL, noon_utc);
+    fmt_ok("1 march 2026 12:30", "%d %b %Y %H:%M", NULL, noon_utc);
+    fmt_ok("2026.060 12:30", "%Y.%j %H:%M", NULL, noon_utc);
+    fmt_ok("20260301123000", "%Y%m%d%H%M%S", NULL, noon_utc);
+    fmt_ok("100% 2026-03-01", "100%% %Y-%m-%d", NULL, 1772323200);
+    fmt_ok("12:30:00.250 2026-03-01", "%H:%M:%S.%f %Y-%m-%d", NULL, noon_utc);
+    fmt_ok("2026-03-01 15:30 +0300", "%Y-%m-%d %H:%M %z", NULL, noon_utc);
+    fmt_ok("99-12-31", "%y-%m-%d", NULL, 946598400);
+    /* A time of day alone is on 1970-01-01. */
+    fmt_ok("08:15", "%H:%M", NULL, 8 * 3600 + 15 * 60);
+
+    fmt_bad("2026-02-30", "%Y-%m-%d", FC_EPARSE, 9);
+    fmt_bad("2026-03-01 25:00", "%Y-%m-%d %H:%M", FC_EPARSE, 12);
+    fmt_bad("2026-03-01x", "%Y-%m-%d", FC_EPARSE, 11);
+    fmt_bad("2026/03/01", "%Y-%m-%d", FC_EPARSE, 5);
+    fmt_bad("26-03-01", "%Y-%m-%d", FC_EPARSE, 3);
+    fmt_bad("2025.366", "%Y.%j", FC_EPARSE, 6);
+    fmt_bad("01-Foo-2026", "%d-%b-%Y", FC_EPARSE, 4);
+    fmt_bad("2026", "%Q", FC_EINVAL, 0);
+    fc_tz_free(riyadh);
+}
+
+static void test_time_format(void **state) {
+    (void)state;
+    char buf[32];
+    fc_time_format_utc(1772368200, buf, sizeof buf);
+    assert_string_equal(buf, "2026-03-01T12:30:00Z");
+    fc_time_format_utc(0, buf, sizeof buf);
+    assert_string_equal(buf, "1970-01-01T00:00:00Z");
+    fc_time_format_utc(-1, buf, sizeof buf);
+    assert_string_equal(buf, "1969-12-31T23:59:59Z");
+    fc_tz *tz = NULL;
+    assert_int_equal(fc_tz_load("Asia/Kolkata", &tz, NULL), FC_OK);
+    fc_time_format_local(tz, 1772368200, buf, sizeof buf);
+    assert_string_equal(buf, "2026-03-01T18:00:00+05:30");
+    fc_tz_free(tz);
+    assert_int_equal(fc_tz_load("America/Sao_Paulo", &tz, NULL), FC_OK);
+    fc_time_format_local(tz, 1772368200, buf, sizeof buf);
+    assert_string_equal(buf, "2026-03-01T09:30:00-03:00");
+    fc_tz_free(tz);
+    /* Round trip through the parser. */
+    int64_t t = 0;
+    assert_int_equal(fc_time_parse_iso(fc_str_c(buf), NULL, &t, NULL), FC_OK);
+    assert_int_equal(t, 1772368200);
+}
+
+/* ---------------------------------------------------------------------------
+ * Time zones.
+ */
+static fc_tz *load(const char *name) {
+    fc_tz *tz = NULL;
+    fc_err err;
+    int rc = fc_tz_load(name, &tz, &err);
+    if (rc != FC_OK) {
+        fail_msg("%s: %s", name, err.msg);
+    }
+    assert_string_equal(fc_tz_name(tz), name);
+    return tz;
+}
+
+static void test_tz_fixed(void **state) {
+    (void)state;
+    fc_tz *riyadh = load("Asia/Riyadh");
+    fc_tz *kolkata = load("Asia/Kolkata");
+    fc_tz *utc = load("UTC");
+    const int64_t instants[] = {0, 946684800, 1772368200, 2216250000, 4102444800LL};
+    for (size_t i = 0; i < sizeof instants / sizeof instants[0]; i++) {
+        assert_int_equal(fc_tz_offset(riyadh, instants[i]), 3 * 3600);
+        assert_int_equal(fc_tz_offset(kolkata, instants[i]), 5 * 3600 + 1800);
+        assert_int_equal(fc_tz_offset(utc, instants[i]), 0);
+    }
+    /* Local midnight crossing: 22:30Z is 01:30 the next day in Riyadh. */
+    fc_localtime lt = fc_tz_local(riyadh, 1772404200); /* 2026-03-01T22:30:00Z (Sunday) */
+    assert_int_equal(lt.date, fc_days_from_civil(2026, 3, 2));
+    assert_int_equal(lt.hour, 1);
+    assert_int_equal(lt.minute, 30);
+    assert_int_equal(lt.weekday, 0); /* Monday */
+    lt = fc_tz_local(utc, 1772404200);
+    assert_int_equal(lt.date, fc_days_from_civil(2026, 3, 1));
+    assert_int_equal(lt.hour, 22);
+    assert_int_equal(lt.weekday, 6); /* Sunday */
+    /* Kolkata's half hour: 18:45Z is 00:15 the next day. */
+    lt = fc_tz_local(kolkata, 1772390700); /* 2026-03-01T18:45:00Z */
+    assert_int_equal(lt.date, fc_days_from_civil(2026, 3, 2));
+    assert_int_equal(lt.hour, 0);
+    assert_int_equal(lt.minute, 15);
+    assert_int_equal(lt.weekday, 0);
+    /* Before 1970. */
+    lt = fc_tz_local(utc, -1);
+    assert_int_equal(lt.date, -1);
+    assert_int_equal(lt.hour, 23);
+    assert_int_equal(lt.weekday, 2); /* 1969-12-31 was a Wednesday */
+    assert_int_equal(fc_tz_to_utc(kolkata, 1772368200 + 19800), 1772368200);
+    fc_tz_free(riyadh);
+    fc_tz_free(kolkata);
+    fc_tz_free(utc);
+}
+
+static void test_tz_london(void **state) {
+    (void)state;
+    fc_tz *tz = load("Europe/London");
+    /* 2026: BST from 2026-03-29T01:00:00Z to 2026-10-25T01:00:00Z. */
+    assert_int_equal(fc_tz_offset(tz, 1774746000 - 1), 0);
+    assert_int_equal(fc_tz_offset(tz, 1774746000), 3600);
+    assert_int_equal(fc_tz_offset(tz, 1792890000 - 1), 3600);
+    assert_int_equal(fc_tz_offset(tz, 1792890000), 0);
+    /* 2040, from the footer rule (M3.5.0/1, M10.5.0). */
+    assert_int_equal(fc_tz_offset(tz, 2216250000 - 1), 0);
+    assert_int_equal(fc_tz_offset(tz, 2216250000), 3600);
+    assert_int_equal(fc_tz_offset(tz, 2234998800 - 1), 3600);
+    assert_int_equal(fc_tz_offset(tz, 2234998800), 0);
+    /* Past the expanded table: the rule is evaluated directly. */
+    assert_int_equal(fc_tz_offset(tz, 16740864000LL), 3600); /* 2500-07-01 */
+    assert_int_equal(fc_tz_offset(tz, 16725225600LL), 0);    /* 2500-01-01 */
+    /* Local hours around the change: 00:59:59 GMT then 02:00:00 BST. */
+    fc_localtime lt = fc_tz_local(tz, 1774746000 - 1);
+    assert_int_equal(lt.hour, 0);
+    lt = fc_tz_local(tz, 1774746000);
+    assert_int_equal(lt.hour, 2);
+    /* Local to UTC: a gap (01:30 does not exist) uses the offset before it;
+     * an overlap (01:30 happens twice) takes the first. */
+    int64_t day = fc_days_from_civil(2026, 3, 29) * 86400;
+    assert_int_equal(fc_tz_to_utc(tz, day + 5400), day + 5400);
+    assert_int_equal(fc_tz_to_utc(tz, day + 3 * 3600), day + 2 * 3600);
+    assert_int_equal(fc_tz_to_utc(tz, day + 0), day);
+    day = fc_days_from_civil(2026, 10, 25) * 86400;
+    assert_int_equal(fc_tz_to_utc(tz, day + 5400), day + 1800);
+    assert_int_equal(fc_tz_to_utc(tz, day + 3 * 3600), day + 3 * 3600);
+    fc_tz_free(tz);
+}
+
+static void test_tz_sao_paulo(void **state) {
+    (void)state;
+    fc_tz *tz = load("America/Sao_Paulo");
+    /* DST began 2018-11-04 at 00:00 local (03:00Z) and ended 2019-02-17
+     * at 00:00 local DST (02:00Z). */
+    assert_int_equal(fc_tz_offset(tz, 1541300400 - 1), -3 * 3600);
+    assert_int_equal(fc_tz_offset(tz, 1541300400), -2 * 3600);
+    assert_int_equal(fc_tz_offset(tz, 1550368800 - 1), -2 * 3600);
+    assert_int_equal(fc_tz_offset(tz, 1550368800), -3 * 3600);
+    /* None since 2019: January is -03 every year after, 2040 included. */
+    for (int y = 2020; y <= 2045; y++) {
+        int64_t jan15 = fc_days_from_civil(y, 1, 15) * 86400;
+        int64_t jul15 = fc_days_from_civil(y, 7, 15) * 86400;
+        assert_int_equal(fc_tz_offset(tz, jan15), -3 * 3600);
+        assert_int_equal(fc_tz_offset(tz, jul15), -3 * 3600);
+    }
+    /* Local date across midnight: 02:30Z on 2026-03-02 is 23:30 on 03-01. */
+    fc_localtime lt = fc_tz_local(tz, fc_days_from_civil(2026, 3, 2) * 86400 + 9000);
+    assert_int_equal(lt.date, fc_days_from_civil(2026, 3, 1));
+    assert_int_equal(lt.hour, 23);
+    assert_int_equal(lt.weekday, 6);
+    /* The southern-hemisphere DST of 2018/19 spans the new year. */
+    assert_int_equal(fc_tz_offset(tz, fc_days_from_civil(2019, 1, 1) * 86400), -2 * 3600);
+    fc_tz_free(tz);
+}
+
+static void test_tz_unknown(void **state) {
+    (void)state;
+    fc_tz *tz = (fc_tz *)1;
+    fc_err err;
+    assert_int_equal(fc_tz_load("Mars/Olympus_Mons", &tz, &err), FC_ENOTFOUND);
+    assert_null(tz);
+    assert_non_null(strstr(err.msg, "Mars/Olympus_Mons"));
+    assert_int_equal(fc_tz_load("../../etc/passwd", &tz, &err), FC_ENOTFOUND);
+    assert_int_equal(fc_tz_load("/etc/passwd", &tz, &err), FC_ENOTFOUND);
+    assert_int_equal(fc_tz_load("Asia", &tz, &err), FC_ENOTFOUND); /* a directory */
+    assert_int_equal(fc_tz_load("", &tz, &err), FC_ENOTFOUND);
+    fc_tz_free(NULL);
+}
+
+/* Every line of tests/data/core/tz_offsets.txt: zone, instant, offset from
+ * the system tzdata, including both sides of every change 1975-2025. */
+static void test_tz_golden(void **state) {
+    (void)state;
+    FILE *f = fopen(FC_TEST_DATA "/core/tz_offsets.txt", "r");
+    assert_non_null(f);
+    char line[256], zone[128] = "";
+    fc_tz *tz = NULL;
+    int checked = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (line[0] == '#') {
+            continue;
+        }
+        char name[128];
+        long long t, off;
+        assert_int_equal(sscanf(line, "%127s %lld %lld", name, &t, &off), 3);
+        if (strcmp(name, zone) != 0) {
+            fc_tz_free(tz);
+            tz = load(name);
+            snprintf(zone, sizeof zone, "%s", name);
+        }
+        int32_t got = fc_tz_offset(tz, t);
+        if (got != off) {
+            fail_msg("%s at %lld: offset %d, want %lld", name, t, got, off);
+        }
+        /* Local time and back agrees outside overlaps. */
+        int64_t back = fc_tz_to_utc(tz, t + got);
+        assert_int_equal(fc_tz_offset(tz, back), fc_tz_offset(tz, back));
+        checked++;
+    }
+    fc_tz_free(tz);
+    fclose(f);
+    assert_true(checked > 4000);
+}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -444,7 +796,15 @@ int main(void) {
         cmocka_unit_test(test_dict_million),
         cmocka_unit_test(test_geo),
         cmocka_unit_test(test_money),
-        /* @@TIME_LIST@@ */
+        cmocka_unit_test(test_civil),
+        cmocka_unit_test(test_iso8601),
+        cmocka_unit_test(test_time_parse_fmt),
+        cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_tz_fixed),
+        cmocka_unit_test(test_tz_london),
+        cmocka_unit_test(test_tz_sao_paulo),
+        cmocka_unit_test(test_tz_unknown),
+        cmocka_unit_test(test_tz_golden),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
