@@ -1,0 +1,1321 @@
+/*
+ * Column mappings: a YAML file that says how the rows of an operations
+ * export become canonical events (docs/mapping.md is the user's reference).
+ *
+ * Loading resolves everything that can be resolved once: field names to
+ * event field indices, column names to slots, formats, time zones, event
+ * types and id templates. Binding a mapping to a CSV header turns slots into
+ * column numbers. Applying a binding to a row converts each mapped value once
+ * into a row-level event and copies the fields that belong to each event
+ * type into the events the row expands to.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/reader_internal.h"
+
+#ifndef FC_SOURCE_DIR
+#define FC_SOURCE_DIR "."
+#endif
+
+enum { TF_INHERIT = 0, TF_ISO, TF_EPOCH, TF_EPOCH_MS, TF_STRF };
+enum { SK_COLUMN = 0, SK_CONST, SK_DATE_CLOCK };
+enum { TZ_INHERIT = 0, TZ_FIXED, TZ_CITY };
+enum { COND_EQUALS = 0, COND_NOT_EQUALS, COND_PRESENT, COND_ABSENT };
+
+typedef struct fc_strlist {
+    char **v;
+    uint32_t *len;
+    size_t n;
+    int set; /* given explicitly */
+} fc_strlist;
+
+/* Where a value comes from and how its text is read. */
+typedef struct fc_spec {
+    int kind;
+    int slot, slot2; /* column slots: the column, or date and clock */
+    char *value;     /* SK_CONST: the constant */
+    int tfmt;        /* TF_*: how a time is written */
+    char *fmt;       /* TF_STRF: the strptime-like format */
+    int tzmode;      /* TZ_*: the zone of times without an offset */
+    fc_tz *tz;       /* TZ_FIXED: owned */
+    double scale;    /* multiplier to the field's unit, 0 = none */
+    int money_minor; /* amounts already in minor units */
+    fc_strlist absent;
+    long line, col; /* position in the mapping file */
+} fc_spec;
+
+typedef struct fc_fieldmap {
+    int field; /* index in the event field table */
+    fc_spec spec;
+} fc_fieldmap;
+
+typedef struct fc_cond {
+    int slot;
+    int op;
+    fc_strlist vals;
+} fc_cond;
+
+typedef struct fc_evspec {
+    fc_event_type type;
+    fc_spec time;
+    int has_cond;
+    fc_cond cond;
+    char *id_tmpl;                                    /* "{record}:{type}" */
+    size_t id_fixed, id_records, id_orders, id_types; /* for the id buffer bound */
+    fc_fieldmap *fields;
+    size_t n_fields;
+    uint64_t row_mask; /* row-level fields this type carries */
+} fc_evspec;
+
+struct fc_mapping {
+    char *name;
+    char *path;
+    char delim;
+    int tfmt;
+    char *fmt;
+    int tzmode;
+    fc_tz *tz;
+    fc_strlist absent;
+    fc_spec record_id, order;
+    fc_fieldmap *fields;
+    size_t n_fields;
+    fc_evspec *events;
+    size_t n_events;
+    char **slots; /* column names */
+    long *slot_line, *slot_col;
+    size_t n_slots;
+    int f_ts, f_score; /* field indices used while applying */
+};
+
+struct fc__binding {
+    const fc_mapping *m;
+    int *col;    /* slot -> column number (0-based) */
+    char *idbuf; /* event ids of the current row */
+    size_t idcap;
+    const char *source;
+    const fc_str *header;
+};
+
+/* ---------------------------------------------------------------------------
+ * Loading.
+ */
+static int merr(fc_err *err, const fc_mapping *m, long line, long col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int merr(fc_err *err, const fc_mapping *m, long line, long col, const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return fc_err_set(err, FC_EINVAL, m->path, line, col, "%s", msg);
+}
+
+static void strlist_free(fc_strlist *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        fc_free(l->v[i]);
+    }
+    fc_free(l->v);
+    fc_free(l->len);
+    memset(l, 0, sizeof *l);
+}
+
+static void spec_free(fc_spec *s) {
+    fc_free(s->value);
+    fc_free(s->fmt);
+    fc_tz_free(s->tz);
+    strlist_free(&s->absent);
+}
+
+void fc_mapping_free(fc_mapping *m) {
+    if (m == NULL) {
+        return;
+    }
+    fc_free(m->name);
+    fc_free(m->path);
+    fc_free(m->fmt);
+    fc_tz_free(m->tz);
+    strlist_free(&m->absent);
+    spec_free(&m->record_id);
+    spec_free(&m->order);
+    for (size_t i = 0; i < m->n_fields; i++) {
+        spec_free(&m->fields[i].spec);
+    }
+    fc_free(m->fields);
+    for (size_t i = 0; i < m->n_events; i++) {
+        fc_evspec *e = &m->events[i];
+        spec_free(&e->time);
+        strlist_free(&e->cond.vals);
+        fc_free(e->id_tmpl);
+        for (size_t k = 0; k < e->n_fields; k++) {
+            spec_free(&e->fields[k].spec);
+        }
+        fc_free(e->fields);
+    }
+    fc_free(m->events);
+    for (size_t i = 0; i < m->n_slots; i++) {
+        fc_free(m->slots[i]);
+    }
+    fc_free(m->slots);
+    fc_free(m->slot_line);
+    fc_free(m->slot_col);
+    fc_free(m);
+}
+
+const char *fc_mapping_name(const fc_mapping *m) {
+    return m != NULL ? m->name : "";
+}
+
+char fc__mapping_delim(const fc_mapping *m) {
+    return m->delim;
+}
+
+const char *fc_mapping_dir(void) {
+    const char *env = getenv("FULCRUM_MAPPINGS");
+    if (env != NULL && env[0] != '\0') {
+        return env;
+    }
+    return FC_SOURCE_DIR "/mappings";
+}
+
+/* Slot of a column name, added when new. */
+static int slot_of(fc_mapping *m, const char *name, long line, long col, int *slot, fc_err *err) {
+    for (size_t i = 0; i < m->n_slots; i++) {
+        if (strcmp(m->slots[i], name) == 0) {
+            *slot = (int)i;
+            return FC_OK;
+        }
+    }
+    size_t c1 = m->n_slots, c2 = m->n_slots, c3 = m->n_slots;
+    if (fc_grow((void **)&m->slots, &c1, m->n_slots + 1, sizeof *m->slots) != FC_OK ||
+        fc_grow((void **)&m->slot_line, &c2, m->n_slots + 1, sizeof *m->slot_line) != FC_OK ||
+        fc_grow((void **)&m->slot_col, &c3, m->n_slots + 1, sizeof *m->slot_col) != FC_OK) {
+        return fc_err_set(err, FC_ENOMEM, m->path, line, col, "out of memory");
+    }
+    m->slots[m->n_slots] = fc_strdup(name);
+    if (m->slots[m->n_slots] == NULL) {
+        return fc_err_set(err, FC_ENOMEM, m->path, line, col, "out of memory");
+    }
+    m->slot_line[m->n_slots] = line;
+    m->slot_col[m->n_slots] = col;
+    *slot = (int)m->n_slots++;
+    return FC_OK;
+}
+
+static int need_scalar(const fc_mapping *m, const fc_yaml *y, const char *what, fc_err *err) {
+    if (y == NULL || y->kind != FC_YAML_SCALAR) {
+        return merr(err, m, y ? y->line : 0, y ? y->col : 0, "%s must be a single value", what);
+    }
+    return FC_OK;
+}
+
+/* A scalar or a list of scalars. */
+static int parse_strlist(const fc_mapping *m, const fc_yaml *y, const char *what, fc_strlist *l,
+                         fc_err *err) {
+    size_t n = y->kind == FC_YAML_SCALAR ? 1 : y->len;
+    strlist_free(l);
+    if (y->kind == FC_YAML_MAP) {
+        return merr(err, m, y->line, y->col, "%s must be a value or a list of values", what);
+    }
+    l->v = fc_calloc(n ? n : 1, sizeof *l->v);
+    l->len = fc_calloc(n ? n : 1, sizeof *l->len);
+    if (l->v == NULL || l->len == NULL) {
+        return fc_err_set(err, FC_ENOMEM, m->path, y->line, y->col, "out of memory");
+    }
+    l->set = 1;
+    for (size_t i = 0; i < n; i++) {
+        const fc_yaml *it = y->kind == FC_YAML_SCALAR ? y : y->vals[i];
+        if (it->kind != FC_YAML_SCALAR) {
+            return merr(err, m, it->line, it->col, "%s: each entry must be a single value", what);
+        }
+        l->v[i] = fc_strdup(it->scalar);
+        if (l->v[i] == NULL) {
+            return fc_err_set(err, FC_ENOMEM, m->path, it->line, it->col, "out of memory");
+        }
+        l->len[i] = (uint32_t)strlen(it->scalar);
+        l->n = i + 1;
+    }
+    return FC_OK;
+}
+
+/* "iso8601", "epoch", "epoch_ms" or a strptime-like format. */
+static int parse_tfmt(const fc_mapping *m, const fc_yaml *y, int *tfmt, char **fmt, fc_err *err) {
+    int rc = need_scalar(m, y, "format", err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    const char *s = y->scalar;
+    if (strcmp(s, "iso8601") == 0 || strcmp(s, "iso") == 0) {
+        *tfmt = TF_ISO;
+        return FC_OK;
+    }
+    if (strcmp(s, "epoch") == 0 || strcmp(s, "epoch_s") == 0) {
+        *tfmt = TF_EPOCH;
+        return FC_OK;
+    }
+    if (strcmp(s, "epoch_ms") == 0) {
+        *tfmt = TF_EPOCH_MS;
+        return FC_OK;
+    }
+    int conversions = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p != '%') {
+            continue;
+        }
+        p++;
+        if (*p == '\0' || strchr("YmdHMSybj%", *p) == NULL) {
+            return merr(err, m, y->line, y->col + (long)(p - s),
+                        "bad time format '%s': unknown conversion '%%%c' (use %%Y %%m %%d %%H "
+                        "%%M %%S %%y %%b %%j %%%%, or iso8601, epoch, epoch_ms)",
+                        s, *p ? *p : ' ');
+        }
+        conversions += *p != '%';
+    }
+    if (conversions == 0) {
+        return merr(err, m, y->line, y->col,
+                    "bad time format '%s': expected iso8601, epoch, epoch_ms or a format with "
+                    "%%Y, %%m, %%d, ...",
+                    s);
+    }
+    fc_free(*fmt);
+    *fmt = fc_strdup(s);
+    if (*fmt == NULL) {
+        return fc_err_set(err, FC_ENOMEM, m->path, y->line, y->col, "out of memory");
+    }
+    *tfmt = TF_STRF;
+    return FC_OK;
+}
+
+/* An IANA zone name, or "city" for the zone of the row's city. */
+static int parse_tz(const fc_mapping *m, const fc_yaml *y, int *mode, fc_tz **tz, fc_err *err) {
+    int rc = need_scalar(m, y, "timezone", err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    if (strcmp(y->scalar, "city") == 0) {
+        *mode = TZ_CITY;
+        return FC_OK;
+    }
+    fc_err tmp;
+    fc_err_clear(&tmp);
+    if (fc_tz_load(y->scalar, tz, &tmp) != FC_OK) {
+        return merr(err, m, y->line, y->col,
+                    "bad time zone '%s': not an IANA zone name (or 'city' for the zone of "
+                    "the row's city)",
+                    y->scalar);
+    }
+    *mode = TZ_FIXED;
+    return FC_OK;
+}
+
+/* A value spec: a column name, or a map of options. */
+static int parse_spec(fc_mapping *m, const fc_yaml *y, fc_spec *s, fc_err *err) {
+    int rc;
+    memset(s, 0, sizeof *s);
+    s->line = y->line;
+    s->col = y->col;
+    if (y->kind == FC_YAML_SCALAR) {
+        s->kind = SK_COLUMN;
+        if (y->scalar[0] == '\0') {
+            return merr(err, m, y->line, y->col, "empty column name");
+        }
+        return slot_of(m, y->scalar, y->line, y->col, &s->slot, err);
+    }
+    if (y->kind != FC_YAML_MAP) {
+        return merr(err, m, y->line, y->col, "expected a column name or a map of options");
+    }
+    int have = 0;
+    const fc_yaml *date = NULL, *clock = NULL;
+    for (size_t i = 0; i < y->len; i++) {
+        const char *k = y->keys[i];
+        const fc_yaml *v = y->vals[i];
+        long kl = y->key_lines[i], kc = y->key_cols[i];
+        if (strcmp(k, "column") == 0) {
+            if ((rc = need_scalar(m, v, "column", err)) != FC_OK) {
+                return rc;
+            }
+            s->kind = SK_COLUMN;
+            have++;
+            if ((rc = slot_of(m, v->scalar, v->line, v->col, &s->slot, err)) != FC_OK) {
+                return rc;
+            }
+        } else if (strcmp(k, "value") == 0) {
+            if ((rc = need_scalar(m, v, "value", err)) != FC_OK) {
+                return rc;
+            }
+            s->kind = SK_CONST;
+            have++;
+            s->value = fc_strdup(v->scalar);
+            if (s->value == NULL) {
+                return fc_err_set(err, FC_ENOMEM, m->path, kl, kc, "out of memory");
+            }
+        } else if (strcmp(k, "date") == 0) {
+            if ((rc = need_scalar(m, v, "date", err)) != FC_OK) {
+                return rc;
+            }
+            date = v;
+        } else if (strcmp(k, "clock") == 0) {
+            if ((rc = need_scalar(m, v, "clock", err)) != FC_OK) {
+                return rc;
+            }
+            clock = v;
+        } else if (strcmp(k, "format") == 0) {
+            if ((rc = parse_tfmt(m, v, &s->tfmt, &s->fmt, err)) != FC_OK) {
+                return rc;
+            }
+        } else if (strcmp(k, "timezone") == 0) {
+            if ((rc = parse_tz(m, v, &s->tzmode, &s->tz, err)) != FC_OK) {
+                return rc;
+            }
+        } else if (strcmp(k, "absent") == 0) {
+            if ((rc = parse_strlist(m, v, "absent", &s->absent, err)) != FC_OK) {
+                return rc;
+            }
+        } else if (strcmp(k, "scale") == 0) {
+            double d;
+            if ((rc = need_scalar(m, v, "scale", err)) != FC_OK) {
+                return rc;
+            }
+            if (fc_parse_f64(fc_str_c(v->scalar), &d) != FC_OK || !(d > 0)) {
+                return merr(err, m, v->line, v->col, "scale must be a positive number, not '%s'",
+                            v->scalar);
+            }
+            s->scale = d;
+        } else if (strcmp(k, "unit") == 0) {
+            if ((rc = need_scalar(m, v, "unit", err)) != FC_OK) {
+                return rc;
+            }
+            if (strcmp(v->scalar, "minor") == 0) {
+                s->money_minor = 1;
+            } else if (strcmp(v->scalar, "major") == 0) {
+                s->money_minor = 0;
+            } else {
+                return merr(err, m, v->line, v->col,
+                            "unit must be 'major' or 'minor' (money), not '%s'", v->scalar);
+            }
+        } else {
+            return merr(err, m, kl, kc,
+                        "unknown option '%s' (expected column, value, date, clock, format, "
+                        "timezone, absent, scale or unit)",
+                        k);
+        }
+    }
+    if (date != NULL || clock != NULL) {
+        if (date == NULL || clock == NULL || have != 0) {
+            return merr(err, m, y->line, y->col,
+                        "date and clock go together, without column or value");
+        }
+        s->kind = SK_DATE_CLOCK;
+        if ((rc = slot_of(m, date->scalar, date->line, date->col, &s->slot, err)) != FC_OK ||
+            (rc = slot_of(m, clock->scalar, clock->line, clock->col, &s->slot2, err)) != FC_OK) {
+            return rc;
+        }
+        return FC_OK;
+    }
+    if (have != 1) {
+        return merr(err, m, y->line, y->col, "give exactly one of column, value or date+clock");
+    }
+    return FC_OK;
+}
+
+/* Field name (a key) to field index; "id", "ts", "order" are not fields a
+ * mapping sets this way. */
+static int field_of(const fc_mapping *m, const char *name, long line, long col, int *field,
+                    fc_err *err) {
+    int f = fc_event_field_find(fc_str_c(name));
+    if (f < 0 || strcmp(name, "id") == 0 || strcmp(name, "ts") == 0 || strcmp(name, "order") == 0) {
+        return merr(err, m, line, col,
+                    "unknown field '%s' (see docs/mapping.md for the event fields; the record "
+                    "id, order and event times have their own keys)",
+                    name);
+    }
+    *field = f;
+    return FC_OK;
+}
+
+static int parse_fields(fc_mapping *m, const fc_yaml *y, fc_fieldmap **out, size_t *n,
+                        fc_err *err) {
+    int rc;
+    if (y->kind != FC_YAML_MAP) {
+        return merr(err, m, y->line, y->col, "fields must be a map of field: column");
+    }
+    *out = fc_calloc(y->len ? y->len : 1, sizeof **out);
+    if (*out == NULL) {
+        return fc_err_set(err, FC_ENOMEM, m->path, y->line, y->col, "out of memory");
+    }
+    /* String fields first: city and currency are read before the times and
+     * amounts that depend on them. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < y->len; i++) {
+            int f;
+            if ((rc = field_of(m, y->keys[i], y->key_lines[i], y->key_cols[i], &f, err)) != FC_OK) {
+                return rc;
+            }
+            int is_str = fc_event_field_at((size_t)f)->kind == FC_EF_STR;
+            if (is_str != (pass == 0)) {
+                continue;
+            }
+            for (size_t k = 0; k < *n; k++) {
+                if ((*out)[k].field == f) {
+                    return merr(err, m, y->key_lines[i], y->key_cols[i],
+                                "field '%s' is mapped twice", y->keys[i]);
+                }
+            }
+            (*out)[*n].field = f;
+            (*n)++;
+            if ((rc = parse_spec(m, y->vals[i], &(*out)[*n - 1].spec, err)) != FC_OK) {
+                return rc;
+            }
+        }
+    }
+    return FC_OK;
+}
+
+/* The row-level fields each event type carries (the rest only when the
+ * event itself maps them). */
+static uint64_t type_mask(fc_event_type t) {
+    static const char *const created[] = {"zone",
+                                          "merchant",
+                                          "customer",
+                                          "category",
+                                          "prebook",
+                                          "promised_at",
+                                          "est_ready_at",
+                                          "customer_lat",
+                                          "customer_lng",
+                                          "merchant_lat",
+                                          "merchant_lng",
+                                          "distance_m",
+                                          "promise_prep_s",
+                                          "promise_travel_s",
+                                          "amount",
+                                          "currency",
+                                          NULL};
+    static const char *const dispatch[] = {"rider", "reason", NULL};
+    static const char *const rider[] = {"rider", NULL};
+    static const char *const door[] = {"rider", "channel", "outcome", "proof", NULL};
+    static const char *const delivered[] = {"rider", "channel",  "outcome", "proof",
+                                            "cost",  "currency", NULL};
+    static const char *const closed[] = {"by", "reason", "cost", "currency", NULL};
+    static const char *const feedback[] = {"by",       "category", "score",  "amount",
+                                           "currency", "channel",  "reason", NULL};
+    static const char *const weather[] = {"zone", "severity", "from", "to", NULL};
+    static const char *const survey[] = {"rider", "customer", "score", NULL};
+    const char *const *names = NULL;
+    switch (t) {
+    case FC_EV_ORDER_CREATED:
+        names = created;
+        break;
+    case FC_EV_ORDER_PUSHED:
+    case FC_EV_ORDER_ASSIGNED:
+    case FC_EV_ORDER_REFUSED:
+    case FC_EV_ORDER_ACCEPTED:
+    case FC_EV_ORDER_REASSIGNED:
+        names = dispatch;
+        break;
+    case FC_EV_RIDER_ARRIVED_MERCHANT:
+    case FC_EV_ORDER_READY:
+    case FC_EV_ORDER_PICKED_UP:
+    case FC_EV_GPS:
+    case FC_EV_SHIFT_STARTED:
+    case FC_EV_SHIFT_ENDED:
+        names = rider;
+        break;
+    case FC_EV_RIDER_ARRIVED_CUSTOMER:
+    case FC_EV_CONTACT_ATTEMPT:
+        names = door;
+        break;
+    case FC_EV_ORDER_DELIVERED:
+        names = delivered;
+        break;
+    case FC_EV_ORDER_CANCELLED:
+    case FC_EV_ORDER_UNDELIVERABLE:
+    case FC_EV_ORDER_RETURNED:
+        names = closed;
+        break;
+    case FC_EV_COMPLAINT:
+    case FC_EV_RATING:
+    case FC_EV_COMPENSATION:
+    case FC_EV_CS_CONTACT:
+        names = feedback;
+        break;
+    case FC_EV_WEATHER:
+        names = weather;
+        break;
+    case FC_EV_SURVEY_RESPONSE:
+        names = survey;
+        break;
+    default:
+        break;
+    }
+    uint64_t mask = 1ull << fc_event_field_find(fc_str_c("city"));
+    for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
+        int f = fc_event_field_find(fc_str_c(names[i]));
+        if (f >= 0) {
+            mask |= 1ull << f;
+        }
+    }
+    return mask;
+}
+
+/* Check an id template and count its placeholders. */
+static int parse_id_tmpl(const fc_mapping *m, const fc_yaml *y, fc_evspec *e, fc_err *err) {
+    const char *s = y->scalar;
+    e->id_fixed = e->id_records = e->id_orders = e->id_types = 0;
+    for (const char *p = s; *p;) {
+        if (*p == '{') {
+            const char *q = strchr(p, '}');
+            size_t n = q ? (size_t)(q - p - 1) : 0;
+            if (q != NULL && n == 6 && memcmp(p + 1, "record", 6) == 0) {
+                e->id_records++;
+            } else if (q != NULL && n == 5 && memcmp(p + 1, "order", 5) == 0) {
+                e->id_orders++;
+            } else if (q != NULL && n == 4 && memcmp(p + 1, "type", 4) == 0) {
+                e->id_types++;
+            } else {
+                return merr(err, m, y->line, y->col + (long)(p - s),
+                            "bad id template '%s': use {record}, {order} and {type}", s);
+            }
+            p = q + 1;
+        } else {
+            e->id_fixed++;
+            p++;
+        }
+    }
+    if (e->id_records + e->id_orders == 0) {
+        return merr(err, m, y->line, y->col,
+                    "id template '%s' must contain {record} or {order} to be unique", s);
+    }
+    fc_free(e->id_tmpl);
+    e->id_tmpl = fc_strdup(s);
+    return e->id_tmpl ? FC_OK : fc_err_set(err, FC_ENOMEM, m->path, y->line, y->col, "no memory");
+}
+
+static int parse_cond(fc_mapping *m, const fc_yaml *y, fc_cond *c, fc_err *err) {
+    int rc, have_col = 0, have_op = 0;
+    if (y->kind != FC_YAML_MAP) {
+        return merr(err, m, y->line, y->col,
+                    "when must be a map: {column: NAME, equals: VALUE} (or not_equals, "
+                    "present, absent)");
+    }
+    for (size_t i = 0; i < y->len; i++) {
+        const char *k = y->keys[i];
+        const fc_yaml *v = y->vals[i];
+        if (strcmp(k, "column") == 0) {
+            if ((rc = need_scalar(m, v, "column", err)) != FC_OK ||
+                (rc = slot_of(m, v->scalar, v->line, v->col, &c->slot, err)) != FC_OK) {
+                return rc;
+            }
+            have_col = 1;
+        } else if (strcmp(k, "equals") == 0 || strcmp(k, "not_equals") == 0) {
+            c->op = k[0] == 'e' ? COND_EQUALS : COND_NOT_EQUALS;
+            if ((rc = parse_strlist(m, v, k, &c->vals, err)) != FC_OK) {
+                return rc;
+            }
+            have_op++;
+        } else if (strcmp(k, "present") == 0 || strcmp(k, "absent") == 0) {
+            if ((rc = need_scalar(m, v, k, err)) != FC_OK) {
+                return rc;
+            }
+            if (strcmp(v->scalar, "true") != 0) {
+                return merr(err, m, v->line, v->col, "%s takes the value true", k);
+            }
+            c->op = k[0] == 'p' ? COND_PRESENT : COND_ABSENT;
+            have_op++;
+        } else {
+            return merr(err, m, y->key_lines[i], y->key_cols[i],
+                        "unknown condition '%s' (expected column, equals, not_equals, present, "
+                        "absent)",
+                        k);
+        }
+    }
+    if (!have_col || have_op != 1) {
+        return merr(err, m, y->line, y->col,
+                    "when needs a column and exactly one of equals, not_equals, present, "
+                    "absent");
+    }
+    return FC_OK;
+}
+
+static int parse_event(fc_mapping *m, const fc_yaml *y, fc_evspec *e, fc_err *err) {
+    int rc;
+    const fc_yaml *type = NULL, *time = NULL;
+    if (y->kind != FC_YAML_MAP) {
+        return merr(err, m, y->line, y->col, "each event must be a map with type and time");
+    }
+    for (size_t i = 0; i < y->len; i++) {
+        const char *k = y->keys[i];
+        const fc_yaml *v = y->vals[i];
+        if (strcmp(k, "type") == 0) {
+            type = v;
+        } else if (strcmp(k, "time") == 0) {
+            time = v;
+        } else if (strcmp(k, "when") == 0) {
+            e->has_cond = 1;
+            if ((rc = parse_cond(m, v, &e->cond, err)) != FC_OK) {
+                return rc;
+            }
+        } else if (strcmp(k, "id") == 0) {
+            if ((rc = need_scalar(m, v, "id", err)) != FC_OK ||
+                (rc = parse_id_tmpl(m, v, e, err)) != FC_OK) {
+                return rc;
+            }
+        } else if (strcmp(k, "fields") == 0) {
+            if ((rc = parse_fields(m, v, &e->fields, &e->n_fields, err)) != FC_OK) {
+                return rc;
+            }
+        } else {
+            return merr(err, m, y->key_lines[i], y->key_cols[i],
+                        "unknown event option '%s' (expected type, time, when, id, fields)", k);
+        }
+    }
+    if (type == NULL || time == NULL) {
+        return merr(err, m, y->line, y->col, "an event needs a type and a time");
+    }
+    if ((rc = need_scalar(m, type, "type", err)) != FC_OK) {
+        return rc;
+    }
+    e->type = fc_event_type_from(fc_str_c(type->scalar));
+    if (e->type == FC_EV_NONE) {
+        return merr(err, m, type->line, type->col, "unknown event type '%s'", type->scalar);
+    }
+    if (!fc_event_type_has_order(e->type)) {
+        return merr(err, m, type->line, type->col,
+                    "event type '%s' has no order; a row of an orders export cannot make it",
+                    type->scalar);
+    }
+    if ((rc = parse_spec(m, time, &e->time, err)) != FC_OK) {
+        return rc;
+    }
+    if (e->id_tmpl == NULL) {
+        e->id_tmpl = fc_strdup("{record}:{type}");
+        if (e->id_tmpl == NULL) {
+            return fc_err_set(err, FC_ENOMEM, m->path, y->line, y->col, "out of memory");
+        }
+        e->id_fixed = 1;
+        e->id_records = 1;
+        e->id_types = 1;
+    }
+    e->row_mask = type_mask(e->type);
+    return FC_OK;
+}
+
+static int mapping_from_yaml(fc_mapping *m, const fc_yaml *root, fc_err *err) {
+    int rc;
+    const fc_yaml *rid = NULL, *ord = NULL, *evs = NULL;
+    if (root == NULL || root->kind != FC_YAML_MAP) {
+        return merr(err, m, root ? root->line : 1, root ? root->col : 1,
+                    "a mapping is a YAML map (record_id, order, fields, events, ...)");
+    }
+    for (size_t i = 0; i < root->len; i++) {
+        const char *k = root->keys[i];
+        const fc_yaml *v = root->vals[i];
+        if (strcmp(k, "name") == 0) {
+            if ((rc = need_scalar(m, v, "name", err)) != FC_OK) {
+                return rc;
+            }
+            fc_free(m->name);
+            m->name = fc_strdup(v->scalar);
+            if (m->name == NULL) {
+                return fc_err_set(err, FC_ENOMEM, m->path, v->line, v->col, "out of memory");
+            }
+        } else if (strcmp(k, "description") == 0) {
+            /* for people */
+        } else if (strcmp(k, "delimiter") == 0) {
+            if ((rc = need_scalar(m, v, "delimiter", err)) != FC_OK) {
+                return rc;
+            }
+            const char *d = v->scalar;
+            if (strcmp(d, "\\t") == 0 || strcmp(d, "tab") == 0) {
+                m->delim = '\t';
+            } else if (strlen(d) == 1 && d[0] != '"' && d[0] != '\n' && d[0] != '\r') {
+                m->delim = d[0];
+            } else {
+                return merr(err, m, v->line, v->col,
+                            "delimiter must be one character (or \\t), not '%s'", d);
+            }
+        } else if (strcmp(k, "timezone") == 0) {
+            if ((rc = parse_tz(m, v, &m->tzmode, &m->tz, err)) != FC_OK) {
+                return rc;
+            }
+        } else if (strcmp(k, "time_format") == 0) {
+            if ((rc = parse_tfmt(m, v, &m->tfmt, &m->fmt, err)) != FC_OK) {
+                return rc;
+            }
+        } else if (strcmp(k, "absent") == 0) {
+            if ((rc = parse_strlist(m, v, "absent", &m->absent, err)) != FC_OK) {
+                return rc;
+            }
+        } else if (strcmp(k, "record_id") == 0) {
+            rid = v;
+        } else if (strcmp(k, "order") == 0) {
+            ord = v;
+        } else if (strcmp(k, "fields") == 0) {
+            if ((rc = parse_fields(m, v, &m->fields, &m->n_fields, err)) != FC_OK) {
+                return rc;
+            }
+        } else if (strcmp(k, "events") == 0) {
+            evs = v;
+        } else {
+            return merr(err, m, root->key_lines[i], root->key_cols[i],
+                        "unknown key '%s' (expected name, description, delimiter, timezone, "
+                        "time_format, absent, record_id, order, fields, events)",
+                        k);
+        }
+    }
+    if (rid == NULL || ord == NULL || evs == NULL) {
+        return merr(err, m, root->line, root->col, "a mapping needs %s",
+                    rid == NULL   ? "record_id (the column that identifies a row)"
+                    : ord == NULL ? "order (the order id column)"
+                                  : "events (what each row expands to)");
+    }
+    if ((rc = parse_spec(m, rid, &m->record_id, err)) != FC_OK ||
+        (rc = parse_spec(m, ord, &m->order, err)) != FC_OK) {
+        return rc;
+    }
+    if (m->record_id.kind != SK_COLUMN || m->order.kind != SK_COLUMN) {
+        const fc_spec *bad = m->record_id.kind != SK_COLUMN ? &m->record_id : &m->order;
+        return merr(err, m, bad->line, bad->col, "record_id and order must each name a column");
+    }
+    if (evs->kind != FC_YAML_SEQ || evs->len == 0) {
+        return merr(err, m, evs->line, evs->col, "events must be a non-empty list");
+    }
+    if (evs->len > FC_RECORD_MAX_EVENTS) {
+        return merr(err, m, evs->line, evs->col, "at most %d events per row", FC_RECORD_MAX_EVENTS);
+    }
+    m->events = fc_calloc(evs->len, sizeof *m->events);
+    if (m->events == NULL) {
+        return fc_err_set(err, FC_ENOMEM, m->path, evs->line, evs->col, "out of memory");
+    }
+    for (size_t i = 0; i < evs->len; i++) {
+        m->n_events = i + 1;
+        if ((rc = parse_event(m, evs->vals[i], &m->events[i], err)) != FC_OK) {
+            return rc;
+        }
+    }
+    return FC_OK;
+}
+
+int fc_mapping_load(const char *path_or_preset, fc_mapping **out, fc_err *err) {
+    char path[1024];
+    fc_yaml *root = NULL;
+    fc_mapping *m = NULL;
+    int rc;
+
+    *out = NULL;
+    if (path_or_preset == NULL || path_or_preset[0] == '\0') {
+        return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "no mapping given");
+    }
+    if (strchr(path_or_preset, '/') != NULL || strstr(path_or_preset, ".yaml") != NULL ||
+        strstr(path_or_preset, ".yml") != NULL) {
+        snprintf(path, sizeof path, "%s", path_or_preset);
+    } else {
+        snprintf(path, sizeof path, "%s/%s.yaml", fc_mapping_dir(), path_or_preset);
+    }
+    m = fc_calloc(1, sizeof *m);
+    if (m == NULL) {
+        return fc_err_set(err, FC_ENOMEM, path, 0, 0, "out of memory");
+    }
+    m->delim = ',';
+    m->tfmt = TF_ISO;
+    m->tzmode = TZ_INHERIT;
+    m->path = fc_strdup(path);
+    if (m->path == NULL) {
+        rc = fc_err_set(err, FC_ENOMEM, path, 0, 0, "out of memory");
+        goto out;
+    }
+    rc = fc_yaml_load_file(path, &root, err);
+    if (rc != FC_OK) {
+        if (rc == FC_EIO || rc == FC_ENOTFOUND) {
+            rc = fc_err_set(err, FC_ENOTFOUND, path, 0, 0,
+                            "mapping '%s' not found (a file, or a preset in %s)", path_or_preset,
+                            fc_mapping_dir());
+        }
+        goto out;
+    }
+    rc = mapping_from_yaml(m, root, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    if (m->name == NULL) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        size_t n = strcspn(base, ".");
+        m->name = fc_strndup(base, n);
+        if (m->name == NULL) {
+            rc = fc_err_set(err, FC_ENOMEM, path, 0, 0, "out of memory");
+            goto out;
+        }
+    }
+    m->f_ts = fc_event_field_find(fc_str_c("ts"));
+    m->f_score = fc_event_field_find(fc_str_c("score"));
+    *out = m;
+    m = NULL;
+out:
+    fc_yaml_free(root);
+    fc_mapping_free(m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Binding to a header.
+ */
+int fc__mapping_bind(const fc_mapping *m, const fc_str *header, size_t n, const char *source,
+                     fc__binding **out, fc_err *err) {
+    fc__binding *b = fc_calloc(1, sizeof *b);
+    *out = NULL;
+    if (b == NULL || (b->col = fc_calloc(m->n_slots ? m->n_slots : 1, sizeof *b->col)) == NULL) {
+        fc_free(b);
+        return fc_err_set(err, FC_ENOMEM, source, 1, 0, "out of memory");
+    }
+    b->m = m;
+    b->source = source;
+    b->header = header;
+    for (size_t s = 0; s < m->n_slots; s++) {
+        b->col[s] = -1;
+        for (size_t i = 0; i < n; i++) {
+            if (fc_str_eq(fc_str_trim(header[i]), fc_str_c(m->slots[s]))) {
+                b->col[s] = (int)i;
+                break;
+            }
+        }
+        if (b->col[s] < 0) {
+            int rc = fc_err_set(err, FC_EINVAL, m->path, m->slot_line[s], m->slot_col[s],
+                                "column '%s' is not in the header of %s", m->slots[s],
+                                source ? source : "the input");
+            fc__binding_free(b);
+            return rc;
+        }
+    }
+    *out = b;
+    return FC_OK;
+}
+
+void fc__binding_free(fc__binding *b) {
+    if (b == NULL) {
+        return;
+    }
+    fc_free(b->col);
+    fc_free(b->idbuf);
+    fc_free(b);
+}
+
+/* ---------------------------------------------------------------------------
+ * Applying to a row.
+ */
+typedef struct fc_rowctx {
+    fc__binding *b;
+    const fc_ref *ref;
+    const fc_str *fields;
+    const long *field_line;
+    const fc_event *base; /* city and currency of the row */
+    const fc_tz *city_tz;
+    int city_tz_done;
+    fc_record *rec;
+} fc_rowctx;
+
+static inline fc_str trim(fc_str s) {
+    while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
+        s.p++;
+        s.n--;
+    }
+    while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t')) {
+        s.n--;
+    }
+    return s;
+}
+
+static int in_list(const fc_strlist *l, fc_str s) {
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->len[i] == s.n && memcmp(l->v[i], s.p, s.n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int is_absent(const fc_mapping *m, const fc_spec *sp, fc_str s) {
+    const fc_strlist *l = sp->absent.set ? &sp->absent : &m->absent;
+    if (!l->set) {
+        return s.n == 0;
+    }
+    return in_list(l, s);
+}
+
+/* Resolve the time zone for a time without its own offset. */
+static int row_tz(fc_rowctx *x, const fc_spec *sp, const fc_tz **tz, int slot, fc_err *err) {
+    const fc_mapping *m = x->b->m;
+    int mode = sp->tzmode != TZ_INHERIT ? sp->tzmode : m->tzmode;
+    if (mode == TZ_FIXED) {
+        *tz = sp->tzmode == TZ_FIXED ? sp->tz : m->tz;
+        return FC_OK;
+    }
+    if (mode == TZ_INHERIT) {
+        *tz = NULL; /* UTC */
+        return FC_OK;
+    }
+    if (!x->city_tz_done) {
+        const fc_city *c = NULL;
+        fc_str city = x->base->city;
+        if (x->ref != NULL && city.p != NULL) {
+            c = fc_ref_city(x->ref, city);
+        }
+        x->city_tz = c != NULL ? c->tz : NULL;
+        x->city_tz_done = 1;
+    }
+    if (x->city_tz == NULL) {
+        char cbuf[64];
+        int c = slot >= 0 ? x->b->col[slot] : -1;
+        fc_str_cpy(cbuf, sizeof cbuf, x->base->city);
+        fc_err_set(err, FC_EINVAL, x->b->source, c >= 0 ? x->field_line[c] : x->rec->line, c + 1,
+                   "time without UTC offset and no time zone for city '%s' (ingest the cities "
+                   "file first, or set timezone in the mapping)",
+                   cbuf);
+        if (slot >= 0) {
+            fc_err_field(err, x->b->m->slots[slot], strlen(x->b->m->slots[slot]));
+        }
+        return FC_EINVAL;
+    }
+    *tz = x->city_tz;
+    return FC_OK;
+}
+
+static int value_err(fc_rowctx *x, fc_err *err, int code, int slot, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int value_err(fc_rowctx *x, fc_err *err, int code, int slot, const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    long line = x->rec->line, col = 0;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (slot >= 0) {
+        int c = x->b->col[slot];
+        line = x->field_line[c];
+        col = c + 1;
+    }
+    fc_err_set(err, code, x->b->source, line, col, "%s", msg);
+    if (slot >= 0) {
+        fc_err_field(err, x->b->m->slots[slot], strlen(x->b->m->slots[slot]));
+    }
+    return code;
+}
+
+/* The text of a spec in this row (trimmed); *slot the column slot for
+ * errors (-1 for constants). For date+clock the two texts are joined with a
+ * space into buf. Returns 0 when absent, 1 when present. */
+static int spec_text(fc_rowctx *x, const fc_spec *sp, fc_str *out, int *slot, char *buf,
+                     size_t bufsz) {
+    const fc_mapping *m = x->b->m;
+    switch (sp->kind) {
+    case SK_CONST:
+        *slot = -1;
+        *out = fc_str_c(sp->value);
+        return out->n > 0;
+    case SK_DATE_CLOCK: {
+        fc_str d = trim(x->fields[x->b->col[sp->slot]]);
+        fc_str c = trim(x->fields[x->b->col[sp->slot2]]);
+        *slot = sp->slot;
+        if (is_absent(m, sp, d) || is_absent(m, sp, c)) {
+            return 0;
+        }
+        if ((size_t)d.n + c.n + 2 > bufsz) {
+            *out = fc_str_make(buf, 0);
+            return 1; /* too long to be a time: fails to parse */
+        }
+        memcpy(buf, d.p, d.n);
+        buf[d.n] = ' ';
+        memcpy(buf + d.n + 1, c.p, c.n);
+        *out = fc_str_make(buf, (size_t)d.n + 1 + c.n);
+        return 1;
+    }
+    default:
+        *slot = sp->slot;
+        *out = trim(x->fields[x->b->col[sp->slot]]);
+        return !is_absent(m, sp, *out);
+    }
+}
+
+/* Convert the text of spec sp into field f of e. Returns 0 when absent (e
+ * untouched), 1 when set, or a negative status with err filled. */
+static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, fc_event *e,
+                   fc_err *err) {
+    const fc_mapping *m = x->b->m;
+    const fc_event_field *fd = fc_event_field_at((size_t)f);
+    char *at = (char *)e + fd->offset;
+    char buf[160];
+    fc_str s;
+    int slot;
+    int rc;
+
+    if (!spec_text(x, sp, &s, &slot, buf, sizeof buf)) {
+        return 0;
+    }
+    switch (fd->kind) {
+    case FC_EF_STR:
+        if (sp->kind == SK_DATE_CLOCK) {
+            return value_err(x, err, FC_EINVAL, slot, "date+clock only makes a time");
+        }
+        memcpy(at, &s, sizeof s);
+        return 1;
+    case FC_EF_TIME: {
+        int64_t t;
+        int tf = sp->tfmt != TF_INHERIT ? sp->tfmt : m->tfmt;
+        const char *fmt = sp->tfmt != TF_INHERIT ? sp->fmt : m->fmt;
+        if (sp->kind == SK_DATE_CLOCK && tf != TF_STRF && tf != TF_ISO) {
+            tf = TF_ISO;
+        }
+        if (tf == TF_EPOCH || tf == TF_EPOCH_MS) {
+            if (fc__parse_int(s, &t) != FC_OK) {
+                return value_err(x, err, FC_EPARSE, slot, "bad epoch time '%.*s'",
+                                 (int)(s.n > 40 ? 40 : s.n), s.p);
+            }
+            if (tf == TF_EPOCH_MS) {
+                t /= 1000;
+            }
+        } else {
+            const fc_tz *tz = NULL;
+            fc_err te;
+            fc_err_clear(&te);
+            if (tf == TF_STRF || !fc__iso_has_offset(s)) {
+                if ((rc = row_tz(x, sp, &tz, slot, err)) != FC_OK) {
+                    return rc;
+                }
+            }
+            rc = tf == TF_STRF ? fc_time_parse_fmt(s, fmt, tz, &t, &te)
+                               : fc__time_iso(s, tz, &t, &te);
+            if (rc != FC_OK) {
+                return value_err(x, err, FC_EPARSE, slot, "bad time '%.*s': %s",
+                                 (int)(s.n > 40 ? 40 : s.n), s.p,
+                                 te.msg[0] ? te.msg : "does not match the format");
+            }
+        }
+        const char *why = fc__field_range(type, f, t);
+        if (why != NULL) {
+            return value_err(x, err, FC_EINVAL, slot, "%s: '%.*s'", why, (int)(s.n > 40 ? 40 : s.n),
+                             s.p);
+        }
+        memcpy(at, &t, sizeof t);
+        return 1;
+    }
+    case FC_EF_MONEY: {
+        int64_t v;
+        if (sp->money_minor) {
+            rc = fc__parse_int(s, &v);
+        } else {
+            char code[4] = "";
+            fc_str cur = x->base->currency;
+            if (cur.n != 3) {
+                return value_err(x, err, FC_EINVAL, slot,
+                                 "an amount needs the row's currency (map the currency field)");
+            }
+            memcpy(code, cur.p, 3);
+            int dec = fc_currency_decimals(code);
+            if (dec < 0) {
+                return value_err(x, err, FC_EINVAL, slot, "bad currency code '%s'", code);
+            }
+            rc = fc__parse_money(s, dec, &v);
+            if (rc != FC_OK) {
+                return value_err(x, err, FC_EPARSE, slot,
+                                 "bad amount '%.*s' (a decimal with at most %d decimals for %s)",
+                                 (int)(s.n > 40 ? 40 : s.n), s.p, dec, code);
+            }
+        }
+        if (rc != FC_OK) {
+            return value_err(x, err, FC_EPARSE, slot, "bad amount '%.*s' (minor units)",
+                             (int)(s.n > 40 ? 40 : s.n), s.p);
+        }
+        const char *why = fc__field_range(type, f, v);
+        if (why != NULL) {
+            return value_err(x, err, FC_EINVAL, slot, "%s: '%.*s'", why, (int)(s.n > 40 ? 40 : s.n),
+                             s.p);
+        }
+        memcpy(at, &v, sizeof v);
+        return 1;
+    }
+    case FC_EF_GEO:
+    case FC_EF_INT: {
+        int64_t v;
+        if (sp->scale > 0) {
+            int64_t iv;
+            double d;
+            double unit = fd->kind == FC_EF_GEO ? 1e6 : 1.0;
+            if (fd->kind == FC_EF_GEO && sp->scale == 1e-6 && fc__parse_int(s, &iv) == FC_OK) {
+                v = iv; /* integer microdegrees: exact */
+            } else if (fc_parse_f64(s, &d) == FC_OK) {
+                double r = d * sp->scale * unit;
+                if (!(r > -9e15 && r < 9e15)) {
+                    return value_err(x, err, FC_EINVAL, slot, "number out of range '%.*s'",
+                                     (int)(s.n > 40 ? 40 : s.n), s.p);
+                }
+                v = (int64_t)(r < 0 ? r - 0.5 : r + 0.5);
+            } else {
+                return value_err(x, err, FC_EPARSE, slot, "bad number '%.*s'",
+                                 (int)(s.n > 40 ? 40 : s.n), s.p);
+            }
+        } else if (fd->kind == FC_EF_GEO) {
+            int32_t g;
+            if (fc__parse_deg_e6(s, &g) != FC_OK) {
+                return value_err(x, err, FC_EPARSE, slot, "bad coordinate '%.*s' (decimal degrees)",
+                                 (int)(s.n > 40 ? 40 : s.n), s.p);
+            }
+            v = g;
+        } else if (fc__parse_int(s, &v) != FC_OK) {
+            return value_err(x, err, FC_EPARSE, slot, "bad integer '%.*s'",
+                             (int)(s.n > 40 ? 40 : s.n), s.p);
+        }
+        const char *why = fc__field_range(type, f, v);
+        if (why != NULL) {
+            return value_err(x, err, FC_EINVAL, slot, "%s: '%.*s'", why, (int)(s.n > 40 ? 40 : s.n),
+                             s.p);
+        }
+        int32_t v32 = (int32_t)v;
+        memcpy(at, &v32, sizeof v32);
+        return 1;
+    }
+    }
+    return 0;
+}
+
+static int cond_holds(fc_rowctx *x, const fc_cond *c) {
+    fc_str s = trim(x->fields[x->b->col[c->slot]]);
+    switch (c->op) {
+    case COND_EQUALS:
+        return in_list(&c->vals, s);
+    case COND_NOT_EQUALS:
+        return !in_list(&c->vals, s);
+    case COND_PRESENT:
+        return !is_absent(x->b->m, &(fc_spec){0}, s);
+    default:
+        return is_absent(x->b->m, &(fc_spec){0}, s);
+    }
+}
+
+/* Copy the fields in mask from src to dst. */
+static void copy_masked(fc_event *dst, const fc_event *src, uint64_t mask) {
+    while (mask) {
+        int f = __builtin_ctzll(mask);
+        const fc_event_field *fd = fc_event_field_at((size_t)f);
+        size_t sz = fd->kind == FC_EF_STR                                 ? sizeof(fc_str)
+                    : (fd->kind == FC_EF_TIME || fd->kind == FC_EF_MONEY) ? sizeof(int64_t)
+                                                                          : sizeof(int32_t);
+        memcpy((char *)dst + fd->offset, (const char *)src + fd->offset, sz);
+        mask &= mask - 1;
+    }
+}
+
+static char *put_id(char *d, const char *tmpl, fc_str rec, fc_str ord, const char *type) {
+    for (const char *p = tmpl; *p;) {
+        if (*p == '{') {
+            if (p[1] == 'r') {
+                memcpy(d, rec.p, rec.n);
+                d += rec.n;
+            } else if (p[1] == 'o') {
+                memcpy(d, ord.p, ord.n);
+                d += ord.n;
+            } else {
+                size_t n = strlen(type);
+                memcpy(d, type, n);
+                d += n;
+            }
+            p = strchr(p, '}') + 1;
+        } else {
+            *d++ = *p++;
+        }
+    }
+    return d;
+}
+
+int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
+                      const long *field_line, size_t n, const char *source, fc_record *rec,
+                      fc_err *err) {
+    const fc_mapping *m = b->m;
+    fc_event base;
+    fc_rowctx x = {b, ref, fields, field_line, &base, NULL, 0, rec};
+    char buf[160];
+    int slot, rc;
+    (void)n;
+    (void)source;
+
+    fc_event_init(&base);
+    rec->n_events = 0;
+    if (!spec_text(&x, &m->record_id, &rec->id, &slot, buf, sizeof buf) || slot < 0) {
+        return value_err(&x, err, FC_EINVAL, slot, "empty record id");
+    }
+    if (!spec_text(&x, &m->order, &rec->order, &slot, buf, sizeof buf) || slot < 0) {
+        return value_err(&x, err, FC_EINVAL, slot, "empty order id");
+    }
+    for (size_t i = 0; i < m->n_fields; i++) {
+        rc = convert(&x, &m->fields[i].spec, m->fields[i].field, FC_EV_NONE, &base, err);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    /* Room for every id of the row, so the buffer never moves while views
+     * into it are handed out. */
+    size_t need = 0;
+    for (size_t i = 0; i < m->n_events; i++) {
+        const fc_evspec *es = &m->events[i];
+        need += es->id_fixed + es->id_records * rec->id.n + es->id_orders * rec->order.n +
+                es->id_types * 32;
+    }
+    if (need > b->idcap) {
+        fc_free(b->idbuf);
+        b->idcap = 0;
+        b->idbuf = fc_malloc(need + 64);
+        if (b->idbuf == NULL) {
+            return fc_err_set(err, FC_ENOMEM, source, rec->line, 0, "out of memory");
+        }
+        b->idcap = need + 64;
+    }
+    char *idp = b->idbuf;
+    for (size_t i = 0; i < m->n_events; i++) {
+        const fc_evspec *es = &m->events[i];
+        fc_event *e = &rec->events[rec->n_events];
+        if (es->has_cond && !cond_holds(&x, &es->cond)) {
+            continue;
+        }
+        fc_event_init(e);
+        rc = convert(&x, &es->time, m->f_ts, es->type, e, err);
+        if (rc < 0) {
+            return rc;
+        }
+        if (rc == 0) {
+            continue; /* the step did not happen */
+        }
+        copy_masked(e, &base, es->row_mask);
+        for (size_t k = 0; k < es->n_fields; k++) {
+            rc = convert(&x, &es->fields[k].spec, es->fields[k].field, es->type, e, err);
+            if (rc < 0) {
+                return rc;
+            }
+        }
+        if (e->score != FC_INT_NONE) {
+            const char *why = fc__field_range(es->type, m->f_score, e->score);
+            if (why != NULL) {
+                return value_err(&x, err, FC_EINVAL, -1, "%s: %d", why, (int)e->score);
+            }
+        }
+        if (e->currency.p == NULL &&
+            (e->amount_minor != FC_MONEY_NONE || e->cost_minor != FC_MONEY_NONE)) {
+            e->currency = base.currency;
+        }
+        e->type = es->type;
+        e->order = rec->order;
+        char *end = put_id(idp, es->id_tmpl, rec->id, rec->order, fc_event_type_name(es->type));
+        e->id = fc_str_make(idp, (size_t)(end - idp));
+        idp = end;
+        rec->n_events++;
+    }
+    return FC_OK;
+}
+
+const char *fc__canonical_header(void) {
+    return "order_id,city,zone,merchant,customer,rider,category,prebook,created_at,promised_at,"
+           "est_ready_at,pushed_at,accepted_at,arrived_merchant_at,ready_at,picked_up_at,"
+           "arrived_customer_at,delivered_at,cancelled_at,cancelled_by,cancel_reason,"
+           "merchant_lat,merchant_lng,customer_lat,customer_lng,delivered_lat,delivered_lng,"
+           "distance_m,order_value,delivery_cost,currency";
+}
