@@ -22,6 +22,14 @@
 /* 2026-03-02 (a Monday) 00:00:00 UTC. */
 #define MAR2 1772409600
 
+/* Doubles compared within eps (cmocka's float assertion works in float). */
+#define assert_near(a, b, eps) assert_near_at((a), (b), (eps), __FILE__, __LINE__)
+static void assert_near_at(double a, double b, double eps, const char *file, int line) {
+    if (!(fabs(a - b) <= eps)) {
+        fail_msg("%s:%d: %.12g is not %.12g (within %g)", file, line, a, b, eps);
+    }
+}
+
 static fc_ref *make_ref(void) {
     fc_ref *r = fc_ref_new();
     assert_non_null(r);
@@ -217,47 +225,47 @@ static void test_catalog_by_hand(void **state) {
     assert_int_equal(k->orders, 6);
     assert_int_equal(k->delivered, 3);
     /* on time = (3 delivered - 2 late) / 3 delivered */
-    assert_float_equal(kpi(k, "on_time_rate"), 1.0 / 3.0, 1e-12);
-    assert_float_equal(kpi(k, "late_rate"), 2.0 / 3.0, 1e-12);
-    assert_float_equal(kpi(k, "severe_late_rate"), 1.0 / 3.0, 1e-12);
+    assert_near(kpi(k, "on_time_rate"), 1.0 / 3.0, 1e-12);
+    assert_near(kpi(k, "late_rate"), 2.0 / 3.0, 1e-12);
+    assert_near(kpi(k, "severe_late_rate"), 1.0 / 3.0, 1e-12);
     /* mean delivery = (30 + 40 + 70) / 3 = 46.67 min */
-    assert_float_equal(kpi(k, "delivery_min_mean"), 140.0 / 3.0, 1e-9);
+    assert_near(kpi(k, "delivery_min_mean"), 140.0 / 3.0, 1e-9);
     /* p50: rank 0.5 * 3 = 1.5 falls in bucket [40, 41) holding 1 order with 1
      * before it: 40 + (1.5 - 1) / 1 = 40.5. p90: rank 2.7 in [70, 71): 70.7. */
-    assert_float_equal(kpi(k, "delivery_min_p50"), 40.5, 1e-9);
-    assert_float_equal(kpi(k, "delivery_min_p90"), 70.7, 1e-9);
+    assert_near(kpi(k, "delivery_min_p50"), 40.5, 1e-9);
+    assert_near(kpi(k, "delivery_min_p90"), 70.7, 1e-9);
     /* cancels 2 / 6 orders: customer 1 / 6, merchant 1 / 6 */
-    assert_float_equal(kpi(k, "cancel_rate"), 2.0 / 6.0, 1e-12);
-    assert_float_equal(kpi(k, "cancel_rate_customer"), 1.0 / 6.0, 1e-12);
-    assert_float_equal(kpi(k, "cancel_rate_merchant"), 1.0 / 6.0, 1e-12);
-    assert_float_equal(kpi(k, "cancel_rate_rider"), 0.0, 1e-12);
-    assert_float_equal(kpi(k, "undeliverable_rate"), 1.0 / 6.0, 1e-12);
+    assert_near(kpi(k, "cancel_rate"), 2.0 / 6.0, 1e-12);
+    assert_near(kpi(k, "cancel_rate_customer"), 1.0 / 6.0, 1e-12);
+    assert_near(kpi(k, "cancel_rate_merchant"), 1.0 / 6.0, 1e-12);
+    assert_near(kpi(k, "cancel_rate_rider"), 0.0, 1e-12);
+    assert_near(kpi(k, "undeliverable_rate"), 1.0 / 6.0, 1e-12);
     /* complaints: o2 -> 1 / 6 */
-    assert_float_equal(kpi(k, "complaint_rate"), 1.0 / 6.0, 1e-12);
+    assert_near(kpi(k, "complaint_rate"), 1.0 / 6.0, 1e-12);
     /* ratings 5, 2, 4: bad (<= 2) 1 / 3, CSAT (>= 4) 2 / 3 */
-    assert_float_equal(kpi(k, "bad_rating_rate"), 1.0 / 3.0, 1e-12);
-    assert_float_equal(kpi(k, "csat"), 2.0 / 3.0, 1e-12);
+    assert_near(kpi(k, "bad_rating_rate"), 1.0 / 3.0, 1e-12);
+    assert_near(kpi(k, "csat"), 2.0 / 3.0, 1e-12);
     /* NPS answers 10, 6, 8: (1 promoter - 1 detractor) / 3 = 0 */
-    assert_float_equal(kpi(k, "nps"), 0.0, 1e-12);
+    assert_near(kpi(k, "nps"), 0.0, 1e-12);
     /* pushed: o1 o2 o3 o5 o6 = 5, accepted: o1 o2 o3 o6 = 4 -> 80 % */
-    assert_float_equal(kpi(k, "push_completion_rate"), 0.8, 1e-12);
+    assert_near(kpi(k, "push_completion_rate"), 0.8, 1e-12);
     /* refusals 1 / pushes (1 + 2 + 1 + 1 + 1 = 6) */
-    assert_float_equal(kpi(k, "refusal_rate"), 1.0 / 6.0, 1e-12);
+    assert_near(kpi(k, "refusal_rate"), 1.0 / 6.0, 1e-12);
     /* wait (300 + 600) / 2 s = 7.5 min */
-    assert_float_equal(kpi(k, "merchant_wait_min"), 7.5, 1e-12);
+    assert_near(kpi(k, "merchant_wait_min"), 7.5, 1e-12);
     /* prep known on o1, o2; overrun (600 > 300) on o2 -> 1 / 2 */
-    assert_float_equal(kpi(k, "prep_overrun_rate"), 0.5, 1e-12);
+    assert_near(kpi(k, "prep_overrun_rate"), 0.5, 1e-12);
     /* CS contacts on o2, o6 -> 2 / 6 */
-    assert_float_equal(kpi(k, "cs_contact_rate"), 2.0 / 6.0, 1e-12);
+    assert_near(kpi(k, "cs_contact_rate"), 2.0 / 6.0, 1e-12);
     /* CPO = (1000 + 1200 + 500 + 1500 + 0 + 200 + 300 + 800) / 3 delivered
      *     = 5500 / 3 = 1833.33 halalas -> "18.33" */
-    assert_float_equal(kpi(k, "cpo"), 5500.0 / 3.0, 1e-9);
+    assert_near(kpi(k, "cpo"), 5500.0 / 3.0, 1e-9);
     char buf[64];
     kpi_text(t, k, "cpo", buf, sizeof buf);
     assert_string_equal(buf, "18.33");
     /* exception loss = compensation (500 + 300) / value (50 + 80 + 30 + 40 +
      * 60 + 20 = 280.00) = 800 / 28000 = 2.857 % -> "2.9" */
-    assert_float_equal(kpi(k, "exception_loss_rate"), 800.0 / 28000.0, 1e-12);
+    assert_near(kpi(k, "exception_loss_rate"), 800.0 / 28000.0, 1e-12);
     kpi_text(t, k, "exception_loss_rate", buf, sizeof buf);
     assert_string_equal(buf, "2.9");
     kpi_text(t, k, "on_time_rate", buf, sizeof buf);
@@ -289,12 +297,12 @@ static void test_group_and_filter(void **state) {
     assert_string_equal(label, "business_district");
     assert_int_equal(fc_cube_counts(c, 0)->orders, 3);
     /* olaya: delivered o1 o2, late o2 -> on time 1 / 2 */
-    assert_float_equal(kpi(fc_cube_counts(c, 0), "on_time_rate"), 0.5, 1e-12);
+    assert_near(kpi(fc_cube_counts(c, 0), "on_time_rate"), 0.5, 1e-12);
     fc_facts_label(t, FC_DIM_ZONE, fc_cube_key(c, 1, 0), label, sizeof label);
     assert_string_equal(label, "malaz");
     assert_int_equal(fc_cube_counts(c, 1)->orders, 3);
     /* malaz: cancels o4 o5 -> 2 / 3 */
-    assert_float_equal(kpi(fc_cube_counts(c, 1), "cancel_rate"), 2.0 / 3.0, 1e-12);
+    assert_near(kpi(fc_cube_counts(c, 1), "cancel_rate"), 2.0 / 3.0, 1e-12);
     fc_cube_free(c);
 
     /* Filters: status in (delivered, cancelled) AND zone = riyadh/malaz ->
@@ -361,7 +369,7 @@ static void assert_same_kpis(const fc_kpi_counts *a, const fc_kpi_counts *b) {
         int rx = fc_kpi_value(a, k, &x), ry = fc_kpi_value(b, k, &y);
         assert_int_equal(rx, ry);
         if (rx == FC_OK) {
-            assert_float_equal(x, y, 1e-12);
+            assert_near(x, y, 1e-12);
         }
     }
 }
@@ -421,14 +429,14 @@ static void test_percentiles(void **state) {
         c.hist[m]++;
     }
     assert_int_equal(fc_kpi_percentile(&c, 0.5, &v), FC_OK);
-    assert_float_equal(v, 51.0, 1e-12);
+    assert_near(v, 51.0, 1e-12);
     assert_int_equal(fc_kpi_percentile(&c, 0.9, &v), FC_OK);
-    assert_float_equal(v, 91.0, 1e-12);
+    assert_near(v, 91.0, 1e-12);
     /* Four orders in [30, 31): p50 rank 2 -> 30 + 2 / 4 = 30.5. */
     memset(&c, 0, sizeof c);
     c.hist[30] = 4;
     assert_int_equal(fc_kpi_percentile(&c, 0.5, &v), FC_OK);
-    assert_float_equal(v, 30.5, 1e-12);
+    assert_near(v, 30.5, 1e-12);
     /* Merged histograms: {30 x4} + {60 x4}: p50 rank 4 is the last order of
      * [30, 31) -> 31; p90 rank 7.2 -> 60 + (7.2 - 4) / 4 = 60.8. */
     fc_kpi_counts d;
@@ -436,14 +444,14 @@ static void test_percentiles(void **state) {
     d.hist[60] = 4;
     fc_kpi_counts_merge(&c, &d);
     assert_int_equal(fc_kpi_percentile(&c, 0.5, &v), FC_OK);
-    assert_float_equal(v, 31.0, 1e-12);
+    assert_near(v, 31.0, 1e-12);
     assert_int_equal(fc_kpi_percentile(&c, 0.9, &v), FC_OK);
-    assert_float_equal(v, 60.8, 1e-12);
+    assert_near(v, 60.8, 1e-12);
     /* Beyond three hours everything lands in the overflow bucket, read as 180. */
     memset(&c, 0, sizeof c);
     c.hist[FC_KPI_HIST_MINUTES] = 3;
     assert_int_equal(fc_kpi_percentile(&c, 0.5, &v), FC_OK);
-    assert_float_equal(v, 180.0, 1e-12);
+    assert_near(v, 180.0, 1e-12);
 
     /* Through the fact table: a 200-minute delivery goes to overflow. */
     fc_ref *ref = make_ref();
@@ -455,7 +463,7 @@ static void test_percentiles(void **state) {
     fc_cube_query_init(&q);
     fc_cube *cb = cube(t, &q);
     assert_int_equal(fc_cube_total(cb)->hist[FC_KPI_HIST_MINUTES], 1);
-    assert_float_equal(kpi(fc_cube_total(cb), "delivery_min_mean"), 200.0, 1e-12);
+    assert_near(kpi(fc_cube_total(cb), "delivery_min_mean"), 200.0, 1e-12);
     fc_cube_free(cb);
     fc_facts_free(t);
     fc_ref_free(ref);
@@ -603,7 +611,7 @@ static void test_money_kwd_and_mixed(void **state) {
                      FC_EINVAL);
     kpi_text(t, all, "cpo", buf, sizeof buf);
     assert_string_equal(buf, "");
-    assert_float_equal(kpi(all, "on_time_rate"), 1.0, 1e-12);
+    assert_near(kpi(all, "on_time_rate"), 1.0, 1e-12);
     fc_cube_free(c);
     fc_facts_free(t);
     fc_ref_free(ref);
@@ -745,15 +753,15 @@ static void test_load_from_store(void **state) {
      * cancelled by the customer. */
     assert_int_equal(r->orders, 3);
     assert_int_equal(r->delivered, 2);
-    assert_float_equal(kpi(r, "on_time_rate"), 0.5, 1e-12);
-    assert_float_equal(kpi(r, "cancel_rate_customer"), 1.0 / 3.0, 1e-12);
-    assert_float_equal(kpi(r, "delivery_min_mean"), 40.0, 1e-12);
+    assert_near(kpi(r, "on_time_rate"), 0.5, 1e-12);
+    assert_near(kpi(r, "cancel_rate_customer"), 1.0 / 3.0, 1e-12);
+    assert_near(kpi(r, "delivery_min_mean"), 40.0, 1e-12);
     /* CPO = (10.00 + 12.00 delivery + 5.00 compensation on R2) / 2 = 13.50 SAR */
     kpi_text(t, r, "cpo", buf, sizeof buf);
     assert_string_equal(buf, "13.50");
     /* R2's complaint and rating 2 */
-    assert_float_equal(kpi(r, "complaint_rate"), 1.0 / 3.0, 1e-12);
-    assert_float_equal(kpi(r, "bad_rating_rate"), 1.0, 1e-12);
+    assert_near(kpi(r, "complaint_rate"), 1.0 / 3.0, 1e-12);
+    assert_near(kpi(r, "bad_rating_rate"), 1.0, 1e-12);
 
     fc_facts_label(t, FC_DIM_CITY, fc_cube_key(c, 1, 0), label, sizeof label);
     assert_string_equal(label, "kuwait_city");

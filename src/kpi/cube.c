@@ -584,16 +584,22 @@ int fc_cube_build(const fc_facts *t, const fc_cube_query *q, fc_cube **out, fc_e
                 }
             }
         }
+        if (!filtered) {
+            memset(pass, 1, n);
+        }
         for (size_t i = 0; i < n; i++) {
-            if (filtered && !pass[i]) {
-                gid[i] = bin;
-                continue;
+            /* Fast path: a direct table entry already assigned. */
+            uint32_t id = gs.direct != NULL ? gs.direct[key[i]] : 0;
+            if (!pass[i]) {
+                id = bin;
+            } else if (id == 0) {
+                rc = lookup(&gs, key[i], &id);
+                if (rc != FC_OK) {
+                    rc = fc_err_set(err, rc, NULL, 0, 0, "out of memory");
+                    goto out;
+                }
             }
-            rc = lookup(&gs, key[i], &gid[i]);
-            if (rc != FC_OK) {
-                rc = fc_err_set(err, rc, NULL, 0, 0, "out of memory");
-                goto out;
-            }
+            gid[i] = id;
         }
         aggregate(t, lo, n, gid, gs.g);
     }
