@@ -170,6 +170,11 @@ static int bind_str(sqlite3_stmt *st, int i, fc_str v) {
     return sqlite3_bind_text(st, i, v.p != NULL ? v.p : "", (int)v.n, SQLITE_TRANSIENT);
 }
 
+/* For views that outlive the statement's step (no copy). */
+static int bind_str_static(sqlite3_stmt *st, int i, fc_str v) {
+    return sqlite3_bind_text(st, i, v.p != NULL ? v.p : "", (int)v.n, SQLITE_STATIC);
+}
+
 static int bind_cstr(sqlite3_stmt *st, int i, const char *v) {
     return sqlite3_bind_text(st, i, v != NULL ? v : "", -1, SQLITE_TRANSIENT);
 }
@@ -474,8 +479,8 @@ int fc_store_append(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str ord
             return FC_ESTORE;
         }
         sqlite3_bind_int64(st, 1, (sqlite3_int64)key);
-        bind_str(st, 2, record_id);
-        bind_str(st, 3, order);
+        bind_str_static(st, 2, record_id);
+        bind_str_static(st, 3, order);
         if (order.n > 0) {
             sqlite3_bind_int64(st, 4, (sqlite3_int64)key_hash(order));
         }
