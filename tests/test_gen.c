@@ -318,6 +318,38 @@ static void test_bad_options(void **state) {
     assert_int_equal(access("/tmp/fc_gen_never", F_OK), -1); /* nothing written */
 }
 
+/* Every allocation failure is reported as FC_ENOMEM, leaks nothing (ASan)
+ * and leaves no orders or ground truth under their final names. */
+static void test_allocation_failures(void **state) {
+    (void)state;
+    char tmp[256], dir[300], p[512];
+    fresh_dir(tmp, sizeof tmp, dir, sizeof dir);
+    fc_gen_opts o;
+    fc_gen_opts_init(&o);
+    o.days = 1;
+    o.scale = 0.01;
+    int rc = FC_ENOMEM;
+    long n = 0;
+    for (; rc != FC_OK && n < 500; n++) {
+        fc_err err;
+        fc_err_clear(&err);
+        fc_alloc_fail_after(n);
+        rc = fc_gen_world(dir, &o, NULL, &err);
+        fc_alloc_fail_after(-1);
+        if (rc != FC_OK) {
+            assert_int_equal(rc, FC_ENOMEM);
+            path_join(p, sizeof p, dir, "orders.csv");
+            assert_int_equal(access(p, F_OK), -1);
+            path_join(p, sizeof p, dir, "ground_truth.json");
+            assert_int_equal(access(p, F_OK), -1);
+        }
+    }
+    assert_int_equal(rc, FC_OK);
+    assert_true(n > 5); /* the failures were really exercised */
+    remove_world(dir);
+    rmdir(tmp);
+}
+
 /* ---------------------------------------------------------------------------
  * Every file parses.
  */
@@ -861,6 +893,7 @@ int main(void) {
     const struct CMUnitTest alone[] = {
         cmocka_unit_test(test_same_seed_byte_identical),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_command),
     };
     int failed = cmocka_run_group_tests_name("gen world", shared, setup_world, teardown_world);

@@ -142,7 +142,7 @@ static const char *const merchant_kind_category[MK__COUNT] = {"food", "food", "g
  * the city's mean. Together the mix gives a preparation mean of about 17 min
  * with a standard deviation of about 9 (the Grubhub calibration). */
 static const double merchant_kind_share[MK__COUNT] = {0.24, 0.44, 0.10, 0.07, 0.15};
-static const double prep_mean_min[MK__COUNT] = {12.0, 25.0, 16.0, 8.0, 7.5};
+static const double prep_mean_min[MK__COUNT] = {13.0, 26.0, 17.0, 8.5, 7.5};
 static const double prep_sd_min[MK__COUNT] = {4.5, 9.0, 6.0, 3.0, 3.0};
 static const double chain_share[MK__COUNT] = {0.8, 0.25, 0.7, 0.7, 0.6};
 static const double value_factor[MK__COUNT] = {0.75, 1.15, 1.5, 0.85, 0.45};
@@ -1669,7 +1669,8 @@ static int gen_city_day(world *w, size_t ci, int32_t day_index, int64_t **times,
     int weekend = (cd->weekend >> weekday) & 1;
     rng r;
     rng_seed(&r, o->seed, 1000u + (uint64_t)day_index * 64u + ci);
-    double day_noise = 0.95 + 0.1 * rng_unit(&r);
+    /* Weekends are busier; each day varies by a few percent. */
+    double day_noise = (0.95 + 0.1 * rng_unit(&r)) * (weekend ? 1.15 : 1.0);
     double hour_total = 0.0;
     for (int h = 0; h < 24; h++) {
         hour_total += hour_weight[h];
