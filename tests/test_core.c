@@ -782,6 +782,121 @@ static void test_tz_golden(void **state) {
     fclose(f);
     assert_true(checked > 4000);
 }
+/* ---------------------------------------------------------------------------
+ * YAML.
+ */
+static void test_yaml_tree(void **state) {
+    (void)state;
+    fc_yaml *y = NULL;
+    fc_err err;
+    assert_int_equal(fc_yaml_load_file(FC_TEST_DATA "/core/settings.yaml", &y, &err), FC_OK);
+    assert_int_equal(y->kind, FC_YAML_MAP);
+    assert_int_equal(y->len, 4);
+    assert_int_equal(y->line, 2);
+    assert_int_equal(y->col, 1);
+    const fc_yaml *country = fc_yaml_get(y, "country");
+    assert_non_null(country);
+    assert_int_equal(country->kind, FC_YAML_SCALAR);
+    assert_string_equal(country->scalar, "SA");
+    assert_int_equal(country->line, 2);
+    assert_int_equal(country->col, 10);
+    assert_string_equal(y->keys[1], "grace_min");
+    assert_int_equal(y->key_lines[1], 3);
+    assert_int_equal(y->key_cols[1], 1);
+    const fc_yaml *cities = fc_yaml_get(y, "cities");
+    assert_int_equal(cities->kind, FC_YAML_SEQ);
+    assert_int_equal(cities->len, 2);
+    const fc_yaml *jeddah = cities->vals[1];
+    assert_int_equal(jeddah->kind, FC_YAML_MAP);
+    assert_int_equal(jeddah->line, 7);
+    assert_int_equal(jeddah->col, 5);
+    const fc_yaml *sev = fc_yaml_get(jeddah, "severe_late_min");
+    assert_string_equal(sev->scalar, "25");
+    assert_int_equal(sev->line, 8);
+    assert_int_equal(sev->col, 22);
+    assert_string_equal(fc_yaml_get(y, "note")->scalar, "quoted: with colon");
+    assert_null(fc_yaml_get(y, "missing"));
+    assert_null(fc_yaml_get(country, "x")); /* not a map */
+    assert_null(fc_yaml_get(NULL, "x"));
+    fc_yaml_free(y);
+    fc_yaml_free(NULL);
+
+    /* Empty input is an empty map. */
+    assert_int_equal(fc_yaml_load_buf("empty.yaml", "# nothing\n", 10, &y, &err), FC_OK);
+    assert_int_equal(y->kind, FC_YAML_MAP);
+    assert_int_equal(y->len, 0);
+    fc_yaml_free(y);
+    /* Flow style. */
+    const char *flow = "{a: [1, 2, {b: c}], d: e}";
+    assert_int_equal(fc_yaml_load_buf("flow", flow, strlen(flow), &y, &err), FC_OK);
+    assert_string_equal(fc_yaml_get(fc_yaml_get(y, "a")->vals[2], "b")->scalar, "c");
+    assert_int_equal(fc_yaml_get(y, "d")->col, 24);
+    fc_yaml_free(y);
+}
+
+static void yaml_bad(const char *text, int code, long line, long col, const char *msg_part) {
+    fc_yaml *y = (fc_yaml *)1;
+    fc_err err;
+    fc_err_clear(&err);
+    int rc = fc_yaml_load_buf("policy.yaml", text, strlen(text), &y, &err);
+    if (rc != code) {
+        fail_msg("rc %d, want %d for:\n%s", rc, code, text);
+    }
+    assert_null(y);
+    assert_string_equal(err.file, "policy.yaml");
+    if (err.line != line || err.col != col || strstr(err.msg, msg_part) == NULL) {
+        fail_msg("got %ld:%ld '%s', want %ld:%ld '...%s...'", err.line, err.col, err.msg, line, col,
+                 msg_part);
+    }
+}
+
+static void test_yaml_errors(void **state) {
+    (void)state;
+    fc_yaml *y = NULL;
+    fc_err err;
+    /* A syntax error in a file: file:line:col in the rendered message. */
+    assert_int_equal(fc_yaml_load_file(FC_TEST_DATA "/core/bad.yaml", &y, &err), FC_EPARSE);
+    assert_null(y);
+    assert_int_equal(err.line, 4);
+    assert_int_equal(err.col, 3);
+    char buf[700];
+    fc_err_format(&err, buf, sizeof buf);
+    assert_non_null(strstr(buf, "bad.yaml:4:3: "));
+
+    yaml_bad("a: 1\nb: [1, 2\n", FC_EPARSE, 3, 1, "flow sequence");
+    yaml_bad("a: 1\n  b: 2\n", FC_EPARSE, 2, 4, "mapping values are not allowed");
+    yaml_bad("a: \"open\n", FC_EPARSE, 2, 1, "quoted scalar");
+    yaml_bad("base: &b {x: 1}\nother: *b\n", FC_EPARSE, 2, 8, "aliases");
+    yaml_bad("a: 1\nb: 2\na: 3\n", FC_EPARSE, 3, 1, "duplicate key 'a' (first at line 1)");
+    yaml_bad("? [x]\n: 1\n", FC_EPARSE, 1, 3, "map key");
+    yaml_bad("a: 1\n---\nb: 2\n", FC_EPARSE, 2, 1, "more than one YAML document");
+    yaml_bad("a: \t\x01\n", FC_EPARSE, 1, 5, "control characters");
+    char deep[400];
+    size_t n = 0;
+    for (int i = 0; i < 100; i++) {
+        deep[n++] = '[';
+    }
+    deep[n] = '\0';
+    yaml_bad(deep, FC_ELIMIT, 1, 66, "nested too deeply");
+
+    assert_int_equal(fc_yaml_load_file(FC_TEST_DATA "/core/no-such-file.yaml", &y, &err), FC_EIO);
+    assert_non_null(strstr(err.file, "no-such-file.yaml"));
+
+    /* Allocation failures anywhere give FC_ENOMEM and no leak. */
+    const char *text = "a: [1, 2, 3]\nb: {c: d, e: [f, g]}\n";
+    for (long k = 0; k < 100; k++) {
+        fc_alloc_fail_after(k);
+        int rc = fc_yaml_load_buf("x", text, strlen(text), &y, &err);
+        fc_alloc_fail_after(-1);
+        if (rc == FC_OK) {
+            assert_string_equal(fc_yaml_get(fc_yaml_get(y, "b"), "c")->scalar, "d");
+            fc_yaml_free(y);
+            break;
+        }
+        assert_int_equal(rc, FC_ENOMEM);
+        assert_null(y);
+    }
+}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -805,6 +920,8 @@ int main(void) {
         cmocka_unit_test(test_tz_sao_paulo),
         cmocka_unit_test(test_tz_unknown),
         cmocka_unit_test(test_tz_golden),
+        cmocka_unit_test(test_yaml_tree),
+        cmocka_unit_test(test_yaml_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
