@@ -1415,7 +1415,12 @@ static void simulate(world *w, rng *r, g_order *g, size_t zi, int64_t t, int hou
         }
     }
     if (rng_chance(r, 0.04)) {
-        int score = late ? (int)rng_range(r, 0, 7) : (int)rng_range(r, 5, 10);
+        /* NPS answers: mostly promoters when on time, detractors when late. */
+        static const double on_time_nps[11] = {0.01, 0.0,  0.01, 0.01, 0.02, 0.03,
+                                               0.05, 0.12, 0.20, 0.25, 0.30};
+        static const double late_nps[11] = {0.10, 0.06, 0.08, 0.10, 0.12, 0.14,
+                                            0.12, 0.12, 0.08, 0.05, 0.03};
+        int score = (int)rng_pick(r, late ? late_nps : on_time_nps, 11);
         extra_ev *e = add_extra(g, "survey_response", after + rng_range(r, 3600, 86400));
         if (e != NULL) {
             e->by = "customer";
