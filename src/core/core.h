@@ -34,12 +34,12 @@ typedef enum fc_status {
 /* Detail for the user: where and why. file may be empty; line and col are
  * 1-based, 0 when unknown. */
 typedef struct fc_err {
-    int code;           /* an fc_status */
-    char file[256];     /* input file name, "-" for stdin, "" when none */
-    long line;          /* 1-based line, 0 when unknown */
-    long col;           /* 1-based column (CSV: field number; text: byte), 0 unknown */
-    char field[64];     /* field or column name, "" when none */
-    char msg[512];      /* the reason, one sentence, no trailing newline */
+    int code;       /* an fc_status */
+    char file[256]; /* input file name, "-" for stdin, "" when none */
+    long line;      /* 1-based line, 0 when unknown */
+    long col;       /* 1-based column (CSV: field number; text: byte), 0 unknown */
+    char field[64]; /* field or column name, "" when none */
+    char msg[512];  /* the reason, one sentence, no trailing newline */
 } fc_err;
 
 /* Short name of a status ("out of memory", "parse error", ...). Static string. */
@@ -51,8 +51,8 @@ void fc_err_clear(fc_err *err);
 /* Fill err (when not NULL) and return code, so callers can write
  * `return fc_err_set(err, FC_EPARSE, file, line, col, "bad %s", x);`.
  * file may be NULL. */
-int fc_err_set(fc_err *err, int code, const char *file, long line, long col, const char *fmt,
-               ...) __attribute__((format(printf, 6, 7)));
+int fc_err_set(fc_err *err, int code, const char *file, long line, long col, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* Set the field name of an error already filled. */
 void fc_err_field(fc_err *err, const char *field, size_t field_len);
@@ -67,7 +67,7 @@ void fc_err_format(const fc_err *err, char *buf, size_t bufsz);
 void *fc_malloc(size_t n);
 void *fc_calloc(size_t count, size_t size);
 void *fc_realloc(void *p, size_t n);
-void fc_free(void *p); /* NULL is a no-op */
+void fc_free(void *p);                     /* NULL is a no-op */
 char *fc_strdup(const char *s);            /* caller frees; NULL on OOM */
 char *fc_strndup(const char *s, size_t n); /* caller frees; NULL on OOM */
 
@@ -92,11 +92,11 @@ static inline fc_str fc_str_make(const char *p, size_t n) {
     fc_str s = {p, (uint32_t)n};
     return s;
 }
-fc_str fc_str_c(const char *cstr);               /* view of a C string (NULL -> empty) */
-int fc_str_eq(fc_str a, fc_str b);               /* byte equality */
-int fc_str_eqc(fc_str a, const char *cstr);      /* equality with a C string */
-int fc_str_cmp(fc_str a, fc_str b);              /* memcmp order, shorter first */
-fc_str fc_str_trim(fc_str s);                    /* strip ASCII spaces and tabs */
+fc_str fc_str_c(const char *cstr);          /* view of a C string (NULL -> empty) */
+int fc_str_eq(fc_str a, fc_str b);          /* byte equality */
+int fc_str_eqc(fc_str a, const char *cstr); /* equality with a C string */
+int fc_str_cmp(fc_str a, fc_str b);         /* memcmp order, shorter first */
+fc_str fc_str_trim(fc_str s);               /* strip ASCII spaces and tabs */
 /* Copy into buf as a C string, truncating; returns buf. */
 char *fc_str_cpy(char *buf, size_t bufsz, fc_str s);
 
@@ -113,13 +113,15 @@ int fc_utf8_valid(const char *s, size_t n, size_t *bad_at);
  * Hashing. 64-bit, seeded, stable across runs and machines (stored on disk).
  */
 uint64_t fc_hash64(const void *p, size_t n, uint64_t seed);
-static inline uint64_t fc_hash_str(fc_str s) { return fc_hash64(s.p, s.n, 0); }
+static inline uint64_t fc_hash_str(fc_str s) {
+    return fc_hash64(s.p, s.n, 0);
+}
 
 /* ---------------------------------------------------------------------------
  * Arena: many small allocations freed at once (per batch, per request).
  */
 typedef struct fc_arena fc_arena;
-fc_arena *fc_arena_new(size_t block_size); /* NULL on OOM; 0 -> 64 KiB */
+fc_arena *fc_arena_new(size_t block_size);   /* NULL on OOM; 0 -> 64 KiB */
 void *fc_arena_alloc(fc_arena *a, size_t n); /* 16-aligned; NULL on OOM */
 char *fc_arena_strndup(fc_arena *a, const char *s, size_t n);
 fc_str fc_arena_str(fc_arena *a, fc_str s); /* copy a view; {NULL,0} on OOM */
@@ -131,7 +133,7 @@ void fc_arena_free(fc_arena *a);            /* NULL is a no-op */
  * dimensions, entity lookup). Copies the bytes it keeps.
  */
 typedef struct fc_dict fc_dict;
-fc_dict *fc_dict_new(void);  /* NULL on OOM */
+fc_dict *fc_dict_new(void);    /* NULL on OOM */
 void fc_dict_free(fc_dict *d); /* NULL is a no-op */
 /* Id of s, adding it when absent. Returns the id (>= 0) or FC_ENOMEM. */
 int64_t fc_dict_intern(fc_dict *d, fc_str s);
@@ -177,7 +179,10 @@ fc_localtime fc_tz_local(const fc_tz *tz, int64_t t);
  * byte where it went wrong (err may be NULL). */
 int fc_time_parse_iso(fc_str s, const fc_tz *tz, int64_t *out, fc_err *err);
 /* Parse with a strptime-like format of %Y %m %d %H %M %S %y %b %j %% and
- * literal characters; local to tz (UTC when NULL). */
+ * literal characters; local to tz (UTC when NULL). Also %f (fractional
+ * digits, ignored) and %z (an offset, which then wins over tz); %b takes the
+ * English month name or its three-letter abbreviation, any case. Errors as
+ * for fc_time_parse_iso; an unknown directive is FC_EINVAL. */
 int fc_time_parse_fmt(fc_str s, const char *fmt, const fc_tz *tz, int64_t *out, fc_err *err);
 /* Format an instant as "2026-03-01T12:30:00Z" (buf >= 21 bytes). */
 void fc_time_format_utc(int64_t t, char *buf, size_t bufsz);
@@ -193,7 +198,9 @@ int fc_currency_decimals(const char *code);
 /* Format minor units: fc_money_format(12345, "KWD") -> "12.345". */
 void fc_money_format(int64_t minor, const char *code, char *buf, size_t bufsz);
 /* Parse a decimal amount ("12.5") into minor units of the currency; more
- * decimals than the currency has is FC_EPARSE (no silent rounding). */
+ * decimals than the currency has is FC_EPARSE (no silent rounding), except
+ * trailing zeros ("1500.00" JPY), which change nothing. FC_EINVAL for a bad
+ * currency code. */
 int fc_money_parse(fc_str s, const char *code, int64_t *out_minor);
 
 /* ---------------------------------------------------------------------------
@@ -210,14 +217,17 @@ typedef enum fc_yaml_kind { FC_YAML_SCALAR, FC_YAML_MAP, FC_YAML_SEQ } fc_yaml_k
 typedef struct fc_yaml fc_yaml;
 struct fc_yaml {
     fc_yaml_kind kind;
-    long line, col;       /* 1-based position of the node in the file */
-    char *scalar;         /* FC_YAML_SCALAR: the text (NUL-terminated) */
-    size_t len;           /* MAP: number of pairs; SEQ: number of items */
-    char **keys;          /* MAP: keys */
+    long line, col; /* 1-based position of the node in the file */
+    char *scalar;   /* FC_YAML_SCALAR: the text (NUL-terminated) */
+    size_t len;     /* MAP: number of pairs; SEQ: number of items */
+    char **keys;    /* MAP: keys */
     long *key_lines, *key_cols;
-    fc_yaml **vals;       /* MAP: values; SEQ: items */
+    fc_yaml **vals; /* MAP: values; SEQ: items */
 };
-/* Parse a whole file (path) or buffer. Errors carry file, line and column. */
+/* Parse a whole file (path) or buffer. Errors carry file, line and column.
+ * Refused with FC_EPARSE: syntax errors, aliases, duplicate keys, non-scalar
+ * keys, more than one document; FC_ELIMIT beyond 64 levels of nesting. An
+ * empty file is an empty map. *out is caller-freed with fc_yaml_free. */
 int fc_yaml_load_file(const char *path, fc_yaml **out, fc_err *err);
 int fc_yaml_load_buf(const char *name, const char *buf, size_t n, fc_yaml **out, fc_err *err);
 void fc_yaml_free(fc_yaml *y); /* NULL is a no-op */

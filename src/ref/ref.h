@@ -47,8 +47,8 @@ typedef struct fc_zone {
 
 typedef struct fc_merchant {
     char *merchant, *city, *zone;
-    char *kind;  /* fast_food, restaurant, grocery, pharmacy, cafe, ... */
-    char *brand; /* "" when independent */
+    char *kind;             /* fast_food, restaurant, grocery, pharmacy, cafe, ... */
+    char *brand;            /* "" when independent */
     int32_t lat_e6, lng_e6; /* FC_GEO_NONE (INT32_MIN) when unknown */
 } fc_merchant;
 
@@ -61,7 +61,7 @@ typedef struct fc_rider {
 
 typedef struct fc_ref fc_ref;
 
-fc_ref *fc_ref_new(void); /* NULL on OOM */
+fc_ref *fc_ref_new(void);    /* NULL on OOM */
 void fc_ref_free(fc_ref *r); /* NULL is a no-op */
 
 /* Add or replace (same id) an entity; strings are copied. A city's time zone
@@ -69,8 +69,7 @@ void fc_ref_free(fc_ref *r); /* NULL is a no-op */
  * FC_EINVAL for a bad currency. */
 int fc_ref_put_city(fc_ref *r, const char *city, const char *country, const char *tz_name,
                     const char *currency, fc_err *err);
-int fc_ref_put_zone(fc_ref *r, const char *city, const char *zone, fc_zone_kind kind,
-                    fc_err *err);
+int fc_ref_put_zone(fc_ref *r, const char *city, const char *zone, fc_zone_kind kind, fc_err *err);
 int fc_ref_put_merchant(fc_ref *r, const fc_merchant *m, fc_err *err);
 int fc_ref_put_rider(fc_ref *r, const fc_rider *rd, fc_err *err);
 
