@@ -360,12 +360,11 @@ static void filter_pass(const fc_facts *t, fc__base b, const uint8_t *allowed, s
 static void aggregate(const fc_facts *t, size_t lo, size_t n, const uint32_t *gid,
                       fc_kpi_counts *g) {
     const uint32_t *flags = t->flags + lo;
-    const uint8_t *cby = t->cancelled_by + lo;
     const uint8_t *bucket = t->bucket + lo;
     const uint8_t *cur = t->currency + lo;
     const uint16_t *pushes = t->pushes + lo, *refusals = t->refusals + lo;
     const uint32_t *wait_s = t->wait_s + lo, *delivery_s = t->delivery_s + lo;
-    const int64_t *cost = t->cost_minor + lo, *comp = t->comp_minor + lo,
+    const int32_t *cost = t->cost_minor + lo, *comp = t->value_comp_minor + lo,
                   *value = t->value_minor + lo;
     for (size_t i = 0; i < n; i++) {
         fc_kpi_counts *c = &g[gid[i]];
@@ -376,7 +375,12 @@ static void aggregate(const fc_facts *t, size_t lo, size_t n, const uint32_t *gi
         c->late += FLAG(f, FC__F_LATE);
         c->severe_late += FLAG(f, FC__F_SEVERE_LATE);
         c->cancelled += FLAG(f, FC__F_CANCELLED);
-        c->cancelled_by[cby[i]] += FLAG(f, FC__F_CANCELLED);
+        c->cancelled_by[FC_PARTY_CUSTOMER] += FLAG(f, FC__F_CANCEL_CUSTOMER);
+        c->cancelled_by[FC_PARTY_MERCHANT] += FLAG(f, FC__F_CANCEL_MERCHANT);
+        c->cancelled_by[FC_PARTY_RIDER] += FLAG(f, FC__F_CANCEL_RIDER);
+        c->cancelled_by[FC_PARTY_PLATFORM] += FLAG(f, FC__F_CANCEL_PLATFORM);
+        c->cancelled_by[FC_PARTY_FORCE_MAJEURE] += FLAG(f, FC__F_CANCEL_FORCE_MAJEURE);
+        c->cancelled_by[FC_PARTY_UNDETERMINED] += FLAG(f, FC__F_CANCEL_UNDETERMINED);
         c->undeliverable += FLAG(f, FC__F_UNDELIVERABLE);
         c->complained += FLAG(f, FC__F_COMPLAINED);
         c->cs_contacted += FLAG(f, FC__F_CS_CONTACTED);
@@ -399,7 +403,7 @@ static void aggregate(const fc_facts *t, size_t lo, size_t n, const uint32_t *gi
         c->cost_minor += cost[i];
         c->value_n += has_value;
         c->value_minor += value[i];
-        c->value_comp_minor += comp[i] & -has_value;
+        c->value_comp_minor += comp[i];
         c->currency_mask |= 1ull << (cur[i] < 63 ? cur[i] : 63);
         c->hist[bucket[i]]++;
     }

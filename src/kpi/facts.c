@@ -99,7 +99,6 @@ void fc_facts_free(fc_facts *t) {
     fc_free(t->date);
     fc_free(t->weather);
     fc_free(t->status);
-    fc_free(t->cancelled_by);
     fc_free(t->bucket);
     fc_free(t->flags);
     fc_free(t->delivery_s);
@@ -107,7 +106,7 @@ void fc_facts_free(fc_facts *t) {
     fc_free(t->pushes);
     fc_free(t->refusals);
     fc_free(t->cost_minor);
-    fc_free(t->comp_minor);
+    fc_free(t->value_comp_minor);
     fc_free(t->value_minor);
     fc_dict_free(t->cities);
     fc_dict_free(t->zones);
@@ -155,7 +154,6 @@ static int resize_columns(fc_facts *t, size_t cap) {
     RESIZE(date);
     RESIZE(weather);
     RESIZE(status);
-    RESIZE(cancelled_by);
     RESIZE(bucket);
     RESIZE(flags);
     RESIZE(delivery_s);
@@ -163,7 +161,7 @@ static int resize_columns(fc_facts *t, size_t cap) {
     RESIZE(pushes);
     RESIZE(refusals);
     RESIZE(cost_minor);
-    RESIZE(comp_minor);
+    RESIZE(value_comp_minor);
     RESIZE(value_minor);
 #undef RESIZE
     return FC_OK;
@@ -391,6 +389,30 @@ static uint32_t bit(int cond, int b) {
     return cond ? 1u << b : 0u;
 }
 
+static int32_t sat32(int64_t v) {
+    return v > INT32_MAX ? INT32_MAX : v < -INT32_MAX ? -INT32_MAX : (int32_t)v;
+}
+
+/* Flag bit of a cancelling party, -1 when none is named. */
+static int cancel_bit(fc_party p) {
+    switch (p) {
+    case FC_PARTY_CUSTOMER:
+        return FC__F_CANCEL_CUSTOMER;
+    case FC_PARTY_MERCHANT:
+        return FC__F_CANCEL_MERCHANT;
+    case FC_PARTY_RIDER:
+        return FC__F_CANCEL_RIDER;
+    case FC_PARTY_PLATFORM:
+        return FC__F_CANCEL_PLATFORM;
+    case FC_PARTY_FORCE_MAJEURE:
+        return FC__F_CANCEL_FORCE_MAJEURE;
+    case FC_PARTY_UNDETERMINED:
+        return FC__F_CANCEL_UNDETERMINED;
+    default:
+        return -1;
+    }
+}
+
 int fc_facts_add(fc_facts *t, const fc_order_facts *o, const fc_ref *ref, const fc_thresholds *th,
                  int *added, fc_err *err) {
     if (added != NULL) {
@@ -442,24 +464,25 @@ int fc_facts_add(fc_facts *t, const fc_order_facts *o, const fc_ref *ref, const 
     int has_wait = o->wait_at_merchant_s != FC_DUR_NONE && o->wait_at_merchant_s >= 0;
     int has_prep = o->ready_at != FC_TS_NONE && o->est_ready_at != FC_TS_NONE;
     int has_value = o->order_value_minor != FC_MONEY_NONE;
-    uint32_t f = bit(delivered, FC__F_DELIVERED) |
-                 bit(delivered && (o->incidents & FC_INC_LATE), FC__F_LATE) |
-                 bit(delivered && (o->incidents & FC_INC_SEVERE_LATE), FC__F_SEVERE_LATE) |
-                 bit(o->status == FC_ORDER_CANCELLED, FC__F_CANCELLED) |
-                 bit(o->status == FC_ORDER_UNDELIVERABLE, FC__F_UNDELIVERABLE) |
-                 bit(o->complaints > 0 || (o->incidents & FC_INC_COMPLAINT), FC__F_COMPLAINED) |
-                 bit(o->cs_contacts > 0, FC__F_CS_CONTACTED) | bit(rated, FC__F_RATED) |
-                 bit(rated && (o->incidents & FC_INC_BAD_RATING), FC__F_BAD_RATED) |
-                 bit(rated && o->rating >= 4, FC__F_GOOD_RATED) | bit(surveyed, FC__F_SURVEYED) |
-                 bit(surveyed && o->survey >= 9, FC__F_PROMOTER) |
-                 bit(surveyed && o->survey <= 6, FC__F_DETRACTOR) |
-                 bit(o->pushes > 0, FC__F_PUSHED) |
-                 bit(o->pushes > 0 && o->accepted_at != FC_TS_NONE, FC__F_PUSHED_ACCEPTED) |
-                 bit(has_wait, FC__F_WAIT) | bit(has_prep, FC__F_PREP) |
-                 bit(has_prep && o->prep_overrun_s != FC_DUR_NONE &&
-                         o->prep_overrun_s > (th != NULL ? th->prep_overrun_s : 0),
-                     FC__F_PREP_OVERRUN) |
-                 bit(has_delivery, FC__F_DELIVERY) | bit(has_value, FC__F_VALUE);
+    int cb = o->status == FC_ORDER_CANCELLED ? cancel_bit(o->cancelled_by) : -1;
+    uint32_t f =
+        bit(1, FC__F_ORDER) | bit(cb >= 0, cb >= 0 ? cb : 0) | bit(delivered, FC__F_DELIVERED) |
+        bit(delivered && (o->incidents & FC_INC_LATE), FC__F_LATE) |
+        bit(delivered && (o->incidents & FC_INC_SEVERE_LATE), FC__F_SEVERE_LATE) |
+        bit(o->status == FC_ORDER_CANCELLED, FC__F_CANCELLED) |
+        bit(o->status == FC_ORDER_UNDELIVERABLE, FC__F_UNDELIVERABLE) |
+        bit(o->complaints > 0 || (o->incidents & FC_INC_COMPLAINT), FC__F_COMPLAINED) |
+        bit(o->cs_contacts > 0, FC__F_CS_CONTACTED) | bit(rated, FC__F_RATED) |
+        bit(rated && (o->incidents & FC_INC_BAD_RATING), FC__F_BAD_RATED) |
+        bit(rated && o->rating >= 4, FC__F_GOOD_RATED) | bit(surveyed, FC__F_SURVEYED) |
+        bit(surveyed && o->survey >= 9, FC__F_PROMOTER) |
+        bit(surveyed && o->survey <= 6, FC__F_DETRACTOR) | bit(o->pushes > 0, FC__F_PUSHED) |
+        bit(o->pushes > 0 && o->accepted_at != FC_TS_NONE, FC__F_PUSHED_ACCEPTED) |
+        bit(has_wait, FC__F_WAIT) | bit(has_prep, FC__F_PREP) |
+        bit(has_prep && o->prep_overrun_s != FC_DUR_NONE &&
+                o->prep_overrun_s > (th != NULL ? th->prep_overrun_s : 0),
+            FC__F_PREP_OVERRUN) |
+        bit(has_delivery, FC__F_DELIVERY) | bit(has_value, FC__F_VALUE);
 
     size_t i = t->n;
     t->created_at[i] = o->created_at;
@@ -475,10 +498,6 @@ int fc_facts_add(fc_facts *t, const fc_order_facts *o, const fc_ref *ref, const 
                               : o->weather_severity > 3 ? 3
                                                         : o->weather_severity);
     t->status[i] = (uint8_t)o->status;
-    t->cancelled_by[i] =
-        (uint8_t)(o->status == FC_ORDER_CANCELLED && (int)o->cancelled_by < FC_PARTY__COUNT
-                      ? o->cancelled_by
-                      : FC_PARTY_NONE);
     if (has_delivery) {
         int32_t m = o->delivery_s / 60;
         t->bucket[i] = (uint8_t)(m >= FC_KPI_HIST_MINUTES ? FC_KPI_HIST_MINUTES : m);
@@ -493,9 +512,9 @@ int fc_facts_add(fc_facts *t, const fc_order_facts *o, const fc_ref *ref, const 
     t->refusals[i] = o->refusals;
     int64_t comp = o->compensation_minor == FC_MONEY_NONE ? 0 : o->compensation_minor;
     int64_t cost = o->delivery_cost_minor == FC_MONEY_NONE ? 0 : o->delivery_cost_minor;
-    t->comp_minor[i] = comp;
-    t->cost_minor[i] = cost + comp;
-    t->value_minor[i] = has_value ? o->order_value_minor : 0;
+    t->cost_minor[i] = sat32(cost + comp);
+    t->value_comp_minor[i] = has_value ? sat32(comp) : 0;
+    t->value_minor[i] = has_value ? sat32(o->order_value_minor) : 0;
     if (t->n == 0 || date < t->date_min) {
         t->date_min = (uint16_t)date;
     }
@@ -516,10 +535,9 @@ size_t fc_facts_count(const fc_facts *t) {
 size_t fc_facts_bytes(const fc_facts *t) {
     size_t row = sizeof *t->created_at + sizeof *t->city + sizeof *t->zone + sizeof *t->merchant +
                  sizeof *t->rider + sizeof *t->category + sizeof *t->currency + sizeof *t->hour +
-                 sizeof *t->date + sizeof *t->weather + sizeof *t->status +
-                 sizeof *t->cancelled_by + sizeof *t->bucket + sizeof *t->flags +
-                 sizeof *t->delivery_s + sizeof *t->wait_s + sizeof *t->pushes +
-                 sizeof *t->refusals + sizeof *t->cost_minor + sizeof *t->comp_minor +
+                 sizeof *t->date + sizeof *t->weather + sizeof *t->status + sizeof *t->bucket +
+                 sizeof *t->flags + sizeof *t->delivery_s + sizeof *t->wait_s + sizeof *t->pushes +
+                 sizeof *t->refusals + sizeof *t->cost_minor + sizeof *t->value_comp_minor +
                  sizeof *t->value_minor;
     size_t bytes = sizeof *t + row * t->cap;
     bytes += t->city_cap * (sizeof(fc_tz *) + sizeof(uint32_t));

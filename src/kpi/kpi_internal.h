@@ -8,7 +8,8 @@
 
 /* Per-row flag bits. */
 enum {
-    FC__F_DELIVERED = 0,
+    FC__F_ORDER = 0, /* always set: counts orders */
+    FC__F_DELIVERED,
     FC__F_LATE,
     FC__F_SEVERE_LATE,
     FC__F_CANCELLED,
@@ -28,6 +29,12 @@ enum {
     FC__F_PREP_OVERRUN,
     FC__F_DELIVERY,
     FC__F_VALUE,
+    FC__F_CANCEL_CUSTOMER, /* cancelled, by party */
+    FC__F_CANCEL_MERCHANT,
+    FC__F_CANCEL_RIDER,
+    FC__F_CANCEL_PLATFORM,
+    FC__F_CANCEL_FORCE_MAJEURE,
+    FC__F_CANCEL_UNDETERMINED,
     FC__F__COUNT
 };
 
@@ -53,26 +60,27 @@ typedef enum fc__base {
 struct fc_facts {
     size_t n, cap;
     /* Row columns. */
-    int64_t *created_at;   /* UTC s */
-    uint16_t *city;        /* cities dictionary id */
-    uint32_t *zone;        /* zones dictionary id ("city<SEP>zone") */
-    uint32_t *merchant;    /* merchants dictionary id */
-    uint32_t *rider;       /* riders dictionary id ("" = none) */
-    uint8_t *category;     /* categories dictionary id */
-    uint8_t *currency;     /* currencies dictionary id */
-    uint8_t *hour;         /* local hour 0-23 */
-    uint16_t *date;        /* local days since 1970-01-01 */
-    uint8_t *weather;      /* severity 0-3 */
-    uint8_t *status;       /* fc_order_status */
-    uint8_t *cancelled_by; /* fc_party (0 when not cancelled) */
-    uint8_t *bucket;       /* delivery-minute bucket, FC_KPI_HIST_BUCKETS when none */
-    uint32_t *flags;       /* 1u << FC__F_* */
-    uint32_t *delivery_s;  /* created -> delivered, 0 when not counted */
-    uint32_t *wait_s;      /* wait at merchant, 0 when unknown */
+    int64_t *created_at;  /* UTC s */
+    uint16_t *city;       /* cities dictionary id */
+    uint32_t *zone;       /* zones dictionary id ("city<SEP>zone") */
+    uint32_t *merchant;   /* merchants dictionary id */
+    uint32_t *rider;      /* riders dictionary id ("" = none) */
+    uint8_t *category;    /* categories dictionary id */
+    uint8_t *currency;    /* currencies dictionary id */
+    uint8_t *hour;        /* local hour 0-23 */
+    uint16_t *date;       /* local days since 1970-01-01 */
+    uint8_t *weather;     /* severity 0-3 */
+    uint8_t *status;      /* fc_order_status */
+    uint8_t *bucket;      /* delivery-minute bucket, FC_KPI_HIST_BUCKETS when none */
+    uint32_t *flags;      /* 1u << FC__F_* */
+    uint32_t *delivery_s; /* created -> delivered, 0 when not counted */
+    uint32_t *wait_s;     /* wait at merchant, 0 when unknown */
     uint16_t *pushes, *refusals;
-    int64_t *cost_minor;  /* delivery cost + compensation */
-    int64_t *comp_minor;  /* compensation */
-    int64_t *value_minor; /* order value, 0 when unknown */
+    /* Per-order amounts in 32 bits (saturated; 21 million in a 2-decimal
+     * currency), summed in 64 bits. */
+    int32_t *cost_minor;       /* delivery cost + compensation */
+    int32_t *value_comp_minor; /* compensation when the order value is known, else 0 */
+    int32_t *value_minor;      /* order value, 0 when unknown */
 
     /* Dictionaries. */
     fc_dict *cities, *zones, *merchants, *riders, *categories, *currencies;
