@@ -128,7 +128,7 @@ static double run_fulcrum(const char *db, const char *csv, long n, int drop_orde
             return -1;
         }
     }
-    fc_ingest_opts o = {NULL, NULL, -1, 0, 50000, 1};
+    fc_ingest_opts o = {.max_errors = -1, .batch_rows = 50000, .quiet = 1};
     fc_ingest_log log;
     double t0 = fc_now_mono();
     int rc = fc_ingest_file(s, csv, &o, &log, &err);

@@ -16,19 +16,18 @@
 #include "store/store.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: fulcrum demo [--out DIR] [--db PATH] [--seed S] [--days D] [--scale X]\n"
-            "                    [--start YYYY-MM-DD]\n\n"
-            "Generate the demo world (six cities, a week by default, with injected problems),\n"
-            "ingest it into a SQLite store and print the KPI overview per city.\n"
-            "Running it again with the same options finds every file already ingested.\n\n"
-            "  --out DIR     folder for the world's files (default: demo)\n"
-            "  --db PATH     the store (default: DIR/fulcrum.db)\n"
-            "  --seed S      seed of the world (default: 1)\n"
-            "  --days D      number of days (default: 7)\n"
-            "  --scale X     small, medium, default, large or a number (default: default)\n"
-            "  --start DATE  first local day (default: 2026-03-02)\n"
-            "  -h, --help    this help\n");
+    fprintf(f, "usage: fulcrum demo [--out DIR] [--db PATH] [--seed S] [--days D] [--scale X]\n"
+               "                    [--start YYYY-MM-DD]\n\n"
+               "Generate the demo world (six cities, a week by default, with injected problems),\n"
+               "ingest it into a SQLite store and print the KPI overview per city.\n"
+               "Running it again with the same options finds every file already ingested.\n\n"
+               "  --out DIR     folder for the world's files (default: demo)\n"
+               "  --db PATH     the store (default: DIR/fulcrum.db)\n"
+               "  --seed S      seed of the world (default: 1)\n"
+               "  --days D      number of days (default: 7)\n"
+               "  --scale X     small, medium, default, large or a number (default: default)\n"
+               "  --start DATE  first local day (default: 2026-03-02)\n"
+               "  -h, --help    this help\n");
 }
 
 /* Print the ground truth's problems: what was injected and where. */
@@ -52,10 +51,9 @@ static void print_problems(const char *dir, const char *db) {
         const char *merchant = json_string_value(json_object_get(p, "merchant"));
         const char *rider = json_string_value(json_object_get(p, "rider"));
         size_t n = json_array_size(json_object_get(p, "orders"));
-        printf("  - %-22s city=%s%s%s%s%s%s%s (%zu orders)\n", type ? type : "?",
-               city ? city : "?", zone ? " zone=" : "", zone ? zone : "",
-               merchant ? " merchant=" : "", merchant ? merchant : "", rider ? " rider=" : "",
-               rider ? rider : "", n);
+        printf("  - %-22s city=%s%s%s%s%s%s%s (%zu orders)\n", type ? type : "?", city ? city : "?",
+               zone ? " zone=" : "", zone ? zone : "", merchant ? " merchant=" : "",
+               merchant ? merchant : "", rider ? " rider=" : "", rider ? rider : "", n);
     }
     json_decref(root);
     printf("\nDrill down, for example:\n"
@@ -67,10 +65,10 @@ static void print_problems(const char *dir, const char *db) {
 
 int fc_cmd_demo(int argc, char **argv) {
     static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'},  {"db", required_argument, NULL, 'd'},
-        {"seed", required_argument, NULL, 's'}, {"days", required_argument, NULL, 'n'},
+        {"out", required_argument, NULL, 'o'},   {"db", required_argument, NULL, 'd'},
+        {"seed", required_argument, NULL, 's'},  {"days", required_argument, NULL, 'n'},
         {"scale", required_argument, NULL, 'x'}, {"start", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *dir = "demo", *db_flag = NULL;
     fc_gen_opts gopts;
     fc_gen_opts_init(&gopts);
@@ -143,9 +141,11 @@ int fc_cmd_demo(int argc, char **argv) {
     if (fc_gen_world(dir, &gopts, &sum, &err) != FC_OK) {
         return fc_cli_fail("demo", &err);
     }
-    fprintf(stderr, "  %lld orders, %lld extra events, %zu cities, %lld riders, %lld merchants "
-            "(%.1f s)\n", (long long)sum.orders, (long long)sum.events, sum.n_cities,
-            (long long)sum.riders, (long long)sum.merchants, fc_now_mono() - t0);
+    fprintf(stderr,
+            "  %lld orders, %lld extra events, %zu cities, %lld riders, %lld merchants "
+            "(%.1f s)\n",
+            (long long)sum.orders, (long long)sum.events, sum.n_cities, (long long)sum.riders,
+            (long long)sum.merchants, fc_now_mono() - t0);
 
     fprintf(stderr, "Ingesting into %s...\n", db);
     fc_store *store = NULL;
@@ -156,6 +156,7 @@ int fc_cmd_demo(int argc, char **argv) {
     memset(&iopts, 0, sizeof iopts);
     iopts.max_errors = -1;
     iopts.progress = fc_cli_stderr_tty();
+    iopts.summary = stderr;
     int status = FC_EXIT_OK;
     for (size_t i = 0; fc_gen_file(i) != NULL; i++) {
         char path[1024];

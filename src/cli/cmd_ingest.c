@@ -241,6 +241,7 @@ int fc_cmd_ingest(int argc, char **argv) {
     }
 
     fc_ingest_opts opts;
+    memset(&opts, 0, sizeof opts);
     opts.reject_path = rejects;
     opts.max_errors = max_errors;
     opts.progress = !quiet && fc_cli_stderr_tty();

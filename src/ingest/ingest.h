@@ -12,6 +12,8 @@
 #ifndef FC_INGEST_H
 #define FC_INGEST_H
 
+#include <stdio.h>
+
 #include "core/core.h"
 #include "event/event.h"
 #include "ref/ref.h"
@@ -28,7 +30,7 @@ typedef enum fc_input_kind {
 const char *fc_input_kind_name(fc_input_kind k); /* "events", "orders", "cities", ... */
 
 #define FC_RECORD_MAX_EVENTS 32
-#define FC_FIELD_MAX_BYTES (1u << 20) /* a longer field rejects its row */
+#define FC_FIELD_MAX_BYTES   (1u << 20) /* a longer field rejects its row */
 
 /* One input unit. Views and entity strings point into the input buffer or the
  * reader's scratch memory and stay valid until the next fc_reader_next. */
@@ -96,6 +98,7 @@ typedef struct fc_ingest_opts {
     int progress;            /* draw a progress bar on stderr */
     size_t batch_rows;       /* rows per transaction, 0 = default */
     int quiet;               /* no summary lines */
+    FILE *summary;           /* where summary lines go; NULL: stdout */
 } fc_ingest_opts;
 
 /* Ingest one file (or "-" for stdin) into the store: parse, validate, dedupe

@@ -237,7 +237,7 @@ int fc__jsonl_line(fc__jsonl *j, const char *p, size_t n, const char *source, lo
             break;
         }
         case FC_EF_TIME: {
-            int64_t t;
+            int64_t t = 0;
             int rc = get_time(&c, key, v, e->type, f, &t);
             if (rc != FC_OK) {
                 return rc;
@@ -246,7 +246,7 @@ int fc__jsonl_line(fc__jsonl *j, const char *p, size_t n, const char *source, lo
             break;
         }
         case FC_EF_MONEY: {
-            int64_t m;
+            int64_t m = 0;
             int rc = get_money(&c, key, v, currency, &m);
             if (rc != FC_OK) {
                 return rc;
@@ -272,7 +272,7 @@ int fc__jsonl_line(fc__jsonl *j, const char *p, size_t n, const char *source, lo
             break;
         }
         case FC_EF_INT: {
-            int64_t i;
+            int64_t i = 0;
             if (json_is_integer(v)) {
                 i = (int64_t)json_integer_value(v);
             } else if (json_is_boolean(v) && strcmp(key, "prebook") == 0) {

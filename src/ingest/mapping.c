@@ -449,7 +449,7 @@ static int parse_fields(fc_mapping *m, const fc_yaml *y, fc_fieldmap **out, size
      * amounts that depend on them. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < y->len; i++) {
-            int f;
+            int f = -1;
             if ((rc = field_of(m, y->keys[i], y->key_lines[i], y->key_cols[i], &f, err)) != FC_OK) {
                 return rc;
             }
@@ -1101,7 +1101,7 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
         return 1;
     }
     case FC_EF_MONEY: {
-        int64_t v;
+        int64_t v = 0;
         if (sp->money_minor) {
             rc = fc__parse_int(s, &v);
         } else {
@@ -1137,7 +1137,7 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
     }
     case FC_EF_GEO:
     case FC_EF_INT: {
-        int64_t v;
+        int64_t v = 0;
         if (sp->scale > 0) {
             int64_t iv;
             double d;
@@ -1156,7 +1156,7 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
                                  (int)(s.n > 40 ? 40 : s.n), s.p);
             }
         } else if (fd->kind == FC_EF_GEO) {
-            int32_t g;
+            int32_t g = 0;
             if (fc__parse_deg_e6(s, &g) != FC_OK) {
                 return value_err(x, err, FC_EPARSE, slot, "bad coordinate '%.*s' (decimal degrees)",
                                  (int)(s.n > 40 ? 40 : s.n), s.p);

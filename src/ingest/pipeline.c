@@ -412,26 +412,29 @@ fail:
     return rc;
 }
 
-static void summary(const fc_ingest_log *log, int already, const char *rejects, double secs) {
+static void summary(FILE *out, const fc_ingest_log *log, int already, const char *rejects,
+                    double secs) {
     if (already) {
-        printf("%s: already ingested (%lld rows read, %lld accepted, %lld duplicates, %lld "
-               "rejected); sha256 %.12s\n",
-               log->source, (long long)log->rows_read, (long long)log->accepted,
-               (long long)log->duplicates, (long long)log->rejected, log->checksum);
+        fprintf(out,
+                "%s: already ingested (%lld rows read, %lld accepted, %lld duplicates, %lld "
+                "rejected); sha256 %.12s\n",
+                log->source, (long long)log->rows_read, (long long)log->accepted,
+                (long long)log->duplicates, (long long)log->rejected, log->checksum);
     } else {
-        printf("%s: %lld rows read, %lld accepted, %lld duplicates, %lld rejected%s%s%s; "
-               "sha256 %.12s; %.2f s\n",
-               log->source, (long long)log->rows_read, (long long)log->accepted,
-               (long long)log->duplicates, (long long)log->rejected,
-               rejects[0] != '\0' ? " (see " : "", rejects, rejects[0] != '\0' ? ")" : "",
-               log->checksum, secs);
+        fprintf(out,
+                "%s: %lld rows read, %lld accepted, %lld duplicates, %lld rejected%s%s%s; "
+                "sha256 %.12s; %.2f s\n",
+                log->source, (long long)log->rows_read, (long long)log->accepted,
+                (long long)log->duplicates, (long long)log->rejected,
+                rejects[0] != '\0' ? " (see " : "", rejects, rejects[0] != '\0' ? ")" : "",
+                log->checksum, secs);
     }
-    fflush(stdout);
+    fflush(out);
 }
 
 int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc_ingest_log *log,
                    fc_err *err) {
-    fc_ingest_opts defaults = {NULL, NULL, -1, 0, 0, 0};
+    fc_ingest_opts defaults = {.max_errors = -1};
     const fc_ingest_opts *o = opts != NULL ? opts : &defaults;
     double t0 = fc_now_mono();
     input in = {0};
@@ -536,7 +539,8 @@ report:;
     fc_err_clear(&werr);
     int wrc = write_reject_file(s, path, o, log, rejects, sizeof rejects, &werr);
     if (!o->quiet) {
-        summary(log, already, rejects, fc_now_mono() - t0);
+        summary(o->summary != NULL ? o->summary : stdout, log, already, rejects,
+                fc_now_mono() - t0);
     }
     if (wrc != FC_OK && rc == FC_OK) {
         *err = werr;
