@@ -438,7 +438,7 @@ typedef struct rej_seen {
     int n;
     long lines[4];
     size_t raw_len[4];
-    char field[4][16];
+    char field[4][64];
 } rej_seen;
 
 static int keep_rejects(void *ud, const fc_err *why, fc_str raw) {

@@ -1,0 +1,28 @@
+/*
+ * Helpers shared by the tests: running the real fulcrum binary, temporary
+ * folders, reading files.
+ */
+#ifndef FC_TEST_SUPPORT_H
+#define FC_TEST_SUPPORT_H
+
+#include <stddef.h>
+
+/* Path of the fulcrum binary under test ($FC_BINARY, else the build's). */
+const char *fc_test_binary(void);
+
+/* Run the fulcrum binary with args (NULL-terminated, without argv[0]) in
+ * folder `cwd` (NULL: current), standard input from /dev/null. Captures stdout
+ * and stderr into malloc'd strings (*out, *err may be NULL when not wanted;
+ * caller frees). Returns the exit status, or -1 when it did not exit normally. */
+int fc_test_run(const char *cwd, const char *const *args, char **out, char **err);
+
+/* A fresh folder under /tmp (caller frees the string; remove with
+ * fc_test_rmtree). */
+char *fc_test_tmpdir(void);
+/* Remove a folder and everything in it. */
+void fc_test_rmtree(const char *dir);
+
+/* Whole file into a malloc'd NUL-terminated buffer; NULL when unreadable. */
+char *fc_test_slurp(const char *path, size_t *len);
+
+#endif
