@@ -8,9 +8,9 @@
 
 struct fc_table {
     size_t ncols;
-    char **names;  /* ncols column names */
-    int *numeric;  /* ncols flags */
-    char **cells;  /* rows * ncols, row-major, owned */
+    char **names; /* ncols column names */
+    int *numeric; /* ncols flags */
+    char **cells; /* rows * ncols, row-major, owned */
     size_t rows, cap;
 };
 
@@ -88,7 +88,9 @@ int fc_table_add(fc_table *t, const char *const *cells) {
     return FC_OK;
 }
 
-size_t fc_table_rows(const fc_table *t) { return t->rows; }
+size_t fc_table_rows(const fc_table *t) {
+    return t->rows;
+}
 
 /* Display width of UTF-8 text: code points, not bytes. */
 static size_t text_width(const char *s) {

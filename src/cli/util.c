@@ -41,4 +41,6 @@ int fc_cli_fail(const char *cmd, const fc_err *err) {
     return fc_cli_exit_for(err->code);
 }
 
-int fc_cli_stderr_tty(void) { return isatty(STDERR_FILENO); }
+int fc_cli_stderr_tty(void) {
+    return isatty(STDERR_FILENO);
+}

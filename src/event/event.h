@@ -48,40 +48,40 @@ fc_event_type fc_event_type_from(fc_str name);
 /* Does this type need an `order` field? */
 int fc_event_type_has_order(fc_event_type t);
 
-#define FC_GEO_NONE INT32_MIN   /* absent coordinate */
-#define FC_INT_NONE INT32_MIN   /* absent small integer */
+#define FC_GEO_NONE   INT32_MIN /* absent coordinate */
+#define FC_INT_NONE   INT32_MIN /* absent small integer */
 #define FC_MONEY_NONE INT64_MIN /* absent amount */
 
 /* One event. Absent strings are {NULL, 0}; absent instants FC_TS_NONE; absent
  * integers FC_INT_NONE; absent coordinates FC_GEO_NONE. Use fc_event_init. */
 typedef struct fc_event {
     fc_event_type type;
-    int64_t ts;          /* when it happened, UTC s */
-    fc_str id;           /* unique event id */
-    fc_str order;        /* order id, where the type has one */
+    int64_t ts;   /* when it happened, UTC s */
+    fc_str id;    /* unique event id */
+    fc_str order; /* order id, where the type has one */
     fc_str city, zone, merchant, customer, rider;
-    fc_str reason;       /* refusal / reassignment / cancel / undeliverable reason */
-    fc_str by;           /* party: customer, merchant, rider, platform, ... */
-    fc_str category;     /* order category, complaint category */
-    fc_str channel;      /* contact channel: call, sms, chat, app, door */
-    fc_str outcome;      /* contact outcome: reached, no_answer, ... */
-    fc_str proof;        /* delivery proof: photo id, pin, signature */
-    fc_str currency;     /* ISO 4217 of amount_minor */
-    int64_t promised_at; /* order_created: promised delivery instant */
-    int64_t est_ready_at;/* order_created: estimated meal-ready instant */
-    int64_t from, to;    /* weather, shifts: the window */
-    int64_t amount_minor;/* compensation amount; order_created: order value; minor units */
-    int64_t cost_minor;  /* order_delivered / order_cancelled: what the delivery cost the
-                            platform (rider pay, fees), minor units */
-    int32_t lat_e6, lng_e6;                 /* where it happened, microdegrees */
+    fc_str reason;          /* refusal / reassignment / cancel / undeliverable reason */
+    fc_str by;              /* party: customer, merchant, rider, platform, ... */
+    fc_str category;        /* order category, complaint category */
+    fc_str channel;         /* contact channel: call, sms, chat, app, door */
+    fc_str outcome;         /* contact outcome: reached, no_answer, ... */
+    fc_str proof;           /* delivery proof: photo id, pin, signature */
+    fc_str currency;        /* ISO 4217 of amount_minor */
+    int64_t promised_at;    /* order_created: promised delivery instant */
+    int64_t est_ready_at;   /* order_created: estimated meal-ready instant */
+    int64_t from, to;       /* weather, shifts: the window */
+    int64_t amount_minor;   /* compensation amount; order_created: order value; minor units */
+    int64_t cost_minor;     /* order_delivered / order_cancelled: what the delivery cost the
+                               platform (rider pay, fees), minor units */
+    int32_t lat_e6, lng_e6; /* where it happened, microdegrees */
     int32_t customer_lat_e6, customer_lng_e6; /* order_created: the door */
     int32_t merchant_lat_e6, merchant_lng_e6; /* order_created: the merchant */
-    int32_t distance_m;  /* order_created: planned merchant-to-customer metres */
+    int32_t distance_m;       /* order_created: planned merchant-to-customer metres */
     int32_t promise_prep_s;   /* order_created: promise component, preparation */
     int32_t promise_travel_s; /* order_created: promise component, travel */
-    int32_t score;       /* rating 1-5, survey 0-10 */
-    int32_t severity;    /* weather 0 (none) - 3 (severe) */
-    int32_t prebook;     /* 0 / 1, FC_INT_NONE when unknown */
+    int32_t score;            /* rating 1-5, survey 0-10 */
+    int32_t severity;         /* weather 0 (none) - 3 (severe) */
+    int32_t prebook;          /* 0 / 1, FC_INT_NONE when unknown */
 } fc_event;
 
 void fc_event_init(fc_event *e); /* all fields absent */
