@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh build
 cmake --preset release >/dev/null
 cmake --build --preset release
-exec build/release/fulcrum demo "$@"
+build/release/fulcrum demo "$@"
+echo
+echo "The fulcrum binary is build/release/fulcrum; 'build/release/fulcrum --help' lists its commands."

@@ -79,6 +79,34 @@ static void test_demo_end_to_end(void **state) {
     for (size_t i = 0; i < 5; i++) {
         assert_non_null(strstr(out1, problems[i]));
     }
+    /* Each problem comes with the command that shows it; one of them runs. */
+    assert_non_null(strstr(out1, "--by zone,daypart --where city="));
+    const char *drill = strstr(out1, "fulcrum kpi --db world/fulcrum.db --by merchant --where");
+    assert_non_null(drill);
+    char line[512];
+    size_t len = strcspn(drill, "\n");
+    assert_true(len < sizeof line);
+    memcpy(line, drill, len);
+    line[len] = '\0';
+    const char *dargs[32];
+    size_t na = 0;
+    for (char *tok = strtok(line + strlen("fulcrum "), " "); tok != NULL && na < 31;
+         tok = strtok(NULL, " ")) {
+        dargs[na++] = tok;
+    }
+    dargs[na] = NULL;
+    char *slice = NULL;
+    assert_int_equal(fc_test_run(dir, dargs, &slice, NULL), 0);
+    const char *m = strstr(out1, "merchant=");
+    assert_non_null(m);
+    char merchant[64];
+    size_t mlen = strcspn(m + 9, " \n");
+    assert_true(mlen < sizeof merchant);
+    memcpy(merchant, m + 9, mlen);
+    merchant[mlen] = '\0';
+    assert_non_null(strstr(slice, merchant));
+    assert_non_null(strstr(slice, "prep_overrun_rate"));
+    free(slice);
     assert_non_null(strstr(err1, "0 rejected"));
     assert_null(strstr(err1, " 1 rejected"));
 

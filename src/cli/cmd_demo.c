@@ -30,7 +30,24 @@ static void usage(FILE *f) {
                "  -h, --help    this help\n");
 }
 
-/* Print the ground truth's problems: what was injected and where. */
+/* For each kind of injected problem, the slice that shows it. */
+typedef struct drill {
+    const char *type;
+    const char *by;
+    int where_zone; /* also filter on the problem's zone */
+    const char *kpis;
+} drill;
+
+static const drill drills[] = {
+    {"slow_merchant", "merchant", 1, "orders,late_rate,prep_overrun_rate,merchant_wait_min"},
+    {"rider_shortage", "zone,daypart", 0, "orders,on_time_rate,late_rate,delivery_min_p50"},
+    {"far_delivery_rider", "rider", 0, "orders,complaint_rate,bad_rating_rate,csat"},
+    {"unreachable_customers", "zone,date", 0, "orders,undeliverable_rate,on_time_rate"},
+    {"dispatch_outage", "date,hour", 0, "orders,push_completion_rate,cancel_rate,on_time_rate"},
+};
+
+/* Print the ground truth's problems: what was injected, where, and a
+ * command that shows each. */
 static void print_problems(const char *dir, const char *db) {
     char path[1024];
     snprintf(path, sizeof path, "%s/ground_truth.json", dir);
@@ -41,7 +58,7 @@ static void print_problems(const char *dir, const char *db) {
         return;
     }
     json_t *list = json_object_get(root, "problems");
-    printf("\nProblems injected into this world (%s):\n", path);
+    printf("\nProblems injected into this world (%s), and a slice that shows each:\n", path);
     size_t i;
     json_t *p;
     json_array_foreach(list, i, p) {
@@ -54,13 +71,19 @@ static void print_problems(const char *dir, const char *db) {
         printf("  - %-22s city=%s%s%s%s%s%s%s (%zu orders)\n", type ? type : "?", city ? city : "?",
                zone ? " zone=" : "", zone ? zone : "", merchant ? " merchant=" : "",
                merchant ? merchant : "", rider ? " rider=" : "", rider ? rider : "", n);
+        for (size_t k = 0; type != NULL && city != NULL && k < sizeof drills / sizeof drills[0];
+             k++) {
+            const drill *d = &drills[k];
+            if (strcmp(d->type, type) != 0) {
+                continue;
+            }
+            printf("      fulcrum kpi --db %s --by %s --where city=%s%s%s --kpi %s\n", db, d->by,
+                   city, d->where_zone && zone ? " --where zone=" : "",
+                   d->where_zone && zone ? zone : "", d->kpis);
+        }
     }
     json_decref(root);
-    printf("\nDrill down, for example:\n"
-           "  fulcrum kpi --db %s --by city,daypart\n"
-           "  fulcrum kpi --db %s --by zone,hour --where city=riyadh\n"
-           "  fulcrum kpi --db %s --by merchant_kind,capacity --format csv\n",
-           db, db, db);
+    printf("\nMore slices: fulcrum kpi --help (dimensions and KPIs), docs/kpis.md.\n");
 }
 
 int fc_cmd_demo(int argc, char **argv) {
