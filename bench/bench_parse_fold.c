@@ -44,26 +44,79 @@ static uint32_t rnd(uint32_t n) {
     return (uint32_t)((rng_state >> 11) % n);
 }
 
-/* Local ISO 8601 with offset of instant t. */
+/* Digits of v, zero-padded to at least `width`; returns the length. The
+ * generator writes hundreds of megabytes, so it formats by hand. */
+static int put_uint(char *out, uint64_t v, int width) {
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n < width) {
+        tmp[n++] = '0';
+    }
+    for (int k = 0; k < n; k++) {
+        out[k] = tmp[n - 1 - k];
+    }
+    return n;
+}
+
+static int put_str(char *out, const char *s) {
+    size_t n = strlen(s);
+    memcpy(out, s, n);
+    return (int)n;
+}
+
+static void put2(char *out, unsigned v) {
+    out[0] = (char)('0' + v / 10);
+    out[1] = (char)('0' + v % 10);
+}
+
+/* Local ISO 8601 with offset of instant t: "2026-03-02T19:04:11+03:00". */
 static int iso(char *out, int64_t t, int off) {
     int64_t y;
     unsigned m, d;
     int64_t local = t + off;
     int64_t days = local / 86400, sod = local % 86400;
     fc_civil_from_days(days, &y, &m, &d);
-    int oh = (off < 0 ? -off : off) / 3600;
-    return sprintf(out, "%04d-%02u-%02uT%02d:%02d:%02d%c%02d:00", (int)y, m, d, (int)(sod / 3600),
-                   (int)(sod / 60 % 60), (int)(sod % 60), off < 0 ? '-' : '+', oh);
+    unsigned oh = (unsigned)((off < 0 ? -off : off) / 3600);
+    put2(out, (unsigned)(y / 100));
+    put2(out + 2, (unsigned)(y % 100));
+    out[4] = '-';
+    put2(out + 5, m);
+    out[7] = '-';
+    put2(out + 8, d);
+    out[10] = 'T';
+    put2(out + 11, (unsigned)(sod / 3600));
+    out[13] = ':';
+    put2(out + 14, (unsigned)(sod / 60 % 60));
+    out[16] = ':';
+    put2(out + 17, (unsigned)(sod % 60));
+    out[19] = off < 0 ? '-' : '+';
+    put2(out + 20, oh);
+    memcpy(out + 22, ":00", 3);
+    return 25;
 }
 
 static int coord(char *out, int32_t e6) {
     int32_t a = e6 < 0 ? -e6 : e6;
-    return sprintf(out, "%s%d.%06d", e6 < 0 ? "-" : "", a / 1000000, a % 1000000);
+    int n = 0;
+    if (e6 < 0) {
+        out[n++] = '-';
+    }
+    n += put_uint(out + n, (uint64_t)(a / 1000000), 1);
+    out[n++] = '.';
+    n += put_uint(out + n, (uint64_t)(a % 1000000), 6);
+    return n;
 }
 
 static int money(char *out, int64_t minor, int dec) {
     int64_t p = dec == 3 ? 1000 : 100;
-    return sprintf(out, "%lld.%0*lld", (long long)(minor / p), dec, (long long)(minor % p));
+    int n = put_uint(out, (uint64_t)(minor / p), 1);
+    out[n++] = '.';
+    n += put_uint(out + n, (uint64_t)(minor % p), dec);
+    return n;
 }
 
 /* Generate `rows` rows; returns the buffer (caller frees) and its length. */
@@ -74,7 +127,7 @@ static char *generate(size_t rows, size_t *len) {
     if (buf == NULL) {
         return NULL;
     }
-    p += sprintf(p, "order_id,city,zone,merchant,customer,rider,category,prebook,created_at,"
+    p += put_str(p, "order_id,city,zone,merchant,customer,rider,category,prebook,created_at,"
                     "promised_at,est_ready_at,pushed_at,accepted_at,arrived_merchant_at,"
                     "ready_at,picked_up_at,arrived_customer_at,delivered_at,cancelled_at,"
                     "cancelled_by,cancel_reason,merchant_lat,merchant_lng,customer_lat,"
@@ -99,12 +152,26 @@ static char *generate(size_t rows, size_t *len) {
         int32_t mlat = c->lat_e6 + (int32_t)rnd(80000), mlng = c->lng_e6 + (int32_t)rnd(80000);
         int32_t clat = c->lat_e6 + (int32_t)rnd(80000), clng = c->lng_e6 + (int32_t)rnd(80000);
 
-        p += sprintf(p, "o%08zu,%s,z%02u,m%05u,c%06u,", i, c->city, rnd(40), rnd(20000),
-                     rnd(900000));
+        *p++ = 'o';
+        p += put_uint(p, i, 8);
+        *p++ = ',';
+        p += put_str(p, c->city);
+        p += put_str(p, ",z");
+        p += put_uint(p, rnd(40), 2);
+        p += put_str(p, ",m");
+        p += put_uint(p, rnd(20000), 5);
+        p += put_str(p, ",c");
+        p += put_uint(p, rnd(900000), 6);
+        *p++ = ',';
         if (!cancelled) {
-            p += sprintf(p, "r%05u", rnd(30000));
+            *p++ = 'r';
+            p += put_uint(p, rnd(30000), 5);
         }
-        p += sprintf(p, ",%s,%u,", cats[rnd(5)], rnd(50) == 0);
+        *p++ = ',';
+        p += put_str(p, cats[rnd(5)]);
+        *p++ = ',';
+        *p++ = rnd(50) == 0 ? '1' : '0';
+        *p++ = ',';
         p += iso(p, created, off);
         *p++ = ',';
         p += iso(p, promised, off);
@@ -114,16 +181,16 @@ static char *generate(size_t rows, size_t *len) {
         p += iso(p, pushed, off);
         *p++ = ',';
         if (cancelled) {
-            p += sprintf(p, ",,,,,,,");
+            p += put_str(p, ",,,,,,");
             p += iso(p, pushed + 200, off);
-            p += sprintf(p, ",customer,changed_mind,");
+            p += put_str(p, ",customer,changed_mind,");
         } else {
             int64_t steps[] = {accepted, at_merchant, ready, picked, at_customer, delivered};
             for (size_t k = 0; k < 6; k++) {
                 p += iso(p, steps[k], off);
                 *p++ = ',';
             }
-            p += sprintf(p, ",,,");
+            p += put_str(p, ",,,");
         }
         p += coord(p, mlat);
         *p++ = ',';
@@ -140,11 +207,15 @@ static char *generate(size_t rows, size_t *len) {
         } else {
             *p++ = ',';
         }
-        p += sprintf(p, ",%u,", 500 + rnd(6000));
+        *p++ = ',';
+        p += put_uint(p, 500 + rnd(6000), 1);
+        *p++ = ',';
         p += money(p, 1500 + rnd(20000), c->decimals);
         *p++ = ',';
         p += money(p, 300 + rnd(1500), c->decimals);
-        p += sprintf(p, ",%s\n", c->currency);
+        *p++ = ',';
+        p += put_str(p, c->currency);
+        *p++ = '\n';
     }
     *len = (size_t)(p - buf);
     return buf;
