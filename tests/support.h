@@ -16,6 +16,14 @@ const char *fc_test_binary(void);
  * caller frees). Returns the exit status, or -1 when it did not exit normally. */
 int fc_test_run(const char *cwd, const char *const *args, char **out, char **err);
 
+/* As fc_test_run, with standard input read from the file `in_path` (NULL:
+ * /dev/null). */
+int fc_test_run_stdin(const char *cwd, const char *in_path, const char *const *args, char **out,
+                      char **err);
+
+/* Write len bytes of text to dir/name (created or truncated); 0 on success. */
+int fc_test_write(const char *dir, const char *name, const char *text, size_t len);
+
 /* A fresh folder under /tmp (caller frees the string; remove with
  * fc_test_rmtree). */
 char *fc_test_tmpdir(void);

@@ -45,6 +45,11 @@ static char *read_all(int fd) {
 }
 
 int fc_test_run(const char *cwd, const char *const *args, char **out, char **err) {
+    return fc_test_run_stdin(cwd, NULL, args, out, err);
+}
+
+int fc_test_run_stdin(const char *cwd, const char *in_path, const char *const *args, char **out,
+                      char **err) {
     char out_path[] = "/tmp/fc-test-out-XXXXXX", err_path[] = "/tmp/fc-test-err-XXXXXX";
     int ofd = mkstemp(out_path), efd = mkstemp(err_path);
     if (ofd < 0 || efd < 0) {
@@ -62,7 +67,7 @@ int fc_test_run(const char *cwd, const char *const *args, char **out, char **err
     memcpy(argv + 1, args, n * sizeof *argv);
     pid_t pid = fork();
     if (pid == 0) {
-        int nul = open("/dev/null", O_RDONLY);
+        int nul = open(in_path != NULL ? in_path : "/dev/null", O_RDONLY);
         if (nul >= 0) {
             dup2(nul, 0);
         }
@@ -129,4 +134,18 @@ char *fc_test_slurp(const char *path, size_t *len) {
     }
     fclose(f);
     return buf;
+}
+
+int fc_test_write(const char *dir, const char *name, const char *text, size_t len) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        return -1;
+    }
+    size_t put = fwrite(text, 1, len, f);
+    if (fclose(f) != 0 || put != len) {
+        return -1;
+    }
+    return 0;
 }
