@@ -1,30 +1,60 @@
 /*
  * Loading the fact table from the store.
  *
- * One scan of the log. Events arrive in storage order, and an order's events
- * are spread over several records (its CSV row, then extra JSON Lines events
- * ingested later), so the scan re-packs each record's events (the views it
- * gets are valid only during the callback) into one buffer and notes a chunk
- * (order number, offset, count) per run of events of one order. Weather
- * events are kept per city. Then the chunks are bucketed by order (a counting
- * sort), and each order's events are unpacked, folded with its city's
- * thresholds and weather, and appended to the fact table.
+ * One scan of the log, with the events left packed. Events arrive in storage
+ * order, and an order's events are spread over several records (its CSV row,
+ * then extra JSON Lines events ingested later), so the scan copies the packed
+ * bytes into one buffer and notes a chunk (order number, offset, count) per
+ * run of events of one order; records of one order that follow each other
+ * extend one chunk. Then the chunks are bucketed by order (a counting sort),
+ * and each order's events are unpacked once, folded with its city's
+ * thresholds and weather, and appended to the fact table in the order in
+ * which the orders first appear in the log.
+ *
+ * A record that names an order is copied whole, without decoding: the ingest
+ * writes records whose events all belong to the record's order. Records
+ * without an order (weather, events of a city) are decoded event by event:
+ * weather windows are kept per city, and an event naming an order is copied
+ * alone into a chunk of that order. The fold checks the shortcut: when an
+ * event of a copied record is weather or names another order, the load
+ * starts again decoding every record event by event, which gives the same
+ * facts as if no record had been copied whole.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kpi/kpi_internal.h"
 
 typedef struct chunk {
     uint32_t order;    /* orders dictionary id */
     uint32_t n_events; /* events packed in this chunk */
-    uint64_t off;      /* offset in the packed buffer */
+    uint32_t len;      /* bytes */
+    const uint8_t *p;  /* the packed events, in a block */
 } chunk;
 
+#define NO_ORDER UINT32_MAX
+
+/* The packed bytes live in blocks that never move (no copying on growth).
+ * Blocks are big and aligned to huge pages where the system has them: the
+ * buffer is written once, front to back, and faulting it in 4 KiB pages costs
+ * more than the copying itself. */
+#define BLOCK_BYTES ((size_t)32 << 20)
+#define BLOCK_ALIGN ((size_t)2 << 20)
+
+typedef struct block {
+    void *mem;       /* as allocated */
+    uint8_t *p;      /* aligned start */
+    size_t len, cap; /* bytes used and usable from p */
+    struct block *next;
+} block;
+
 typedef struct loader {
+    int per_event; /* decode every record event by event (no whole-record copies) */
     fc_dict *orders;
-    uint8_t *buf;
-    size_t len, cap;
+    uint32_t last_order; /* order of the last chunk, NO_ORDER when none */
+    block *blocks;       /* newest first */
     chunk *chunks;
     size_t n_chunks, cap_chunks;
     fc_arena *arena; /* weather strings */
@@ -56,44 +86,112 @@ static int add_weather(loader *ld, const fc_event *e) {
     return FC_OK;
 }
 
-static int on_record(void *ud, fc_str record_id, fc_str order, const fc_event *events, size_t n) {
-    (void)record_id;
+/* A new block of at least `need` bytes at the head of the list. */
+static int add_block(loader *ld, size_t need) {
+    size_t cap = need > BLOCK_BYTES ? need : BLOCK_BYTES;
+    block *b = fc_malloc(sizeof *b);
+    void *mem = fc_malloc(cap + BLOCK_ALIGN);
+    if (b == NULL || mem == NULL) {
+        fc_free(b);
+        fc_free(mem);
+        return FC_ENOMEM;
+    }
+    uintptr_t at = ((uintptr_t)mem + BLOCK_ALIGN - 1) & ~(uintptr_t)(BLOCK_ALIGN - 1);
+#ifdef MADV_HUGEPAGE
+    (void)madvise((void *)at, cap, MADV_HUGEPAGE); /* advice only: ignore failure */
+#endif
+    *b = (block){mem, (uint8_t *)at, 0, cap, ld->blocks};
+    ld->blocks = b;
+    return FC_OK;
+}
+
+static void free_blocks(block *b) {
+    while (b != NULL) {
+        block *next = b->next;
+        fc_free(b->mem);
+        fc_free(b);
+        b = next;
+    }
+}
+
+/* Append n_events packed events p[0..len) of order `oid` to the buffer,
+ * extending the last chunk when it is of the same order and the bytes follow
+ * its own in the same block. */
+static int put_events(loader *ld, fc_str oid, const uint8_t *p, size_t len, size_t n_events) {
+    if (len > UINT32_MAX) {
+        return fc_err_set(ld->err, FC_ELIMIT, NULL, 0, 0, "a record is too big to load");
+    }
+    block *b = ld->blocks;
+    if (b == NULL || b->cap - b->len < len) {
+        if (add_block(ld, len) != FC_OK) {
+            return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        }
+        b = ld->blocks;
+        ld->last_order = NO_ORDER; /* a chunk never spans blocks */
+    }
+    uint32_t id = ld->last_order;
+    if (id == NO_ORDER || !fc_str_eq(fc_dict_get(ld->orders, id), oid)) {
+        int64_t got = fc_dict_intern(ld->orders, oid);
+        if (got < 0 || got >= NO_ORDER) {
+            return fc_err_set(ld->err, got < 0 ? FC_ENOMEM : FC_ELIMIT, NULL, 0, 0,
+                              "too many orders to load");
+        }
+        id = (uint32_t)got;
+    }
+    if (id != ld->last_order) {
+        void *arr = ld->chunks;
+        if (fc_grow(&arr, &ld->cap_chunks, ld->n_chunks + 1, sizeof *ld->chunks) != FC_OK) {
+            return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        }
+        ld->chunks = arr;
+        ld->chunks[ld->n_chunks++] = (chunk){id, 0, 0, b->p + b->len};
+        ld->last_order = id;
+    }
+    chunk *ch = &ld->chunks[ld->n_chunks - 1];
+    if (n_events > UINT32_MAX - ch->n_events || len > UINT32_MAX - ch->len) {
+        return fc_err_set(ld->err, FC_ELIMIT, NULL, 0, 0, "too many events in one order");
+    }
+    if (len > 0) {
+        memcpy(b->p + b->len, p, len);
+    }
+    b->len += len;
+    ch->n_events += (uint32_t)n_events;
+    ch->len += (uint32_t)len;
+    return FC_OK;
+}
+
+static int on_record(void *ud, fc_str record_id, fc_str order, const uint8_t *packed, size_t len,
+                     size_t n) {
     loader *ld = ud;
     ld->records++;
     ld->events += (int64_t)n;
-    int64_t open_order = -1; /* order of the chunk being extended */
+    if (order.n > 0 && !ld->per_event) {
+        return put_events(ld, order, packed, len, n);
+    }
+    size_t at = 0;
     for (size_t i = 0; i < n; i++) {
-        const fc_event *e = &events[i];
-        if (e->type == FC_EV_WEATHER) {
-            if (add_weather(ld, e) != FC_OK) {
+        fc_event e;
+        size_t used = 0;
+        if (fc_event_unpack(packed + at, len - at, &e, &used) != FC_OK) {
+            return fc_err_set(ld->err, FC_ESTORE, NULL, 0, 0, "corrupt events in record '%.*s'",
+                              (int)record_id.n, record_id.p);
+        }
+        const uint8_t *p = packed + at;
+        at += used;
+        if (e.type == FC_EV_WEATHER) {
+            if (add_weather(ld, &e) != FC_OK) {
                 return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
             }
-            open_order = -1;
             continue;
         }
-        fc_str oid = e->order.n > 0 ? e->order : order;
+        fc_str oid = e.order.n > 0 ? e.order : order;
         if (oid.n == 0) {
-            open_order = -1;
             continue;
         }
-        int64_t id = fc_dict_intern(ld->orders, oid);
-        if (id < 0 || id > UINT32_MAX) {
-            return fc_err_set(ld->err, id < 0 ? FC_ENOMEM : FC_ELIMIT, NULL, 0, 0,
-                              "too many orders to load");
+        int rc = put_events(ld, oid, p, used, 1);
+        if (rc != FC_OK) {
+            return rc;
         }
-        if (id != open_order) {
-            void *arr = ld->chunks;
-            if (fc_grow(&arr, &ld->cap_chunks, ld->n_chunks + 1, sizeof *ld->chunks) != FC_OK) {
-                return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-            }
-            ld->chunks = arr;
-            ld->chunks[ld->n_chunks++] = (chunk){(uint32_t)id, 0, ld->len};
-            open_order = id;
-        }
-        if (fc_event_pack(e, &ld->buf, &ld->len, &ld->cap) != FC_OK) {
-            return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-        }
-        ld->chunks[ld->n_chunks - 1].n_events++;
     }
     return 0;
 }
@@ -108,12 +206,14 @@ typedef struct city_ctx {
     size_t w_lo, w_n;
 } city_ctx;
 
-int fc_facts_load_store(fc_store *s, const fc_settings *settings, fc_facts **out,
-                        fc_kpi_load_stats *stats, fc_err *err) {
+/* One load: scan the store (whole-record copies unless per_event), fold
+ * every order and build the fact table into *out. FC_OK with *redo = 1 (and
+ * *out NULL) when a whole-record copy turns out to hold an event the record's
+ * order does not own: the caller loads again per event. */
+static int load_pass(fc_store *s, const fc_ref *ref, const fc_settings *settings, int per_event,
+                     fc_facts **out, fc_kpi_load_stats *stats, int *redo, fc_err *err) {
     int rc = FC_OK;
     loader ld = {0};
-    fc_ref *ref = NULL;
-    fc_settings *own_settings = NULL;
     fc_facts *t = NULL;
     uint32_t *start = NULL, *order_chunks = NULL, *scratch = NULL;
     fc_event *evs = NULL;
@@ -123,27 +223,20 @@ int fc_facts_load_store(fc_store *s, const fc_settings *settings, fc_facts **out
     size_t cap_cities = 0;
     fc_kpi_load_stats st = {0};
     *out = NULL;
+    *redo = 0;
 
+    ld.per_event = per_event;
+    ld.last_order = NO_ORDER;
     ld.err = err;
     ld.orders = fc_dict_new();
     ld.arena = fc_arena_new(0);
-    ref = fc_ref_new();
     t = fc_facts_new();
     city_names = fc_dict_new();
-    if (settings == NULL) {
-        own_settings = fc_settings_default();
-        settings = own_settings;
-    }
-    if (ld.orders == NULL || ld.arena == NULL || ref == NULL || t == NULL || city_names == NULL ||
-        settings == NULL) {
+    if (ld.orders == NULL || ld.arena == NULL || t == NULL || city_names == NULL) {
         rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
-    rc = fc_store_load_ref(s, ref, err);
-    if (rc != FC_OK) {
-        goto out;
-    }
-    rc = fc_store_scan(s, on_record, &ld, err);
+    rc = fc_store_scan_packed(s, on_record, &ld, err);
     if (rc != FC_OK) {
         if (rc > 0) {
             rc = FC_EINTERNAL;
@@ -187,6 +280,7 @@ int fc_facts_load_store(fc_store *s, const fc_settings *settings, fc_facts **out
     }
 
     for (uint32_t o = 0; o < n_orders; o++) {
+        fc_str oid = fc_dict_get(ld.orders, o);
         size_t n = 0;
         for (uint32_t k = start[o]; k < start[o + 1]; k++) {
             const chunk *ch = &ld.chunks[order_chunks[k]];
@@ -196,13 +290,24 @@ int fc_facts_load_store(fc_store *s, const fc_settings *settings, fc_facts **out
                 goto out;
             }
             evs = arr;
-            size_t off = (size_t)ch->off;
+            size_t off = 0;
             for (uint32_t e = 0; e < ch->n_events; e++) {
                 size_t used = 0;
-                fc_event_init(&evs[n]);
-                if (fc_event_unpack(ld.buf + off, ld.len - off, &evs[n], &used) != FC_OK) {
-                    rc = fc_err_set(err, FC_EINTERNAL, NULL, 0, 0,
-                                    "an event re-packed while loading could not be decoded");
+                if (fc_event_unpack(ch->p + off, ch->len - off, &evs[n], &used) != FC_OK) {
+                    rc = fc_err_set(err, FC_ESTORE, NULL, 0, 0,
+                                    "corrupt events in the records of order '%.*s'", (int)oid.n,
+                                    oid.p);
+                    goto out;
+                }
+                /* What a per-event load would have put elsewhere. */
+                if (evs[n].type == FC_EV_WEATHER ||
+                    (evs[n].order.n > 0 && !fc_str_eq(evs[n].order, oid))) {
+                    if (per_event) {
+                        rc = fc_err_set(err, FC_EINTERNAL, NULL, 0, 0,
+                                        "an event was grouped under the wrong order");
+                    } else {
+                        *redo = 1;
+                    }
                     goto out;
                 }
                 off += used;
@@ -283,17 +388,13 @@ int fc_facts_load_store(fc_store *s, const fc_settings *settings, fc_facts **out
     fc_facts_seal(t);
     *out = t;
     t = NULL;
-    if (stats != NULL) {
-        *stats = st;
-    }
+    *stats = st;
 out:
     fc_dict_free(ld.orders);
-    fc_free(ld.buf);
+    free_blocks(ld.blocks);
     fc_free(ld.chunks);
     fc_arena_free(ld.arena);
     fc_free(ld.weather);
-    fc_ref_free(ref);
-    fc_settings_free(own_settings);
     fc_facts_free(t);
     fc_free(start);
     fc_free(order_chunks);
@@ -301,5 +402,40 @@ out:
     fc_free(evs);
     fc_dict_free(city_names);
     fc_free(cities);
+    return rc;
+}
+
+int fc_facts_load_store(fc_store *s, const fc_settings *settings, fc_facts **out,
+                        fc_kpi_load_stats *stats, fc_err *err) {
+    int rc = FC_OK;
+    fc_ref *ref = NULL;
+    fc_settings *own_settings = NULL;
+    fc_kpi_load_stats st = {0};
+    *out = NULL;
+
+    ref = fc_ref_new();
+    if (settings == NULL) {
+        own_settings = fc_settings_default();
+        settings = own_settings;
+    }
+    if (ref == NULL || settings == NULL) {
+        rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        goto out;
+    }
+    rc = fc_store_load_ref(s, ref, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    int redo = 0;
+    rc = load_pass(s, ref, settings, 0, out, &st, &redo, err);
+    if (rc == FC_OK && redo) {
+        rc = load_pass(s, ref, settings, 1, out, &st, &redo, err);
+    }
+    if (rc == FC_OK && stats != NULL) {
+        *stats = st;
+    }
+out:
+    fc_ref_free(ref);
+    fc_settings_free(own_settings);
     return rc;
 }

@@ -907,3 +907,61 @@ int fc_store_load_ref(fc_store *s, fc_ref *r, fc_err *err) {
     }
     return rc;
 }
+
+/* ---------------------------------------------------------------------------
+ * Scanning packed records. A sequential pass over the whole log through the
+ * store's large page cache costs more than the reading itself (every page
+ * read allocates a cache slot until the cache is full), so the scan runs with
+ * a small cache and puts the configured size back afterwards.
+ */
+#define SCAN_CACHE_KIB 2048
+
+int fc_store_scan_packed(fc_store *s, fc_store_packed_cb cb, void *ud, fc_err *err) {
+    sqlite3_stmt *st = NULL;
+    int64_t cache_size = 0;
+    int rc = query_int(s, "PRAGMA cache_size", &cache_size, err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA cache_size=-%d", SCAN_CACHE_KIB);
+    rc = exec_sql(s, pragma, err, "configuring a scan");
+    if (rc != FC_OK) {
+        return rc;
+    }
+    if (sqlite3_prepare_v2(s->db, stmt_sql[ST_SCAN], -1, &st, NULL) != SQLITE_OK) {
+        rc = store_fail(s, err, "reading records");
+        goto out;
+    }
+    for (;;) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE) {
+            break;
+        }
+        if (step != SQLITE_ROW) {
+            rc = store_fail(s, err, "reading records");
+            break;
+        }
+        fc_str id = fc_str_make((const char *)sqlite3_column_text(st, 0),
+                                (size_t)sqlite3_column_bytes(st, 0));
+        fc_str order = fc_str_make((const char *)sqlite3_column_text(st, 1),
+                                   (size_t)sqlite3_column_bytes(st, 1));
+        int64_t n = sqlite3_column_int64(st, 2);
+        const uint8_t *p = sqlite3_column_blob(st, 3);
+        size_t len = (size_t)sqlite3_column_bytes(st, 3);
+        if (n < 0 || n > INT_MAX || (p == NULL && n > 0)) {
+            rc = fc_err_set(err, FC_ESTORE, NULL, 0, 0, "corrupt record '%.*s'", (int)id.n, id.p);
+            break;
+        }
+        rc = cb(ud, id, order, p != NULL ? p : (const uint8_t *)"", len, (size_t)n);
+        if (rc != 0) {
+            break;
+        }
+    }
+out:
+    sqlite3_finalize(st);
+    snprintf(pragma, sizeof pragma, "PRAGMA cache_size=%lld", (long long)cache_size);
+    fc_err ignored;
+    exec_sql(s, pragma, &ignored, "configuring the store");
+    return rc;
+}

@@ -94,6 +94,18 @@ typedef int (*fc_store_record_cb)(void *ud, fc_str record_id, fc_str order, cons
 int fc_store_scan(fc_store *s, fc_store_record_cb cb, void *ud, fc_err *err);
 /* The records of one order. */
 int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *ud, fc_err *err);
+/* Called once per record with its events still packed, n_events of them
+ * one after another in packed[0..len) (fc_event_unpack decodes them); the
+ * views are valid only during the call. A non-zero return stops the scan and
+ * is returned. */
+typedef int (*fc_store_packed_cb)(void *ud, fc_str record_id, fc_str order, const uint8_t *packed,
+                                  size_t len, size_t n_events);
+/* Every record, in storage order, as fc_store_scan, without decoding: for
+ * bulk readers that keep or skip the packed bytes. Contract: unpacking a
+ * record's bytes gives exactly the events fc_store_scan hands out for it. A
+ * whole scan reads through a small page cache (a large one costs more than
+ * the reading on a sequential pass) and puts the store's cache size back. */
+int fc_store_scan_packed(fc_store *s, fc_store_packed_cb cb, void *ud, fc_err *err);
 /* Number of records and of events stored. */
 int fc_store_counts(fc_store *s, int64_t *records, int64_t *events, fc_err *err);
 
