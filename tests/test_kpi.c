@@ -870,6 +870,215 @@ static void test_cli(void **state) {
     remove_tmpdir();
 }
 
+/* Every group of a cube over all dimensions, keyed by its labels, sorted by
+ * key: two fact tables with the same orders give the same snapshot whatever
+ * the order of their rows. */
+typedef struct group_snap {
+    char key[512];
+    fc_kpi_counts counts;
+} group_snap;
+
+static int cmp_group_snap(const void *a, const void *b) {
+    return strcmp(((const group_snap *)a)->key, ((const group_snap *)b)->key);
+}
+
+static group_snap *snapshot(const fc_facts *t, size_t *n) {
+    fc_cube_query q;
+    fc_cube_query_init(&q);
+    for (int d = 0; d < FC_DIM__COUNT; d++) {
+        q.by[q.n_by++] = (fc_dim)d;
+    }
+    fc_cube *c = cube(t, &q);
+    *n = fc_cube_groups(c);
+    group_snap *g = calloc(*n + 1, sizeof *g);
+    assert_non_null(g);
+    for (size_t i = 0; i < *n; i++) {
+        size_t at = 0;
+        for (size_t j = 0; j < q.n_by; j++) {
+            char label[64];
+            fc_facts_label(t, q.by[j], fc_cube_key(c, i, j), label, sizeof label);
+            int w = snprintf(g[i].key + at, sizeof g[i].key - at, "%s|", label);
+            assert_true(w > 0 && (size_t)w < sizeof g[i].key - at);
+            at += (size_t)w;
+        }
+        g[i].counts = *fc_cube_counts(c, i);
+        g[i].counts.hist[FC_KPI_HIST_BUCKETS] = 0; /* scratch */
+    }
+    fc_cube_free(c);
+    qsort(g, *n, sizeof *g, cmp_group_snap);
+    return g;
+}
+
+static void assert_same_facts(const fc_facts *a, const fc_facts *b) {
+    assert_int_equal(fc_facts_count(a), fc_facts_count(b));
+    size_t na = 0, nb = 0;
+    group_snap *ga = snapshot(a, &na);
+    group_snap *gb = snapshot(b, &nb);
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_string_equal(ga[i].key, gb[i].key);
+        assert_memory_equal(&ga[i].counts, &gb[i].counts, sizeof ga[i].counts);
+    }
+    free(ga);
+    free(gb);
+}
+
+static fc_facts *load_db(const char *db, fc_kpi_load_stats *st) {
+    fc_store *s = NULL;
+    fc_err err;
+    fc_err_clear(&err);
+    assert_int_equal(fc_store_open(db, &s, &err), FC_OK);
+    fc_facts *t = NULL;
+    if (fc_facts_load_store(s, NULL, &t, st, &err) != FC_OK) {
+        fail_msg("load: %s", err.msg);
+    }
+    fc_store_close(s);
+    return t;
+}
+
+/* An order's CSV row ingested after its extra JSON Lines events (so its
+ * records are neither adjacent nor in lifecycle order) folds to the same
+ * facts as in the usual order. */
+static void test_load_ingest_order(void **state) {
+    (void)state;
+    make_tmpdir();
+    char db1[512], db2[512];
+    snprintf(db1, sizeof db1, "%s/csv_first.db", tmpdir);
+    snprintf(db2, sizeof db2, "%s/jsonl_first.db", tmpdir);
+    ingest_fixture(db1);
+
+    fc_store *s = NULL;
+    fc_err err;
+    fc_err_clear(&err);
+    assert_int_equal(fc_store_open(db2, &s, &err), FC_OK);
+    char rejects[512];
+    snprintf(rejects, sizeof rejects, "%s/rejects2.csv", tmpdir);
+    fc_ingest_opts opts = {.reject_path = rejects, .max_errors = -1, .quiet = 1};
+    static const char *const jsonl_first[] = {"cities.csv", "zones.csv",    "merchants.csv",
+                                              "riders.csv", "events.jsonl", "orders.csv"};
+    for (size_t i = 0; i < sizeof jsonl_first / sizeof jsonl_first[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/kpi/%s", FC_TEST_DATA, jsonl_first[i]);
+        fc_ingest_log log;
+        if (fc_ingest_file(s, path, &opts, &log, &err) != FC_OK) {
+            fail_msg("ingest %s: %s", path, err.msg);
+        }
+    }
+    fc_store_close(s);
+
+    fc_kpi_load_stats st1, st2;
+    fc_facts *t1 = load_db(db1, &st1);
+    fc_facts *t2 = load_db(db2, &st2);
+    assert_int_equal(st1.orders, 5);
+    assert_int_equal(st2.orders, 5);
+    assert_int_equal(st1.events, st2.events);
+    assert_int_equal(st2.weather, 1);
+    assert_same_facts(t1, t2);
+    fc_facts_free(t1);
+    fc_facts_free(t2);
+    remove_tmpdir();
+}
+
+static fc_event ev(fc_event_type type, const char *id, const char *order_id, int64_t ts) {
+    fc_event e;
+    fc_event_init(&e);
+    e.type = type;
+    e.id = fc_str_c(id);
+    e.order = fc_str_c(order_id);
+    e.ts = ts;
+    return e;
+}
+
+static fc_event created(const char *id, const char *order_id, int64_t ts) {
+    fc_event e = ev(FC_EV_ORDER_CREATED, id, order_id, ts);
+    e.city = fc_str_c("riyadh");
+    e.zone = fc_str_c("olaya");
+    e.merchant = fc_str_c("m1");
+    e.category = fc_str_c("food");
+    e.promised_at = ts + 40 * 60;
+    return e;
+}
+
+static void append_records(const char *db, const char *const *ids, const char *const *orders,
+                           const fc_event *const *events, const size_t *n, size_t n_records) {
+    fc_store *s = NULL;
+    fc_err err;
+    fc_err_clear(&err);
+    assert_int_equal(fc_store_open(db, &s, &err), FC_OK);
+    assert_int_equal(fc_store_begin(s, &err), FC_OK);
+    for (size_t i = 0; i < n_records; i++) {
+        int dup = -1;
+        if (fc_store_append(s, 1, fc_str_c(ids[i]), fc_str_c(orders[i]), events[i], n[i], &dup,
+                            &err) != FC_OK) {
+            fail_msg("append: %s", err.msg);
+        }
+        assert_int_equal(dup, 0);
+    }
+    assert_int_equal(fc_store_commit(s, NULL, &err), FC_OK);
+    fc_store_close(s);
+}
+
+/* Records whose events do not all belong to the record's order (a weather
+ * event, another order's events) are split event by event, as when each
+ * event has a record of its own. */
+static void test_load_mixed_records(void **state) {
+    (void)state;
+    make_tmpdir();
+    int64_t t0 = MAR2 + 9 * 3600;
+    fc_event weather = ev(FC_EV_WEATHER, "w1", "", t0);
+    weather.city = fc_str_c("riyadh");
+    weather.from = t0 - 600;
+    weather.to = t0 + 1800;
+    weather.severity = 3;
+    fc_event a_created = created("a:created", "A", t0);
+    fc_event a_delivered = ev(FC_EV_ORDER_DELIVERED, "a:delivered", "A", t0 + 30 * 60);
+    fc_event b_created = created("b:created", "B", t0 + 3600);
+    fc_event b_delivered = ev(FC_EV_ORDER_DELIVERED, "b:delivered", "B", t0 + 3600 + 50 * 60);
+
+    /* One record per order, weather on its own. */
+    char db1[512], db2[512];
+    snprintf(db1, sizeof db1, "%s/clean.db", tmpdir);
+    const fc_event a1[] = {a_created, a_delivered}, b1[] = {b_created, b_delivered};
+    const fc_event *ev1[] = {a1, b1, &weather};
+    const char *ids1[] = {"A", "B", "w1"}, *orders1[] = {"A", "B", ""};
+    const size_t n1[] = {2, 2, 1};
+    append_records(db1, ids1, orders1, ev1, n1, 3);
+
+    /* The same events, mixed: A's record holds the weather and B's creation,
+     * B's record holds A's delivery. */
+    snprintf(db2, sizeof db2, "%s/mixed.db", tmpdir);
+    const fc_event a2[] = {a_created, weather, b_created}, b2[] = {a_delivered, b_delivered};
+    const fc_event *ev2[] = {a2, b2};
+    const char *ids2[] = {"A", "B"}, *orders2[] = {"A", "B"};
+    const size_t n2[] = {3, 2};
+    append_records(db2, ids2, orders2, ev2, n2, 2);
+
+    fc_kpi_load_stats st1, st2;
+    fc_facts *t1 = load_db(db1, &st1);
+    fc_facts *t2 = load_db(db2, &st2);
+    assert_int_equal(st1.orders, 2);
+    assert_int_equal(st2.orders, 2);
+    assert_int_equal(st2.weather, 1);
+    assert_int_equal(st2.records, 2);
+    assert_int_equal(st2.events, 5);
+    assert_same_facts(t1, t2);
+
+    /* The weather window covers A only, and A is delivered in 30 minutes. */
+    const char *severe[] = {"severe"};
+    fc_kpi_filter f = {FC_DIM_WEATHER, severe, 1};
+    fc_cube_query q;
+    fc_cube_query_init(&q);
+    q.filters = &f;
+    q.n_filters = 1;
+    fc_cube *c = cube(t2, &q);
+    assert_int_equal(fc_cube_total(c)->orders, 1);
+    assert_int_equal(fc_cube_total(c)->delivery_s, 30 * 60);
+    fc_cube_free(c);
+    fc_facts_free(t1);
+    fc_facts_free(t2);
+    remove_tmpdir();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catalog_by_hand),
@@ -880,6 +1089,8 @@ int main(void) {
         cmocka_unit_test(test_money_kwd_and_mixed),
         cmocka_unit_test(test_empty_slices),
         cmocka_unit_test(test_load_from_store),
+        cmocka_unit_test(test_load_ingest_order),
+        cmocka_unit_test(test_load_mixed_records),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
