@@ -195,6 +195,80 @@ static void default_kpis(kpi_args *a) {
     }
 }
 
+/* Rows are printed in the order of their group values: words (cities,
+ * zones, merchants...) alphabetically, hours, dates, weekdays, dayparts and
+ * levels in their natural order; never in the order the store happened to
+ * hold them. */
+static int dim_sorts_by_label(fc_dim d) {
+    switch (d) {
+    case FC_DIM_HOUR:
+    case FC_DIM_DAYPART:
+    case FC_DIM_DATE:
+    case FC_DIM_WEEKDAY:
+    case FC_DIM_WEATHER:
+    case FC_DIM_STATUS:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+#define SORT_LABEL_MAX 96
+
+typedef struct sort_row {
+    size_t g;
+    const fc_cube_query *q;
+    const fc_cube *c;
+    char (*labels)[SORT_LABEL_MAX]; /* q->n_by labels */
+} sort_row;
+
+static int cmp_rows(const void *pa, const void *pb) {
+    const sort_row *a = pa, *b = pb;
+    for (size_t j = 0; j < a->q->n_by; j++) {
+        int r;
+        if (dim_sorts_by_label(a->q->by[j])) {
+            r = strcmp(a->labels[j], b->labels[j]);
+        } else {
+            uint32_t x = fc_cube_key(a->c, a->g, j), y = fc_cube_key(b->c, b->g, j);
+            r = x < y ? -1 : x > y;
+        }
+        if (r != 0) {
+            return r;
+        }
+    }
+    return a->g < b->g ? -1 : a->g > b->g;
+}
+
+/* Group indices of c in display order (caller frees); NULL on OOM. */
+static size_t *display_order(const fc_facts *t, const fc_cube *c, const fc_cube_query *q) {
+    size_t n = fc_cube_groups(c);
+    size_t *order = malloc((n > 0 ? n : 1) * sizeof *order);
+    sort_row *rows = malloc((n > 0 ? n : 1) * sizeof *rows);
+    char(*labels)[SORT_LABEL_MAX] = malloc((n * q->n_by > 0 ? n * q->n_by : 1) * sizeof *labels);
+    if (order == NULL || rows == NULL || labels == NULL) {
+        free(order);
+        free(rows);
+        free(labels);
+        return NULL;
+    }
+    for (size_t g = 0; g < n; g++) {
+        rows[g].g = g;
+        rows[g].q = q;
+        rows[g].c = c;
+        rows[g].labels = labels + g * q->n_by;
+        for (size_t j = 0; j < q->n_by; j++) {
+            fc_facts_label(t, q->by[j], fc_cube_key(c, g, j), rows[g].labels[j], SORT_LABEL_MAX);
+        }
+    }
+    qsort(rows, n, sizeof *rows, cmp_rows);
+    for (size_t g = 0; g < n; g++) {
+        order[g] = rows[g].g;
+    }
+    free(rows);
+    free(labels);
+    return order;
+}
+
 /* Print the cube as a table: group labels, the currency when a money KPI is
  * shown, then the KPIs. */
 static int print_cube(const fc_facts *t, const fc_cube *c, const fc_cube_query *q,
@@ -228,7 +302,14 @@ static int print_cube(const fc_facts *t, const fc_cube *c, const fc_cube_query *
     const char *row[FC_DIM__COUNT + 1 + 64];
     size_t mixed = 0;
     size_t n_groups = fc_cube_groups(c);
-    for (size_t g = 0; g < n_groups || (n_groups == 0 && g == 0 && q->n_by == 0); g++) {
+    size_t *order = display_order(t, c, q);
+    if (order == NULL) {
+        fc_table_free(tab);
+        fprintf(stderr, "fulcrum kpi: out of memory\n");
+        return FC_EXIT_INTERNAL;
+    }
+    for (size_t i = 0; i < n_groups || (n_groups == 0 && i == 0 && q->n_by == 0); i++) {
+        size_t g = n_groups == 0 ? 0 : order[i];
         const fc_kpi_counts *cnt = n_groups == 0 ? fc_cube_total(c) : fc_cube_counts(c, g);
         col = 0;
         for (size_t j = 0; j < q->n_by; j++) {
@@ -248,15 +329,17 @@ static int print_cube(const fc_facts *t, const fc_cube *c, const fc_cube_query *
             fc_kpi_format(t, cnt, kpis[k], cells[col], sizeof cells[col]);
             col++;
         }
-        for (size_t i = 0; i < ncols; i++) {
-            row[i] = cells[i];
+        for (size_t x = 0; x < ncols; x++) {
+            row[x] = cells[x];
         }
         if (fc_table_add(tab, row) != FC_OK) {
+            free(order);
             fc_table_free(tab);
             fprintf(stderr, "fulcrum kpi: out of memory\n");
             return FC_EXIT_INTERNAL;
         }
     }
+    free(order);
     fc_table_print(tab, fmt, f);
     fc_table_free(tab);
     if (mixed > 0) {
