@@ -846,10 +846,10 @@ static void test_cli(void **state) {
                        "--format",  "csv",  NULL};
     assert_int_equal(run(kpi_csv, &out), 0);
     /* Riyadh: 3 orders, on time 1/2, cancel 1/3, CPO 13.50 SAR; Kuwait: 2
-     * orders, both on time, CPO 1.000 KWD. */
+     * orders, both on time, CPO 1.000 KWD. Rows in alphabetical order. */
     assert_string_equal(out, "city,currency,orders,on_time_rate,cancel_rate,cpo\n"
-                             "riyadh,SAR,3,50.0,33.3,13.50\n"
-                             "kuwait_city,KWD,2,100.0,0.0,1.000\n");
+                             "kuwait_city,KWD,2,100.0,0.0,1.000\n"
+                             "riyadh,SAR,3,50.0,33.3,13.50\n");
     free(out);
 
     char *kpi_where[] = {(char *)bin,   "kpi",   "--db",   db,         "--by", "hour", "--where",
