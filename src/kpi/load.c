@@ -4,12 +4,14 @@
  * One scan of the log, with the events left packed. Events arrive in storage
  * order, and an order's events are spread over several records (its CSV row,
  * then extra JSON Lines events ingested later), so the scan copies the packed
- * bytes into one buffer and notes a chunk (order number, offset, count) per
- * run of events of one order; records of one order that follow each other
- * extend one chunk. Then the chunks are bucketed by order (a counting sort),
- * and each order's events are unpacked once, folded with its city's
- * thresholds and weather, and appended to the fact table in the order in
- * which the orders first appear in the log.
+ * bytes into big blocks and notes a chunk (the order's id and hash, where the
+ * bytes are, how many events) per run of events of one order; records of one
+ * order that follow each other extend one chunk. Then the chunks are grouped
+ * by order with a radix sort on the hash (stable, so each group lists its
+ * chunks in storage order; equal hashes are told apart by the ids), and each
+ * order's events are unpacked once, folded with its city's thresholds and
+ * weather, and appended to the fact table in the order in which the orders
+ * first appear in the log.
  *
  * A record that names an order is copied whole, without decoding: the ingest
  * writes records whose events all belong to the record's order. Records
@@ -28,13 +30,14 @@
 #include "kpi/kpi_internal.h"
 
 typedef struct chunk {
-    uint32_t order;    /* orders dictionary id */
-    uint32_t n_events; /* events packed in this chunk */
-    uint32_t len;      /* bytes */
-    const uint8_t *p;  /* the packed events, in a block */
+    uint64_t hash;      /* of the order id */
+    const uint8_t *p;   /* the packed events, in a block, right after the order id */
+    uint32_t order_len; /* bytes of the order id, stored just before p */
+    uint32_t len;       /* bytes of packed events */
+    uint32_t n_events;  /* events packed in this chunk */
 } chunk;
 
-#define NO_ORDER UINT32_MAX
+#define NONE UINT32_MAX
 
 /* The packed bytes live in blocks that never move (no copying on growth).
  * Blocks are big and aligned to huge pages where the system has them: the
@@ -52,9 +55,7 @@ typedef struct block {
 
 typedef struct loader {
     int per_event; /* decode every record event by event (no whole-record copies) */
-    fc_dict *orders;
-    uint32_t last_order; /* order of the last chunk, NO_ORDER when none */
-    block *blocks;       /* newest first */
+    block *blocks; /* newest first */
     chunk *chunks;
     size_t n_chunks, cap_chunks;
     fc_arena *arena; /* weather strings */
@@ -114,49 +115,48 @@ static void free_blocks(block *b) {
     }
 }
 
-/* Append n_events packed events p[0..len) of order `oid` to the buffer,
- * extending the last chunk when it is of the same order and the bytes follow
- * its own in the same block. */
+static fc_str chunk_order(const chunk *ch) {
+    return fc_str_make((const char *)ch->p - ch->order_len, ch->order_len);
+}
+
+/* Append n_events packed events p[0..len) of order `oid` to the blocks,
+ * extending the last chunk when it is of the same order and ends where the
+ * bytes go; else a new chunk starts with a copy of the order id. */
 static int put_events(loader *ld, fc_str oid, const uint8_t *p, size_t len, size_t n_events) {
-    if (len > UINT32_MAX) {
+    if (len > UINT32_MAX - oid.n) {
         return fc_err_set(ld->err, FC_ELIMIT, NULL, 0, 0, "a record is too big to load");
     }
     block *b = ld->blocks;
-    if (b == NULL || b->cap - b->len < len) {
-        if (add_block(ld, len) != FC_OK) {
-            return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    chunk *last = ld->n_chunks > 0 ? &ld->chunks[ld->n_chunks - 1] : NULL;
+    int extend = last != NULL && b != NULL && last->p + last->len == b->p + b->len &&
+                 b->cap - b->len >= len && fc_str_eq(chunk_order(last), oid) &&
+                 n_events <= UINT32_MAX - last->n_events && len <= UINT32_MAX - last->len;
+    if (!extend) {
+        if (ld->n_chunks >= NONE) {
+            return fc_err_set(ld->err, FC_ELIMIT, NULL, 0, 0, "too many records to load");
         }
-        b = ld->blocks;
-        ld->last_order = NO_ORDER; /* a chunk never spans blocks */
-    }
-    uint32_t id = ld->last_order;
-    if (id == NO_ORDER || !fc_str_eq(fc_dict_get(ld->orders, id), oid)) {
-        int64_t got = fc_dict_intern(ld->orders, oid);
-        if (got < 0 || got >= NO_ORDER) {
-            return fc_err_set(ld->err, got < 0 ? FC_ENOMEM : FC_ELIMIT, NULL, 0, 0,
-                              "too many orders to load");
+        if (b == NULL || b->cap - b->len < oid.n + len) {
+            if (add_block(ld, oid.n + len) != FC_OK) {
+                return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+            }
+            b = ld->blocks;
         }
-        id = (uint32_t)got;
-    }
-    if (id != ld->last_order) {
         void *arr = ld->chunks;
         if (fc_grow(&arr, &ld->cap_chunks, ld->n_chunks + 1, sizeof *ld->chunks) != FC_OK) {
             return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         }
         ld->chunks = arr;
-        ld->chunks[ld->n_chunks++] = (chunk){id, 0, 0, b->p + b->len};
-        ld->last_order = id;
-    }
-    chunk *ch = &ld->chunks[ld->n_chunks - 1];
-    if (n_events > UINT32_MAX - ch->n_events || len > UINT32_MAX - ch->len) {
-        return fc_err_set(ld->err, FC_ELIMIT, NULL, 0, 0, "too many events in one order");
+        memcpy(b->p + b->len, oid.p, oid.n);
+        b->len += oid.n;
+        last = &ld->chunks[ld->n_chunks++];
+        *last = (chunk){fc_hash_str(oid), b->p + b->len, (uint32_t)oid.n, 0, 0};
     }
     if (len > 0) {
         memcpy(b->p + b->len, p, len);
     }
     b->len += len;
-    ch->n_events += (uint32_t)n_events;
-    ch->len += (uint32_t)len;
+    last->len += (uint32_t)len;
+    last->n_events += (uint32_t)n_events;
     return FC_OK;
 }
 
@@ -206,6 +206,111 @@ typedef struct city_ctx {
     size_t w_lo, w_n;
 } city_ctx;
 
+/* Sort idx[0..n) by key[0..n) (the pairs move together), stable: LSD radix
+ * sort on 16-bit digits, skipping the digits all keys share. */
+static int radix_sort(uint64_t *key, uint32_t *idx, size_t n) {
+    uint64_t *key2 = fc_malloc((n + 1) * sizeof *key2);
+    uint32_t *idx2 = fc_malloc((n + 1) * sizeof *idx2);
+    size_t *count = fc_malloc(((size_t)1 << 16) * sizeof *count);
+    if (key2 == NULL || idx2 == NULL || count == NULL) {
+        fc_free(key2);
+        fc_free(idx2);
+        fc_free(count);
+        return FC_ENOMEM;
+    }
+    uint64_t *k_from = key, *k_to = key2;
+    uint32_t *i_from = idx, *i_to = idx2;
+    for (unsigned shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, ((size_t)1 << 16) * sizeof *count);
+        for (size_t i = 0; i < n; i++) {
+            count[(k_from[i] >> shift) & 0xFFFF]++;
+        }
+        if (n == 0 || count[(k_from[0] >> shift) & 0xFFFF] == n) {
+            continue;
+        }
+        size_t sum = 0;
+        for (size_t d = 0; d < ((size_t)1 << 16); d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t at = count[(k_from[i] >> shift) & 0xFFFF]++;
+            k_to[at] = k_from[i];
+            i_to[at] = i_from[i];
+        }
+        uint64_t *kt = k_from;
+        k_from = k_to;
+        k_to = kt;
+        uint32_t *it = i_from;
+        i_from = i_to;
+        i_to = it;
+    }
+    if (k_from != key) {
+        memcpy(key, k_from, n * sizeof *key);
+        memcpy(idx, i_from, n * sizeof *idx);
+    }
+    fc_free(key2);
+    fc_free(idx2);
+    fc_free(count);
+    return FC_OK;
+}
+
+/* Group chunks[0..n) by order. *sorted lists the chunk numbers by order
+ * hash, each order's chunks together and in storage order (orders sharing a
+ * hash interleave within their run of equal *hashes); (*first)[i] is the
+ * place in *sorted where chunk i's order starts when chunk i is its order's
+ * first chunk, else NONE. Arrays caller-freed. FC_OK or FC_ENOMEM. */
+static int group_chunks(const chunk *chunks, size_t n, uint32_t **sorted, uint64_t **hashes,
+                        uint32_t **first) {
+    uint32_t *idx = fc_malloc((n + 1) * sizeof *idx);
+    uint64_t *key = fc_malloc((n + 1) * sizeof *key);
+    uint32_t *head = fc_malloc((n + 1) * sizeof *head);
+    if (idx == NULL || key == NULL || head == NULL) {
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        key[i] = chunks[i].hash;
+        idx[i] = (uint32_t)i;
+    }
+    if (radix_sort(key, idx, n) != FC_OK) {
+        goto fail;
+    }
+    memset(head, 0xFF, (n + 1) * sizeof *head);
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        int same = 1;
+        fc_str oid = chunk_order(&chunks[idx[a]]);
+        for (; b < n && key[b] == key[a]; b++) {
+            same = same && fc_str_eq(chunk_order(&chunks[idx[b]]), oid);
+        }
+        head[idx[a]] = (uint32_t)a;
+        if (!same) {
+            /* Orders sharing a hash: each one's first chunk starts it. */
+            for (size_t j = a + 1; j < b; j++) {
+                fc_str id = chunk_order(&chunks[idx[j]]);
+                size_t k = a;
+                while (k < j && !fc_str_eq(chunk_order(&chunks[idx[k]]), id)) {
+                    k++;
+                }
+                if (k == j) {
+                    head[idx[j]] = (uint32_t)j;
+                }
+            }
+        }
+        a = b;
+    }
+    *sorted = idx;
+    *hashes = key;
+    *first = head;
+    return FC_OK;
+fail:
+    fc_free(idx);
+    fc_free(key);
+    fc_free(head);
+    return FC_ENOMEM;
+}
+
 /* One load: scan the store (whole-record copies unless per_event), fold
  * every order and build the fact table into *out. FC_OK with *redo = 1 (and
  * *out NULL) when a whole-record copy turns out to hold an event the record's
@@ -215,7 +320,8 @@ static int load_pass(fc_store *s, const fc_ref *ref, const fc_settings *settings
     int rc = FC_OK;
     loader ld = {0};
     fc_facts *t = NULL;
-    uint32_t *start = NULL, *order_chunks = NULL, *scratch = NULL;
+    uint32_t *sorted = NULL, *first = NULL, *scratch = NULL;
+    uint64_t *hashes = NULL;
     fc_event *evs = NULL;
     size_t cap_evs = 0, cap_scratch = 0;
     fc_dict *city_names = NULL;
@@ -226,13 +332,11 @@ static int load_pass(fc_store *s, const fc_ref *ref, const fc_settings *settings
     *redo = 0;
 
     ld.per_event = per_event;
-    ld.last_order = NO_ORDER;
     ld.err = err;
-    ld.orders = fc_dict_new();
     ld.arena = fc_arena_new(0);
     t = fc_facts_new();
     city_names = fc_dict_new();
-    if (ld.orders == NULL || ld.arena == NULL || t == NULL || city_names == NULL) {
+    if (ld.arena == NULL || t == NULL || city_names == NULL) {
         rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
@@ -252,38 +356,27 @@ static int load_pass(fc_store *s, const fc_ref *ref, const fc_settings *settings
         qsort(ld.weather, ld.n_weather, sizeof *ld.weather, cmp_weather_city);
     }
 
-    /* Chunks bucketed by order. */
-    uint32_t n_orders = fc_dict_count(ld.orders);
-    start = fc_calloc((size_t)n_orders + 1, sizeof *start);
-    order_chunks = fc_malloc((ld.n_chunks + 1) * sizeof *order_chunks);
-    if (start == NULL || order_chunks == NULL) {
-        rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    /* Chunks grouped by order; first[k] is the place in `sorted` of the
+     * group whose first chunk is chunk k (NONE when chunk k is not the first
+     * of its order). Orders in the order of their first chunks. */
+    size_t n_chunks = ld.n_chunks;
+    rc = group_chunks(ld.chunks, n_chunks, &sorted, &hashes, &first);
+    if (rc != FC_OK) {
+        rc = fc_err_set(err, rc, NULL, 0, 0, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < ld.n_chunks; i++) {
-        start[ld.chunks[i].order + 1]++;
-    }
-    for (uint32_t o = 0; o < n_orders; o++) {
-        start[o + 1] += start[o];
-    }
-    {
-        uint32_t *fill = fc_malloc(((size_t)n_orders + 1) * sizeof *fill);
-        if (fill == NULL) {
-            rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-            goto out;
-        }
-        memcpy(fill, start, ((size_t)n_orders + 1) * sizeof *fill);
-        for (size_t i = 0; i < ld.n_chunks; i++) {
-            order_chunks[fill[ld.chunks[i].order]++] = (uint32_t)i;
-        }
-        fc_free(fill);
-    }
 
-    for (uint32_t o = 0; o < n_orders; o++) {
-        fc_str oid = fc_dict_get(ld.orders, o);
+    for (size_t k = 0; k < n_chunks; k++) {
+        if (first[k] == NONE) {
+            continue;
+        }
+        fc_str oid = chunk_order(&ld.chunks[k]);
         size_t n = 0;
-        for (uint32_t k = start[o]; k < start[o + 1]; k++) {
-            const chunk *ch = &ld.chunks[order_chunks[k]];
+        for (size_t j = first[k]; j < n_chunks && hashes[j] == hashes[first[k]]; j++) {
+            const chunk *ch = &ld.chunks[sorted[j]];
+            if (sorted[j] != k && !fc_str_eq(chunk_order(ch), oid)) {
+                continue; /* another order with the same hash */
+            }
             void *arr = evs;
             if (fc_grow(&arr, &cap_evs, n + ch->n_events, sizeof *evs) != FC_OK) {
                 rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
@@ -390,14 +483,14 @@ static int load_pass(fc_store *s, const fc_ref *ref, const fc_settings *settings
     t = NULL;
     *stats = st;
 out:
-    fc_dict_free(ld.orders);
     free_blocks(ld.blocks);
     fc_free(ld.chunks);
     fc_arena_free(ld.arena);
     fc_free(ld.weather);
     fc_facts_free(t);
-    fc_free(start);
-    fc_free(order_chunks);
+    fc_free(sorted);
+    fc_free(hashes);
+    fc_free(first);
     fc_free(scratch);
     fc_free(evs);
     fc_dict_free(city_names);
