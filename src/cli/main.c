@@ -17,6 +17,7 @@ static const command commands[] = {
     {"gen", fc_cmd_gen, "write a deterministic synthetic delivery operation"},
     {"ingest", fc_cmd_ingest, "append events, orders or reference files to the store"},
     {"kpi", fc_cmd_kpi, "experience KPIs on any slice"},
+    {"policy", fc_cmd_policy, "check responsibility policies, list facts, show a policy"},
 };
 
 static void usage(FILE *f) {

@@ -111,6 +111,9 @@ typedef struct fc_evidence {
     int held;           /* the comparison was true */
     double margin;      /* distance to flipping, in unit; meaningful for numbers */
     char detail[64];    /* "in [crowd, part_time]" and such; "" otherwise */
+    char against[48];   /* the right side as written when it is a name or an expression
+                           (travel_allowance_min), "" for a literal */
+    int negated;        /* under an odd number of `not`: the rule needed it false */
 } fc_evidence;
 
 #define FC_EVIDENCE_MAX 16
@@ -169,6 +172,8 @@ typedef struct fc_rule {
     const char *explain[FC_LANG__COUNT]; /* templates with {placeholders} */
     long line;                           /* where the rule starts in its file */
     const char *file;
+    const char *changed_file; /* the last file of the chain that changed it (== file if none) */
+    long changed_line;
 } fc_rule;
 
 /* A loaded policy: its own file resolved over its parents. */
@@ -185,6 +190,33 @@ size_t fc_policy_rules(const fc_policy *p, fc_incident_kind k, const fc_rule *co
 const fc_thresholds *fc_policy_thresholds(const fc_policy *p);
 /* Appeal deadlines, seconds. */
 int64_t fc_policy_appeal_sla_s(const fc_policy *p, fc_party appellant);
+
+/* More about a policy (borrowed strings, valid while the pack lives). */
+const char *fc_policy_label(const fc_policy *p);
+const char *fc_policy_file(const fc_policy *p);            /* the policy's own file */
+const fc_policy *fc_policy_parent(const fc_policy *p);     /* NULL for the base */
+const char *fc_policy_scope_country(const fc_policy *p);   /* "" when none */
+const char *fc_policy_scope_city(const fc_policy *p);      /* "" when none */
+int fc_policy_has_language(const fc_policy *p, fc_lang l); /* explanations required in l */
+int fc_policy_auto_review(const fc_policy *p);             /* appeals: re-judge first */
+
+/* Exemptions, in the order they are tried. */
+typedef struct fc_policy_exemption {
+    const char *id, *description, *when;
+    int waive; /* 1 waive (nothing recorded), 0 warning */
+    const char *file;
+    long line;
+    const char *changed_file;
+    long changed_line;
+} fc_policy_exemption;
+size_t fc_policy_exemption_count(const fc_policy *p);
+int fc_policy_exemption_at(const fc_policy *p, size_t i, fc_policy_exemption *out);
+
+/* The value of a name an explanation may use ({name}): a fact, a let or a
+ * value (on_time keys included), for one order; *unit (when not NULL) gets
+ * its unit. FC_OK, or FC_ENOTFOUND when the policy knows no such name. Pure. */
+int fc_policy_name_value(const fc_policy *p, const char *name, size_t len,
+                         const fc_policy_input *in, fc_value *out, const char **unit);
 
 /* Consequence of `r` for an order under this policy (capacity table,
  * compensation and chargeback amounts, exemptions). Pure. */
@@ -203,8 +235,15 @@ typedef struct fc_policy_pack fc_policy_pack;
  * fc_policy_pack_free. */
 int fc_policy_pack_load(const char *dir, fc_policy_pack **out, fc_err *err);
 /* Load a single file and its parents (looked up by id as <id>.yaml in the
- * same folder): what `fulcrum policy check FILE` does. */
+ * same folder): what `fulcrum policy check FILE` does. The pack holds the
+ * chain's policies, base first, the file's own policy last. */
 int fc_policy_load_file(const char *path, fc_policy_pack **out, fc_err *err);
+/* As fc_policy_load_file / fc_policy_pack_load, collecting every error found
+ * (up to max into errs; *n gets how many there were, max or not). Returns
+ * FC_OK with *out set, or the first error's code with *out NULL. */
+int fc_policy_check_file(const char *path, fc_err *errs, size_t max, size_t *n,
+                         fc_policy_pack **out);
+int fc_policy_check_dir(const char *dir, fc_err *errs, size_t max, size_t *n, fc_policy_pack **out);
 void fc_policy_pack_free(fc_policy_pack *pk); /* NULL is a no-op */
 
 /* The policy governing an order of `city` in `country` (city policy, else
@@ -212,5 +251,7 @@ void fc_policy_pack_free(fc_policy_pack *pk); /* NULL is a no-op */
 const fc_policy *fc_policy_for(const fc_policy_pack *pk, fc_str country, fc_str city);
 size_t fc_policy_pack_count(const fc_policy_pack *pk);
 const fc_policy *fc_policy_pack_at(const fc_policy_pack *pk, size_t i);
+/* The policy with id `id`, NULL when none. */
+const fc_policy *fc_policy_pack_find(const fc_policy_pack *pk, const char *id);
 
 #endif
