@@ -139,6 +139,12 @@ void fc_dict_free(fc_dict *d); /* NULL is a no-op */
 int64_t fc_dict_intern(fc_dict *d, fc_str s);
 /* Id of s or -1 when absent. */
 int64_t fc_dict_find(const fc_dict *d, fc_str s);
+/* Split interning, for callers that look up several keys at once: hash each
+ * key, prefetch its slot, then intern with the hash, so the cache misses of
+ * the keys overlap. h must be fc_dict_hash(s); results as fc_dict_intern. */
+uint64_t fc_dict_hash(fc_str s);
+void fc_dict_prefetch(const fc_dict *d, uint64_t h);
+int64_t fc_dict_intern_h(fc_dict *d, fc_str s, uint64_t h);
 /* The string of an id (borrowed, valid until the dict is freed; NUL-terminated). */
 fc_str fc_dict_get(const fc_dict *d, uint32_t id);
 uint32_t fc_dict_count(const fc_dict *d);
