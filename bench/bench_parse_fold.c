@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ingest/ingest.h"
 #include "kpi/kpi.h"
@@ -119,7 +122,9 @@ static int money(char *out, int64_t minor, int dec) {
     return n;
 }
 
-/* Generate `rows` rows; returns the buffer (caller frees) and its length. */
+/* Generate `rows` rows; returns the buffer (caller frees) and its length.
+ * The buffer is advised onto huge pages before it is written: faulting in
+ * hundreds of megabytes 4 KiB at a time is slow on virtual machines. */
 static char *generate(size_t rows, size_t *len) {
     size_t cap = rows * 420 + 1024;
     char *buf = malloc(cap);
@@ -127,6 +132,16 @@ static char *generate(size_t rows, size_t *len) {
     if (buf == NULL) {
         return NULL;
     }
+#ifdef MADV_HUGEPAGE
+    long page = sysconf(_SC_PAGESIZE);
+    if (page > 0) {
+        uintptr_t a = ((uintptr_t)buf + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+        uintptr_t e = ((uintptr_t)buf + cap) & ~((uintptr_t)page - 1);
+        if (e > a) {
+            (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+        }
+    }
+#endif
     p += put_str(p, "order_id,city,zone,merchant,customer,rider,category,prebook,created_at,"
                     "promised_at,est_ready_at,pushed_at,accepted_at,arrived_merchant_at,"
                     "ready_at,picked_up_at,arrived_customer_at,delivered_at,cancelled_at,"
@@ -221,6 +236,14 @@ static char *generate(size_t rows, size_t *len) {
     return buf;
 }
 
+/* CPU seconds of this process: on a shared machine the wall clock also
+ * counts time spent waiting for a core. */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* The reference: split lines with memchr and find every separator. */
 static size_t reference_split(const char *buf, size_t n, size_t *fields) {
     size_t lines = 0, seps = 0;
@@ -266,13 +289,15 @@ int main(int argc, char **argv) {
 
     /* reference */
     t0 = fc_now_mono();
+    double c0 = cpu_now();
     size_t lines = reference_split(buf, len, &fields);
-    double t_ref = fc_now_mono() - t0;
+    double t_ref = fc_now_mono() - t0, c_ref = cpu_now() - c0;
 
     /* parse only */
     fc_reader *r = NULL;
     size_t parsed = 0, events = 0, bad = 0;
     t0 = fc_now_mono();
+    c0 = cpu_now();
     if (fc_reader_open("bench.csv", buf, len, NULL, ref, &r, &err) != FC_OK) {
         fprintf(stderr, "open: %s\n", err.msg);
         goto out;
@@ -291,7 +316,7 @@ int main(int argc, char **argv) {
         parsed++;
         events += rec->n_events;
     }
-    double t_parse = fc_now_mono() - t0;
+    double t_parse = fc_now_mono() - t0, c_parse = cpu_now() - c0;
     fc_reader_free(r);
     r = NULL;
 
@@ -301,6 +326,7 @@ int main(int argc, char **argv) {
     uint32_t scratch[FC_RECORD_MAX_EVENTS];
     size_t added_n = 0;
     t0 = fc_now_mono();
+    c0 = cpu_now();
     if (fc_reader_open("bench.csv", buf, len, NULL, ref, &r, &err) != FC_OK) {
         fprintf(stderr, "open: %s\n", err.msg);
         goto out;
@@ -323,17 +349,20 @@ int main(int argc, char **argv) {
         }
         added_n += (size_t)added;
     }
-    double t_full = fc_now_mono() - t0;
+    double t_full = fc_now_mono() - t0, c_full = cpu_now() - c0;
 
-    printf("reference split : %zu lines, %zu fields in %.3f s (%.0f rows/s)\n", lines, fields,
-           t_ref, (double)lines / t_ref);
+    printf("reference split : %zu lines, %zu fields in %.3f s (%.0f rows/s; cpu %.3f s)\n", lines,
+           fields, t_ref, (double)lines / t_ref, c_ref);
     printf("parse           : %zu orders, %zu events, %zu rejected in %.3f s: %.0f orders/s, "
-           "%.2fx the reference time\n",
-           parsed, events, bad, t_parse, (double)parsed / t_parse, t_parse / t_ref);
+           "%.2fx the reference time (cpu %.3f s: %.0f orders/s)\n",
+           parsed, events, bad, t_parse, (double)parsed / t_parse, t_parse / t_ref, c_parse,
+           (double)parsed / c_parse);
     printf("parse+fold+facts: %zu orders in the fact table in %.3f s: %.0f orders/s, %.2fx the "
-           "reference time\n",
-           added_n, t_full, (double)parsed / t_full, t_full / t_ref);
-    printf("target 1,000,000 orders/s: %s\n", (double)parsed / t_full >= 1e6 ? "met" : "NOT met");
+           "reference time (cpu %.3f s: %.0f orders/s)\n",
+           added_n, t_full, (double)parsed / t_full, t_full / t_ref, c_full,
+           (double)parsed / c_full);
+    printf("target 1,000,000 orders/s: %s (wall clock)\n",
+           (double)parsed / t_full >= 1e6 ? "met" : "NOT met");
     rc = bad == 0 && added_n == rows ? 0 : 1;
 out:
     fc_reader_free(r);

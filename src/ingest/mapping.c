@@ -45,12 +45,28 @@ typedef struct fc_spec {
     int money_minor; /* amounts already in minor units */
     fc_strlist absent;
     long line, col; /* position in the mapping file */
+    /* Resolved once the whole mapping is loaded (resolve_mapping): */
+    const fc_strlist *abs; /* the absent list in force: the spec's or the mapping's */
+    int abs_empty;         /* absent means exactly "empty" (the usual case) */
+    int tf_eff;            /* TF_*: the time format in force */
 } fc_spec;
+
+/* Where a converted value goes in an event, resolved from the field index. */
+typedef struct fc_target {
+    int field;       /* index in the event field table */
+    int kind;        /* fc_event_field_kind */
+    uint32_t offset; /* of the member in fc_event */
+    int rcls;        /* FC__RC_* range class */
+} fc_target;
 
 typedef struct fc_fieldmap {
     int field; /* index in the event field table */
     fc_spec spec;
+    fc_target tg; /* resolved from field */
 } fc_fieldmap;
+
+/* Most row-level fields an event type can carry. */
+#define FC__MAX_COPY 64
 
 typedef struct fc_cond {
     int slot;
@@ -68,6 +84,14 @@ typedef struct fc_evspec {
     fc_fieldmap *fields;
     size_t n_fields;
     uint64_t row_mask; /* row-level fields this type carries */
+    /* Resolved once the whole mapping is loaded (resolve_mapping): */
+    fc_target ts_tg;       /* the event's instant */
+    const char *type_name; /* static */
+    uint32_t type_len;
+    int id_default; /* the template is "{record}:{type}" */
+    size_t n_copy;  /* row-level fields to copy: offsets and sizes in fc_event */
+    uint16_t copy_off[FC__MAX_COPY];
+    uint8_t copy_sz[FC__MAX_COPY];
 } fc_evspec;
 
 struct fc_mapping {
@@ -97,6 +121,8 @@ struct fc__binding {
     size_t idcap;
     const char *source;
     const fc_str *header;
+    fc_event blank;       /* every field absent: what each event starts from */
+    fc__date_cache dates; /* the last date of a fast-path time */
 };
 
 /* ---------------------------------------------------------------------------
@@ -798,6 +824,57 @@ static int mapping_from_yaml(fc_mapping *m, const fc_yaml *root, fc_err *err) {
     return FC_OK;
 }
 
+/* Everything the row loop would otherwise look up per value: the absent
+ * list in force, where each field lives in fc_event and its range class,
+ * the row-level fields each event copies, its type name and id shape. */
+static void resolve_spec(const fc_mapping *m, fc_spec *sp) {
+    sp->abs = sp->absent.set ? &sp->absent : &m->absent;
+    sp->abs_empty = !sp->abs->set || (sp->abs->n == 1 && sp->abs->len[0] == 0);
+    sp->tf_eff = sp->tfmt != TF_INHERIT ? sp->tfmt : m->tfmt;
+}
+
+static void resolve_target(fc_target *tg, int field) {
+    const fc_event_field *fd = fc_event_field_at((size_t)field);
+    tg->field = field;
+    tg->kind = (int)fd->kind;
+    tg->offset = (uint32_t)fd->offset;
+    tg->rcls = fc__field_range_class(field);
+}
+
+static size_t kind_size(int kind) {
+    return kind == FC_EF_STR                             ? sizeof(fc_str)
+           : (kind == FC_EF_TIME || kind == FC_EF_MONEY) ? sizeof(int64_t)
+                                                         : sizeof(int32_t);
+}
+
+static void resolve_mapping(fc_mapping *m) {
+    resolve_spec(m, &m->record_id);
+    resolve_spec(m, &m->order);
+    for (size_t i = 0; i < m->n_fields; i++) {
+        resolve_spec(m, &m->fields[i].spec);
+        resolve_target(&m->fields[i].tg, m->fields[i].field);
+    }
+    for (size_t i = 0; i < m->n_events; i++) {
+        fc_evspec *e = &m->events[i];
+        resolve_spec(m, &e->time);
+        resolve_target(&e->ts_tg, m->f_ts);
+        for (size_t k = 0; k < e->n_fields; k++) {
+            resolve_spec(m, &e->fields[k].spec);
+            resolve_target(&e->fields[k].tg, e->fields[k].field);
+        }
+        e->type_name = fc_event_type_name(e->type);
+        e->type_len = (uint32_t)strlen(e->type_name);
+        e->id_default = strcmp(e->id_tmpl, "{record}:{type}") == 0;
+        e->n_copy = 0;
+        for (uint64_t mask = e->row_mask; mask != 0 && e->n_copy < FC__MAX_COPY; mask &= mask - 1) {
+            const fc_event_field *fd = fc_event_field_at((size_t)__builtin_ctzll(mask));
+            e->copy_off[e->n_copy] = (uint16_t)fd->offset;
+            e->copy_sz[e->n_copy] = (uint8_t)kind_size((int)fd->kind);
+            e->n_copy++;
+        }
+    }
+}
+
 int fc_mapping_load(const char *path_or_preset, fc_mapping **out, fc_err *err) {
     char path[1024];
     fc_yaml *root = NULL;
@@ -851,6 +928,7 @@ int fc_mapping_load(const char *path_or_preset, fc_mapping **out, fc_err *err) {
     }
     m->f_ts = fc_event_field_find(fc_str_c("ts"));
     m->f_score = fc_event_field_find(fc_str_c("score"));
+    resolve_mapping(m);
     *out = m;
     m = NULL;
 out:
@@ -873,6 +951,7 @@ int fc__mapping_bind(const fc_mapping *m, const fc_str *header, size_t n, const 
     b->m = m;
     b->source = source;
     b->header = header;
+    fc_event_init(&b->blank);
     for (size_t s = 0; s < m->n_slots; s++) {
         b->col[s] = -1;
         for (size_t i = 0; i < n; i++) {
@@ -913,6 +992,7 @@ typedef struct fc_rowctx {
     const fc_event *base; /* city and currency of the row */
     const fc_tz *city_tz;
     int city_tz_done;
+    int decimals; /* of the row's currency; -2 until looked up */
     fc_record *rec;
 } fc_rowctx;
 
@@ -1003,11 +1083,21 @@ static int value_err(fc_rowctx *x, fc_err *err, int code, int slot, const char *
     return code;
 }
 
+/* Is s absent for spec sp (resolved)? */
+static inline int spec_absent(const fc_spec *sp, fc_str s) {
+    return sp->abs_empty ? s.n == 0 : in_list(sp->abs, s);
+}
+
 /* The text of a spec in this row (trimmed); *slot the column slot for
  * errors (-1 for constants). For date+clock the two texts are joined with a
  * space into buf. Returns 0 when absent, 1 when present. */
-static int spec_text(fc_rowctx *x, const fc_spec *sp, fc_str *out, int *slot, char *buf,
-                     size_t bufsz) {
+static inline int spec_text(fc_rowctx *x, const fc_spec *sp, fc_str *out, int *slot, char *buf,
+                            size_t bufsz) {
+    if (sp->kind == SK_COLUMN) {
+        *slot = sp->slot;
+        *out = trim(x->fields[x->b->col[sp->slot]]);
+        return !spec_absent(sp, *out);
+    }
     const fc_mapping *m = x->b->m;
     switch (sp->kind) {
     case SK_CONST:
@@ -1040,11 +1130,11 @@ static int spec_text(fc_rowctx *x, const fc_spec *sp, fc_str *out, int *slot, ch
 
 /* Convert the text of spec sp into field f of e. Returns 0 when absent (e
  * untouched), 1 when set, or a negative status with err filled. */
-static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, fc_event *e,
-                   fc_err *err) {
+static __attribute__((noinline)) int convert_slow(fc_rowctx *x, const fc_spec *sp,
+                                                  const fc_target *tg, fc_event_type type,
+                                                  fc_event *e, fc_err *err) {
     const fc_mapping *m = x->b->m;
-    const fc_event_field *fd = fc_event_field_at((size_t)f);
-    char *at = (char *)e + fd->offset;
+    char *at = (char *)e + tg->offset;
     char buf[160];
     fc_str s;
     int slot;
@@ -1053,7 +1143,7 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
     if (!spec_text(x, sp, &s, &slot, buf, sizeof buf)) {
         return 0;
     }
-    switch (fd->kind) {
+    switch (tg->kind) {
     case FC_EF_STR:
         if (sp->kind == SK_DATE_CLOCK) {
             return value_err(x, err, FC_EINVAL, slot, "date+clock only makes a time");
@@ -1067,7 +1157,9 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
         if (sp->kind == SK_DATE_CLOCK && tf != TF_STRF && tf != TF_ISO) {
             tf = TF_ISO;
         }
-        if (tf == TF_EPOCH || tf == TF_EPOCH_MS) {
+        if (tf == TF_ISO && fc__time_iso_fast(s, &x->b->dates, &t)) {
+            /* the usual layout with its own offset: no zone needed */
+        } else if (tf == TF_EPOCH || tf == TF_EPOCH_MS) {
             if (fc__parse_int(s, &t) != FC_OK) {
                 return value_err(x, err, FC_EPARSE, slot, "bad epoch time '%.*s'",
                                  (int)(s.n > 40 ? 40 : s.n), s.p);
@@ -1092,7 +1184,7 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
                                  te.msg[0] ? te.msg : "does not match the format");
             }
         }
-        const char *why = fc__field_range(type, f, t);
+        const char *why = fc__range_check(tg->rcls, type, t);
         if (why != NULL) {
             return value_err(x, err, FC_EINVAL, slot, "%s: '%.*s'", why, (int)(s.n > 40 ? 40 : s.n),
                              s.p);
@@ -1112,7 +1204,10 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
                                  "an amount needs the row's currency (map the currency field)");
             }
             memcpy(code, cur.p, 3);
-            int dec = fc_currency_decimals(code);
+            if (x->decimals == -2) {
+                x->decimals = fc_currency_decimals(code);
+            }
+            int dec = x->decimals;
             if (dec < 0) {
                 return value_err(x, err, FC_EINVAL, slot, "bad currency code '%s'", code);
             }
@@ -1127,7 +1222,7 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
             return value_err(x, err, FC_EPARSE, slot, "bad amount '%.*s' (minor units)",
                              (int)(s.n > 40 ? 40 : s.n), s.p);
         }
-        const char *why = fc__field_range(type, f, v);
+        const char *why = fc__range_check(tg->rcls, type, v);
         if (why != NULL) {
             return value_err(x, err, FC_EINVAL, slot, "%s: '%.*s'", why, (int)(s.n > 40 ? 40 : s.n),
                              s.p);
@@ -1141,8 +1236,8 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
         if (sp->scale > 0) {
             int64_t iv;
             double d;
-            double unit = fd->kind == FC_EF_GEO ? 1e6 : 1.0;
-            if (fd->kind == FC_EF_GEO && sp->scale == 1e-6 && fc__parse_int(s, &iv) == FC_OK) {
+            double unit = tg->kind == FC_EF_GEO ? 1e6 : 1.0;
+            if (tg->kind == FC_EF_GEO && sp->scale == 1e-6 && fc__parse_int(s, &iv) == FC_OK) {
                 v = iv; /* integer microdegrees: exact */
             } else if (fc_parse_f64(s, &d) == FC_OK) {
                 double r = d * sp->scale * unit;
@@ -1155,7 +1250,7 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
                 return value_err(x, err, FC_EPARSE, slot, "bad number '%.*s'",
                                  (int)(s.n > 40 ? 40 : s.n), s.p);
             }
-        } else if (fd->kind == FC_EF_GEO) {
+        } else if (tg->kind == FC_EF_GEO) {
             int32_t g = 0;
             if (fc__parse_deg_e6(s, &g) != FC_OK) {
                 return value_err(x, err, FC_EPARSE, slot, "bad coordinate '%.*s' (decimal degrees)",
@@ -1166,7 +1261,7 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
             return value_err(x, err, FC_EPARSE, slot, "bad integer '%.*s'",
                              (int)(s.n > 40 ? 40 : s.n), s.p);
         }
-        const char *why = fc__field_range(type, f, v);
+        const char *why = fc__range_check(tg->rcls, type, v);
         if (why != NULL) {
             return value_err(x, err, FC_EINVAL, slot, "%s: '%.*s'", why, (int)(s.n > 40 ? 40 : s.n),
                              s.p);
@@ -1177,6 +1272,83 @@ static int convert(fc_rowctx *x, const fc_spec *sp, int f, fc_event_type type, f
     }
     }
     return 0;
+}
+
+/* Decimals of the row's currency, -1 when it has none or a bad one (then
+ * convert_slow says why). */
+static inline int row_decimals(fc_rowctx *x) {
+    if (x->decimals == -2) {
+        fc_str cur = x->base->currency;
+        char code[4] = "";
+        if (cur.n != 3) {
+            return -1;
+        }
+        memcpy(code, cur.p, 3);
+        x->decimals = fc_currency_decimals(code);
+    }
+    return x->decimals;
+}
+
+/* Convert the text of spec sp into field tg of e. Returns 0 when absent (e
+ * untouched), 1 when set, or a negative status with err filled. The usual
+ * case (a column read as is, empty meaning absent, a value in its common
+ * layout) is handled here; everything else, errors included, by
+ * convert_slow, so the result never depends on which path ran. */
+static inline int convert(fc_rowctx *x, const fc_spec *sp, const fc_target *tg, fc_event_type type,
+                          fc_event *e, fc_err *err) {
+    if (sp->kind == SK_COLUMN && sp->abs_empty) {
+        fc_str s = trim(x->fields[x->b->col[sp->slot]]);
+        char *at = (char *)e + tg->offset;
+        if (s.n == 0) {
+            return 0;
+        }
+        switch (tg->kind) {
+        case FC_EF_STR:
+            memcpy(at, &s, sizeof s);
+            return 1;
+        case FC_EF_TIME: {
+            int64_t t;
+            if (sp->tf_eff == TF_ISO && fc__time_iso_fast(s, &x->b->dates, &t) && t >= FC__TS_MIN &&
+                t < FC__TS_MAX) {
+                memcpy(at, &t, sizeof t);
+                return 1;
+            }
+            break;
+        }
+        case FC_EF_GEO: {
+            int32_t g;
+            if (sp->scale == 0 && fc__parse_deg_e6(s, &g) == FC_OK &&
+                fc__range_check(tg->rcls, type, g) == NULL) {
+                memcpy(at, &g, sizeof g);
+                return 1;
+            }
+            break;
+        }
+        case FC_EF_INT: {
+            int64_t v;
+            if (sp->scale == 0 && fc__parse_int(s, &v) == FC_OK &&
+                fc__range_check(tg->rcls, type, v) == NULL) {
+                int32_t v32 = (int32_t)v;
+                memcpy(at, &v32, sizeof v32);
+                return 1;
+            }
+            break;
+        }
+        case FC_EF_MONEY: {
+            int64_t v;
+            int dec;
+            if (!sp->money_minor && (dec = row_decimals(x)) >= 0 &&
+                fc__parse_money(s, dec, &v) == FC_OK && v >= 0) {
+                memcpy(at, &v, sizeof v);
+                return 1;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return convert_slow(x, sp, tg, type, e, err);
 }
 
 static int cond_holds(fc_rowctx *x, const fc_cond *c) {
@@ -1193,16 +1365,36 @@ static int cond_holds(fc_rowctx *x, const fc_cond *c) {
     }
 }
 
-/* Copy the fields in mask from src to dst. */
-static void copy_masked(fc_event *dst, const fc_event *src, uint64_t mask) {
-    while (mask) {
-        int f = __builtin_ctzll(mask);
-        const fc_event_field *fd = fc_event_field_at((size_t)f);
-        size_t sz = fd->kind == FC_EF_STR                                 ? sizeof(fc_str)
-                    : (fd->kind == FC_EF_TIME || fd->kind == FC_EF_MONEY) ? sizeof(int64_t)
-                                                                          : sizeof(int32_t);
-        memcpy((char *)dst + fd->offset, (const char *)src + fd->offset, sz);
-        mask &= mask - 1;
+/* *e = *blank, in 16-byte moves: a plain struct copy of this size compiles
+ * to a string instruction whose start-up cost dominates, and a row copies
+ * the blank event once per event. */
+static inline void event_blank(fc_event *e, const fc_event *blank) {
+    char *d = (char *)e;
+    const char *s = (const char *)blank;
+    size_t i = 0;
+    for (; i + 16 <= sizeof *e; i += 16) {
+        memcpy(d + i, s + i, 16);
+    }
+    if (i < sizeof *e) {
+        memcpy(d + i, s + i, sizeof *e - i);
+    }
+}
+
+/* Copy the row-level fields event spec es carries from src to dst. */
+static inline void copy_row(fc_event *dst, const fc_event *src, const fc_evspec *es) {
+    for (size_t i = 0; i < es->n_copy; i++) {
+        size_t off = es->copy_off[i];
+        switch (es->copy_sz[i]) {
+        case sizeof(fc_str):
+            memcpy((char *)dst + off, (const char *)src + off, sizeof(fc_str));
+            break;
+        case sizeof(int64_t):
+            memcpy((char *)dst + off, (const char *)src + off, sizeof(int64_t));
+            break;
+        default:
+            memcpy((char *)dst + off, (const char *)src + off, sizeof(int32_t));
+            break;
+        }
     }
 }
 
@@ -1233,13 +1425,13 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
                       fc_err *err) {
     const fc_mapping *m = b->m;
     fc_event base;
-    fc_rowctx x = {b, ref, fields, field_line, &base, NULL, 0, rec};
+    fc_rowctx x = {b, ref, fields, field_line, &base, NULL, 0, -2, rec};
     char buf[160];
     int slot, rc;
     (void)n;
     (void)source;
 
-    fc_event_init(&base);
+    event_blank(&base, &b->blank);
     rec->n_events = 0;
     if (!spec_text(&x, &m->record_id, &rec->id, &slot, buf, sizeof buf) || slot < 0) {
         return value_err(&x, err, FC_EINVAL, slot, "empty record id");
@@ -1248,7 +1440,7 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
         return value_err(&x, err, FC_EINVAL, slot, "empty order id");
     }
     for (size_t i = 0; i < m->n_fields; i++) {
-        rc = convert(&x, &m->fields[i].spec, m->fields[i].field, FC_EV_NONE, &base, err);
+        rc = convert(&x, &m->fields[i].spec, &m->fields[i].tg, FC_EV_NONE, &base, err);
         if (rc < 0) {
             return rc;
         }
@@ -1277,17 +1469,17 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
         if (es->has_cond && !cond_holds(&x, &es->cond)) {
             continue;
         }
-        fc_event_init(e);
-        rc = convert(&x, &es->time, m->f_ts, es->type, e, err);
+        event_blank(e, &b->blank);
+        rc = convert(&x, &es->time, &es->ts_tg, es->type, e, err);
         if (rc < 0) {
             return rc;
         }
         if (rc == 0) {
             continue; /* the step did not happen */
         }
-        copy_masked(e, &base, es->row_mask);
+        copy_row(e, &base, es);
         for (size_t k = 0; k < es->n_fields; k++) {
-            rc = convert(&x, &es->fields[k].spec, es->fields[k].field, es->type, e, err);
+            rc = convert(&x, &es->fields[k].spec, &es->fields[k].tg, es->type, e, err);
             if (rc < 0) {
                 return rc;
             }
@@ -1304,7 +1496,15 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
         }
         e->type = es->type;
         e->order = rec->order;
-        char *end = put_id(idp, es->id_tmpl, rec->id, rec->order, fc_event_type_name(es->type));
+        char *end;
+        if (es->id_default) {
+            memcpy(idp, rec->id.p, rec->id.n);
+            idp[rec->id.n] = ':';
+            memcpy(idp + rec->id.n + 1, es->type_name, es->type_len);
+            end = idp + rec->id.n + 1 + es->type_len;
+        } else {
+            end = put_id(idp, es->id_tmpl, rec->id, rec->order, es->type_name);
+        }
         e->id = fc_str_make(idp, (size_t)(end - idp));
         idp = end;
         rec->n_events++;

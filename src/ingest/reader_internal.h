@@ -50,6 +50,18 @@ int fc__csv_row(fc__csv *c, const char *source, long *row_line, size_t *row_star
  * fc_time_parse_iso. Without an offset the time is local to tz (UTC when
  * NULL). */
 int fc__time_iso(fc_str s, const fc_tz *tz, int64_t *out, fc_err *err);
+/* The last date parsed by fc__time_iso_fast, so that the many times of one
+ * day skip the calendar arithmetic. Zero-initialise before first use. */
+typedef struct fc__date_cache {
+    char key[10]; /* "YYYY-MM-DD" */
+    int valid;
+    int64_t days; /* days since 1970-01-01 of key */
+} fc__date_cache;
+/* The layouts nearly every export writes: "YYYY-MM-DDTHH:MM:SS+HH:MM" (or
+ * -HH:MM, or a space for T) and "YYYY-MM-DDTHH:MM:SSZ". Returns 1 with *out
+ * set when s is one of them and valid, else 0: then fc__time_iso gives the
+ * answer or the error, so results and messages never depend on this path. */
+int fc__time_iso_fast(fc_str s, fc__date_cache *dc, int64_t *out);
 /* Does ISO text carry an offset or Z? */
 int fc__iso_has_offset(fc_str s);
 /* Decimal degrees ("-24.123456") to microdegrees, rounding past 6 decimals. */
@@ -62,6 +74,21 @@ int fc__parse_int(fc_str s, int64_t *out);
 /* Range check of a value of event field `field` (index into the event field
  * table) on an event of type t: NULL when fine, else the reason (static string). */
 const char *fc__field_range(fc_event_type t, int field, int64_t v);
+/* The same check split in two for hot loops: the field's range class,
+ * resolved once, then the check of a value against it. */
+enum {
+    FC__RC_NONE = 0, /* strings, unknown fields */
+    FC__RC_TIME,
+    FC__RC_MONEY,
+    FC__RC_LAT,
+    FC__RC_LNG,
+    FC__RC_SCORE,
+    FC__RC_SEVERITY,
+    FC__RC_PREBOOK,
+    FC__RC_COUNT /* other integers: 0 .. INT32_MAX - 1 */
+};
+int fc__field_range_class(int field);
+const char *fc__range_check(int cls, fc_event_type t, int64_t v);
 /* Length of the valid UTF-8 sequence starting at p (at most avail bytes),
  * 0 when invalid (overlong, surrogate, beyond U+10FFFF, truncated). */
 size_t fc__utf8_seq(const unsigned char *p, size_t avail);

@@ -49,6 +49,41 @@ int fc__iso_has_offset(fc_str s) {
     return 0;
 }
 
+int fc__time_iso_fast(fc_str s, fc__date_cache *dc, int64_t *out) {
+    const char *p = s.p;
+    unsigned h, mi, se, oh = 0, om = 0;
+    int sign = 1;
+    if (s.n == 25) {
+        if ((p[19] != '+' && p[19] != '-') || p[22] != ':' || !dig2(p + 20, &oh) ||
+            !dig2(p + 23, &om) || oh > 18 || om > 59) {
+            return 0;
+        }
+        sign = p[19] == '-' ? -1 : 1;
+    } else if (s.n != 20 || p[19] != 'Z') {
+        return 0;
+    }
+    if ((p[10] != 'T' && p[10] != ' ') || p[13] != ':' || p[16] != ':' || !dig2(p + 11, &h) ||
+        !dig2(p + 14, &mi) || !dig2(p + 17, &se) || h > 23 || mi > 59 || se > 59) {
+        return 0;
+    }
+    if (!dc->valid || memcmp(dc->key, p, 10) != 0) {
+        unsigned y1, y2, mo, d;
+        if (!dig2(p, &y1) || !dig2(p + 2, &y2) || p[4] != '-' || !dig2(p + 5, &mo) || p[7] != '-' ||
+            !dig2(p + 8, &d) || mo < 1 || mo > 12) {
+            return 0;
+        }
+        int64_t y = (int64_t)(y1 * 100 + y2);
+        if (d < 1 || d > days_in_month(y, mo)) {
+            return 0;
+        }
+        memcpy(dc->key, p, 10);
+        dc->days = days_from_civil(y, mo, d);
+        dc->valid = 1;
+    }
+    *out = dc->days * 86400 + h * 3600 + mi * 60 + se - sign * (int64_t)(oh * 3600 + om * 60);
+    return 1;
+}
+
 int fc__time_iso(fc_str s, const fc_tz *tz, int64_t *out, fc_err *err) {
     const char *p = s.p;
     unsigned y1, y2, mo, d, h, mi, se;
@@ -172,20 +207,49 @@ static int split_decimal(fc_str s, int *neg, size_t *ib, size_t *ie, size_t *fb,
 }
 
 int fc__parse_deg_e6(fc_str s, int32_t *out) {
-    int neg;
-    size_t ib, ie, fb, fe;
+    /* One pass over "[-+]int[.frac]": at most 3 integer digits, any number
+     * of decimals (rounded half away from zero at the seventh). */
+    const char *p = s.p, *end = s.p + s.n;
+    int neg = 0;
     int64_t v = 0;
-    if (split_decimal(s, &neg, &ib, &ie, &fb, &fe) != FC_OK || ie - ib > 3) {
+    unsigned ndig = 0, nfrac = 0;
+    if (s.n == 0) {
         return FC_EPARSE;
     }
-    for (size_t i = ib; i < ie; i++) {
-        v = v * 10 + (s.p[i] - '0');
+    if (*p == '-' || *p == '+') {
+        neg = *p == '-';
+        p++;
     }
-    for (size_t k = 0; k < 6; k++) {
-        v = v * 10 + (fb + k < fe ? s.p[fb + k] - '0' : 0);
+    for (; p < end; p++) {
+        unsigned dg = (unsigned)(unsigned char)*p - '0';
+        if (dg > 9) {
+            break;
+        }
+        if (++ndig > 3) {
+            return FC_EPARSE;
+        }
+        v = v * 10 + dg;
     }
-    if (fe - fb > 6 && s.p[fb + 6] >= '5') {
-        v++; /* round half away from zero at the seventh decimal */
+    if (p < end && *p == '.') {
+        p++;
+        for (; p < end; p++) {
+            unsigned dg = (unsigned)(unsigned char)*p - '0';
+            if (dg > 9) {
+                break;
+            }
+            if (nfrac < 6) {
+                v = v * 10 + dg;
+            } else if (nfrac == 6 && dg >= 5) {
+                v++; /* the seventh decimal rounds */
+            }
+            nfrac++;
+        }
+    }
+    if (p != end || ndig + nfrac == 0) {
+        return FC_EPARSE;
+    }
+    for (unsigned k = nfrac; k < 6; k++) {
+        v *= 10;
     }
     *out = (int32_t)(neg ? -v : v);
     return FC_OK;
@@ -209,51 +273,68 @@ int fc__parse_money(fc_str s, int decimals, int64_t *out) {
     return FC_OK;
 }
 
-const char *fc__field_range(fc_event_type t, int field, int64_t v) {
+int fc__field_range_class(int field) {
     const fc_event_field *f = fc_event_field_at((size_t)field);
     if (f == NULL) {
-        return NULL;
+        return FC__RC_NONE;
     }
     switch (f->kind) {
     case FC_EF_STR:
-        return NULL;
+        return FC__RC_NONE;
     case FC_EF_TIME:
-        if (v < FC__TS_MIN || v >= FC__TS_MAX) {
-            return "impossible instant (before 2000 or after 2100)";
-        }
-        return NULL;
+        return FC__RC_TIME;
     case FC_EF_MONEY:
-        return v < 0 ? "negative amount" : NULL;
+        return FC__RC_MONEY;
     case FC_EF_GEO: {
         size_t n = strlen(f->name);
-        int is_lat = n >= 3 && f->name[n - 1] == 't';
-        if (is_lat && (v < -90000000 || v > 90000000)) {
-            return "latitude out of range -90..90";
-        }
-        if (!is_lat && (v < -180000000 || v > 180000000)) {
-            return "longitude out of range -180..180";
-        }
-        return NULL;
+        return n >= 3 && f->name[n - 1] == 't' ? FC__RC_LAT : FC__RC_LNG;
     }
     case FC_EF_INT:
         break;
     }
     if (strcmp(f->name, "score") == 0) {
+        return FC__RC_SCORE;
+    }
+    if (strcmp(f->name, "severity") == 0) {
+        return FC__RC_SEVERITY;
+    }
+    if (strcmp(f->name, "prebook") == 0) {
+        return FC__RC_PREBOOK;
+    }
+    return FC__RC_COUNT;
+}
+
+const char *fc__range_check(int cls, fc_event_type t, int64_t v) {
+    switch (cls) {
+    case FC__RC_TIME:
+        if (v < FC__TS_MIN || v >= FC__TS_MAX) {
+            return "impossible instant (before 2000 or after 2100)";
+        }
+        return NULL;
+    case FC__RC_MONEY:
+        return v < 0 ? "negative amount" : NULL;
+    case FC__RC_LAT:
+        return v < -90000000 || v > 90000000 ? "latitude out of range -90..90" : NULL;
+    case FC__RC_LNG:
+        return v < -180000000 || v > 180000000 ? "longitude out of range -180..180" : NULL;
+    case FC__RC_SCORE:
         if (t == FC_EV_RATING) {
             return v < 1 || v > 5 ? "rating score out of range 1-5" : NULL;
         }
         return v < 0 || v > 10 ? "score out of range 0-10" : NULL;
-    }
-    if (strcmp(f->name, "severity") == 0) {
+    case FC__RC_SEVERITY:
         return v < 0 || v > 3 ? "severity out of range 0-3" : NULL;
-    }
-    if (strcmp(f->name, "prebook") == 0) {
+    case FC__RC_PREBOOK:
         return v != 0 && v != 1 ? "prebook must be 0 or 1" : NULL;
+    case FC__RC_COUNT:
+        return v < 0 || v > INT32_MAX - 1 ? "value out of range (must be >= 0)" : NULL;
+    default:
+        return NULL;
     }
-    if (v < 0 || v > INT32_MAX - 1) {
-        return "value out of range (must be >= 0)";
-    }
-    return NULL;
+}
+
+const char *fc__field_range(fc_event_type t, int field, int64_t v) {
+    return fc__range_check(fc__field_range_class(field), t, v);
 }
 
 size_t fc__utf8_seq(const unsigned char *p, size_t avail) {
