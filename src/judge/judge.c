@@ -61,6 +61,13 @@ static const char *const margin_under[FC_LANG__COUNT] = {
     "{f} 低于阈值 {t} 共 {m}",
     "{m} abaixo do limite de {f} ({t})",
 };
+/* An equality or list membership that held ("dispatch_outage equals 1"). */
+static const char *const margin_equals[FC_LANG__COUNT] = {
+    "{f} equals {t}",
+    "{f} يساوي {t}",
+    "{f} 等于 {t}",
+    "{f} igual a {t}",
+};
 static const char *const margin_at[FC_LANG__COUNT] = {
     "{f} exactly at threshold {t}",
     "{f} عند الحد {t} تمامًا",
@@ -319,6 +326,8 @@ static void render_margin_text(const verdict *v, fc_decision *d, fc_lang lang) {
     const char *tmpl = margin_at[lang];
     if (v->margin_from_closest) {
         tmpl = margin_missed[lang];
+    } else if (!ordered(e)) {
+        tmpl = margin_equals[lang];
     } else if (e->value.num > e->threshold.num) {
         tmpl = margin_over[lang];
     } else if (e->value.num < e->threshold.num) {
