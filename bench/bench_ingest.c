@@ -61,7 +61,7 @@ static int write_orders(const char *path, long n) {
     for (long i = 0; i < n; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         int64_t created = 1772400000 + i * 2;
-        char c[32], p[32], e[32], pu[32], ac[32], am[32], rd[32], pk[32], arc[32], dl[32], cx[32];
+        char c[64], p[64], e[64], pu[64], ac[64], am[64], rd[64], pk[64], arc[64], dl[64], cx[64];
         iso_local(created, c, sizeof c);
         iso_local(created + 2400, p, sizeof p);
         iso_local(created + 900, e, sizeof e);

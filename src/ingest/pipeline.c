@@ -6,9 +6,17 @@
  * the ingest log's counters and resume point, so a run killed at any moment
  * resumes from the last commit and ends with exactly the store an
  * uninterrupted run makes (docs/ingest.md).
+ *
+ * The checksum (which says whether the file is new, done or to be resumed)
+ * is computed on a second thread while the rows are already being read into
+ * the first transaction, under a new log; nothing is committed before it is
+ * known. When it names a log that exists, the transaction is rolled back and
+ * the file goes the way that log says (skip, or resume from its point).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,15 +112,55 @@ out:
     return rc;
 }
 
-/* Hex SHA-256 of buf[0..n) into hex (65 bytes). */
-static int checksum_hex(const char *buf, size_t n, char hex[65], fc_err *err) {
+/* The checksum of the input, computed on its own thread. */
+typedef struct hasher {
+    const char *buf; /* borrowed: the input, alive until hash_wait returns */
+    size_t n;
+    char hex[65]; /* hex SHA-256 once done */
+    atomic_int done;
+    int running; /* a thread was started and not joined yet */
+    pthread_t thread;
+} hasher;
+
+static void hash_compute(hasher *h) {
     unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)h->buf, h->n);
+    sodium_bin2hex(h->hex, sizeof h->hex, digest, sizeof digest);
+    atomic_store(&h->done, 1);
+}
+
+static void *hash_main(void *arg) {
+    hash_compute(arg);
+    return NULL;
+}
+
+/* Start hashing buf[0..n) (on this thread when a thread cannot start). */
+static int hash_start(hasher *h, const char *buf, size_t n, fc_err *err) {
+    memset(h, 0, sizeof *h);
+    atomic_init(&h->done, 0);
+    h->buf = buf;
+    h->n = n;
     if (sodium_init() < 0) {
         return fc_err_set(err, FC_EINTERNAL, NULL, 0, 0, "libsodium failed to start");
     }
-    crypto_hash_sha256(digest, (const unsigned char *)buf, n);
-    sodium_bin2hex(hex, 65, digest, sizeof digest);
+    if (pthread_create(&h->thread, NULL, hash_main, h) == 0) {
+        h->running = 1;
+    } else {
+        hash_compute(h);
+    }
     return FC_OK;
+}
+
+static int hash_ready(hasher *h) {
+    return atomic_load(&h->done);
+}
+
+/* Wait for the checksum; safe to call more than once. */
+static void hash_wait(hasher *h) {
+    if (h->running) {
+        pthread_join(h->thread, NULL);
+        h->running = 0;
+    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -220,8 +268,11 @@ typedef struct progress {
 } progress;
 
 static void progress_draw(progress *p, const char *path, int64_t bytes, int64_t rows, int force) {
+    if (!p->on) {
+        return;
+    }
     double now = fc_now_mono();
-    if (!p->on || (!force && now - p->last < PROGRESS_EVERY_S)) {
+    if (!force && now - p->last < PROGRESS_EVERY_S) {
         return;
     }
     p->last = now;
@@ -261,7 +312,38 @@ typedef struct run {
     fc_reader *rd;
     fc_record *rec;
     progress prog;
+    hasher *hash;
+    int resolved; /* the checksum is known and names no existing log */
 } run;
+
+#define RESTART 1 /* the checksum names an existing log: start over with it */
+
+/* Before the first commit of a log created ahead of its checksum: wait for
+ * the checksum and look it up. FC_OK when the file is new (the log takes
+ * the checksum and the batch may commit), RESTART when a log of that
+ * checksum exists (the caller rolls back), or an error. With `wait` 0 and
+ * the checksum not ready, FC_OK with r->resolved still 0. */
+static int resolve(run *r, int wait, fc_err *err) {
+    if (r->resolved) {
+        return FC_OK;
+    }
+    if (!wait && !hash_ready(r->hash)) {
+        return FC_OK;
+    }
+    hash_wait(r->hash);
+    fc_ingest_log found_log;
+    int found = 0;
+    int rc = fc_store_ingest_find(r->s, r->hash->hex, r->log->kind, &found_log, &found, err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    if (found) {
+        return RESTART;
+    }
+    memcpy(r->log->checksum, r->hash->hex, sizeof r->log->checksum);
+    r->resolved = 1;
+    return FC_OK;
+}
 
 /* Validate a reference entity against fc_ref and store it. A validation
  * failure fills `why` and returns 1 (reject the row); store errors are
@@ -325,17 +407,15 @@ static int reject_row(run *r, fc_err *why, fc_err *err) {
     return fc_store_reject(r->s, r->log->id, why, r->rec->raw, err);
 }
 
-/* Read every remaining row, committing every batch_rows rows. Returns FC_OK
- * (log DONE), FC_ELIMIT (max_errors reached, log STOPPED, committed) or an
- * error (the open batch rolled back). */
+/* Read every remaining row, committing every batch_rows rows. The batch
+ * is already open. Returns FC_OK (log DONE), FC_ELIMIT (max_errors reached,
+ * log STOPPED, committed), RESTART (see resolve; rolled back) or an error
+ * (the open batch rolled back). */
 static int run_rows(run *r, fc_err *err) {
     fc_ingest_log *log = r->log;
     fc_record *rec = r->rec;
     size_t in_batch = 0;
-    int rc = fc_store_begin(r->s, err);
-    if (rc != FC_OK) {
-        return rc;
-    }
+    int rc = FC_OK;
     for (;;) {
         fc_err why;
         fc_err_clear(&why);
@@ -381,6 +461,10 @@ static int run_rows(run *r, fc_err *err) {
          * and resumed run stops at the same row as an uninterrupted one. */
         if (r->o->max_errors >= 0 && log->rejected > rejected_before &&
             log->rejected >= (r->o->max_errors > 0 ? r->o->max_errors : 1)) {
+            rc = resolve(r, 1, err);
+            if (rc != FC_OK) {
+                goto fail;
+            }
             log->state = FC_INGEST_STOPPED;
             log->finished_at = (int64_t)time(NULL);
             snprintf(log->note, sizeof log->note,
@@ -393,6 +477,14 @@ static int run_rows(run *r, fc_err *err) {
             return fc_err_set(err, FC_ELIMIT, r->path, (long)log->resume_line, 0, "%s", log->note);
         }
         if (++in_batch >= r->batch_rows) {
+            /* Until the checksum is known the batch keeps growing. */
+            rc = resolve(r, 0, err);
+            if (rc != FC_OK) {
+                goto fail;
+            }
+            if (!r->resolved) {
+                continue;
+            }
             rc = fc_store_commit(r->s, log, err);
             if (rc == FC_OK) {
                 rc = fc_store_begin(r->s, err);
@@ -402,6 +494,10 @@ static int run_rows(run *r, fc_err *err) {
             }
             in_batch = 0;
         }
+    }
+    rc = resolve(r, 1, err);
+    if (rc != FC_OK) {
+        goto fail;
     }
     log->state = FC_INGEST_DONE;
     log->finished_at = (int64_t)time(NULL);
@@ -432,12 +528,48 @@ static void summary(FILE *out, const fc_ingest_log *log, int already, const char
     fflush(out);
 }
 
+/* Open the reader over the input and name the log's kind. */
+static int open_reader(const char *path, const input *in, const fc_mapping *m, const fc_ref *ref,
+                       fc_reader **rd, fc_ingest_log *log, fc_err *err) {
+    int rc = fc_reader_open(path, in->buf, in->n, m, ref, rd, err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    fc_input_kind kind = fc_reader_kind(*rd);
+    if (kind == FC_INPUT_ORDERS) {
+        snprintf(log->kind, sizeof log->kind, "orders:%s",
+                 m != NULL ? fc_mapping_name(m) : "fulcrum-orders");
+    } else {
+        snprintf(log->kind, sizeof log->kind, "%s", fc_input_kind_name(kind));
+    }
+    return FC_OK;
+}
+
+/* The first pass over a file whose checksum is not known yet: a new log and
+ * its rows in a transaction that commits only once the checksum is known to
+ * be new. RESTART (rolled back) when it is not. */
+static int run_ahead(run *r, fc_err *err) {
+    fc_ingest_log *log = r->log;
+    log->started_at = (int64_t)time(NULL);
+    int rc = fc_store_begin(r->s, err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    rc = fc_store_ingest_create(r->s, log, err);
+    if (rc != FC_OK) {
+        fc_store_rollback(r->s);
+        return rc;
+    }
+    return run_rows(r, err);
+}
+
 int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc_ingest_log *log,
                    fc_err *err) {
     fc_ingest_opts defaults = {.max_errors = -1};
     const fc_ingest_opts *o = opts != NULL ? opts : &defaults;
     double t0 = fc_now_mono();
     input in = {0};
+    hasher hash;
     fc_mapping *m = NULL;
     fc_ref *ref = NULL;
     fc_reader *rd = NULL;
@@ -446,6 +578,7 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
     char rejects[1024] = "";
     int rc;
 
+    memset(&hash, 0, sizeof hash);
     memset(log, 0, sizeof *log);
     fc_err_clear(err);
     fc_str_cpy(log->source, sizeof log->source, fc_str_c(path));
@@ -453,7 +586,7 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
     if (rc != FC_OK) {
         goto out;
     }
-    rc = checksum_hex(in.buf, in.n, log->checksum, err);
+    rc = hash_start(&hash, in.buf, in.n, err);
     if (rc != FC_OK) {
         goto out;
     }
@@ -473,17 +606,43 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
     if (rc != FC_OK) {
         goto out;
     }
-    rc = fc_reader_open(path, in.buf, in.n, m, ref, &rd, err);
+    rc = open_reader(path, &in, m, ref, &rd, log, err);
     if (rc != FC_OK) {
         goto out;
     }
-    fc_input_kind kind = fc_reader_kind(rd);
-    if (kind == FC_INPUT_ORDERS) {
-        snprintf(log->kind, sizeof log->kind, "orders:%s",
-                 m != NULL ? fc_mapping_name(m) : "fulcrum-orders");
-    } else {
-        snprintf(log->kind, sizeof log->kind, "%s", fc_input_kind_name(kind));
+
+    run r = {s,   path,  o,  o->batch_rows > 0 ? o->batch_rows : DEFAULT_BATCH_ROWS,
+             log, ref,   rd, rec,
+             {0}, &hash, 0};
+    r.prog.on = o->progress;
+    r.prog.t0 = r.prog.last = t0;
+    r.prog.total = in.n;
+    if (!hash_ready(&hash)) {
+        rc = run_ahead(&r, err);
+        if (rc != RESTART) {
+            progress_end(&r.prog);
+            if (rc != FC_OK && rc != FC_ELIMIT) {
+                goto out;
+            }
+            goto report;
+        }
+        /* The checksum names a log: read the file again the way it says. */
+        fc_reader_free(rd);
+        rd = NULL;
+        char kind[sizeof log->kind];
+        memcpy(kind, log->kind, sizeof kind);
+        memset(log, 0, sizeof *log);
+        fc_str_cpy(log->source, sizeof log->source, fc_str_c(path));
+        memcpy(log->kind, kind, sizeof kind);
+        rc = open_reader(path, &in, m, ref, &rd, log, err);
+        if (rc != FC_OK) {
+            goto out;
+        }
+        r.rd = rd;
     }
+    hash_wait(&hash);
+    memcpy(log->checksum, hash.hex, sizeof log->checksum);
+    r.resolved = 1;
 
     fc_ingest_log found_log;
     int found = 0;
@@ -521,14 +680,12 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
         }
     }
 
-    run r = {s,  path, o,  o->batch_rows > 0 ? o->batch_rows : DEFAULT_BATCH_ROWS, log, ref,
-             rd, rec,  {0}};
-    r.prog.on = o->progress;
-    r.prog.t0 = r.prog.last = t0;
     r.prog.rows0 = log->rows_read;
     r.prog.bytes0 = log->resume_offset;
-    r.prog.total = in.n;
-    rc = run_rows(&r, err);
+    rc = fc_store_begin(s, err);
+    if (rc == FC_OK) {
+        rc = run_rows(&r, err);
+    }
     progress_end(&r.prog);
     if (rc != FC_OK && rc != FC_ELIMIT) {
         goto out;
@@ -547,6 +704,7 @@ report:;
         rc = wrc;
     }
 out:
+    hash_wait(&hash); /* the thread reads the input: stop it before unmapping */
     fc_reader_free(rd);
     fc_free(rec);
     fc_ref_free(ref);

@@ -1,12 +1,22 @@
 /*
  * store: the SQLite backend.
  *
- * Layout (see docs/ingest.md for the durability it gives):
- * - record: one row per input record. `seq` (the rowid) grows with every
- *   insert, so the big table is written at its end only; `key` is a 63-bit
- *   hash of the record id with a UNIQUE index, which is what dedupes. Two
- *   different ids with the same hash probe key+1, key+2, ... (deterministic,
- *   never deleted, so a lookup walks the same chain).
+ * Layout (see docs/ingest.md for the durability and speed it gives):
+ * - record: one row per input record, appended at the end: `seq` (the rowid)
+ *   is the insertion sequence, so the big table only ever grows at its end.
+ *   `order_id` is NULL when the record's order is its own id (a row of an
+ *   orders export), and only records whose order differs from their id carry
+ *   an `order_key` (hash of the order id) in the partial index that
+ *   fc_store_scan_order uses; a row of an orders export touches no index.
+ * - record_keys: the dedupe log. Every batch appends one chunk: the 63-bit
+ *   keys (hash of the record id) of the records it stored, in seq order from
+ *   `first_seq`. Written in the same transaction as the records, it is read
+ *   once per connection into an in-memory hash set (key -> seq) that every
+ *   append checks; so dedupe costs a memory probe, not a random B-tree
+ *   insert. Two different ids with the same hash probe key+1, key+2, ...
+ *   (deterministic, never deleted, so a lookup walks the same chain). At the
+ *   start of each batch the set catches up with chunks other connections
+ *   committed; a rolled-back batch drops the set, to be read again.
  * - ingest_log, reject: the ingest bookkeeping, written in the same
  *   transactions as the records.
  * - city, zone, merchant, rider: reference entities, replaced by id.
@@ -15,6 +25,7 @@
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
@@ -42,15 +53,17 @@ static const char *const migrations[] = {
     "CREATE INDEX ingest_log_checksum ON ingest_log(checksum, kind);"
     "CREATE TABLE record("
     " seq INTEGER PRIMARY KEY,"
-    " key INTEGER NOT NULL UNIQUE,"
     " id TEXT NOT NULL,"
-    " order_id TEXT NOT NULL,"
+    " order_id TEXT,"
     " order_key INTEGER,"
-    " first_ts INTEGER,"
     " ingest_id INTEGER NOT NULL,"
     " n_events INTEGER NOT NULL,"
     " events BLOB NOT NULL);"
-    "CREATE INDEX record_order ON record(order_key);"
+    "CREATE INDEX record_order ON record(order_key) WHERE order_key IS NOT NULL;"
+    "CREATE TABLE record_keys("
+    " chunk INTEGER PRIMARY KEY,"
+    " first_seq INTEGER NOT NULL,"
+    " keys BLOB NOT NULL);"
     "CREATE TABLE reject("
     " id INTEGER PRIMARY KEY,"
     " ingest_id INTEGER NOT NULL,"
@@ -79,6 +92,9 @@ enum {
     ST_ROLLBACK,
     ST_INSERT_RECORD,
     ST_RECORD_ID_AT,
+    ST_NEXT_SEQ,
+    ST_KEYS_SINCE,
+    ST_KEYS_PUT,
     ST_LOG_FIND,
     ST_LOG_CREATE,
     ST_LOG_SAVE,
@@ -87,6 +103,7 @@ enum {
     ST_REJECTS,
     ST_SCAN,
     ST_SCAN_ORDER,
+    ST_RECORD_AT,
     ST_COUNTS,
     ST_PUT_CITY,
     ST_PUT_ZONE,
@@ -99,10 +116,13 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_INSERT_RECORD] = "INSERT INTO record(key, id, order_id, order_key, first_ts, ingest_id,"
-                         " n_events, events) VALUES(?,?,?,?,?,?,?,?)"
-                         " ON CONFLICT(key) DO NOTHING",
-    [ST_RECORD_ID_AT] = "SELECT id FROM record WHERE key = ?",
+    [ST_INSERT_RECORD] = "INSERT INTO record(seq, id, order_id, order_key, ingest_id, n_events,"
+                         " events) VALUES(?,?,?,?,?,?,?)",
+    [ST_RECORD_ID_AT] = "SELECT id FROM record WHERE seq = ?",
+    [ST_NEXT_SEQ] = "SELECT coalesce(max(seq), 0) + 1 FROM record",
+    [ST_KEYS_SINCE] =
+        "SELECT chunk, first_seq, keys FROM record_keys WHERE chunk > ? ORDER BY chunk",
+    [ST_KEYS_PUT] = "INSERT INTO record_keys(first_seq, keys) VALUES(?,?)",
     [ST_LOG_FIND] = "SELECT id, source, checksum, kind, state, rows_read, accepted, rejected,"
                     " duplicates, resume_offset, resume_line, started_at, finished_at, note"
                     " FROM ingest_log WHERE checksum = ? AND kind = ? ORDER BY id DESC LIMIT 1",
@@ -110,7 +130,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                       " VALUES(?,?,?,0,?)",
     [ST_LOG_SAVE] = "UPDATE ingest_log SET state = ?, rows_read = ?, accepted = ?, rejected = ?,"
                     " duplicates = ?, resume_offset = ?, resume_line = ?, finished_at = ?,"
-                    " note = ? WHERE id = ?",
+                    " note = ?, checksum = ? WHERE id = ?",
     [ST_LOG_LIST] = "SELECT id, source, checksum, kind, state, rows_read, accepted, rejected,"
                     " duplicates, resume_offset, resume_line, started_at, finished_at, note"
                     " FROM ingest_log ORDER BY id DESC",
@@ -118,9 +138,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                   " VALUES(?,?,?,?,?,?,?,?)",
     [ST_REJECTS] = "SELECT file, line, col, field, code, reason, raw FROM reject"
                    " WHERE ingest_id = ? ORDER BY id",
-    [ST_SCAN] = "SELECT id, order_id, n_events, events FROM record ORDER BY seq",
-    [ST_SCAN_ORDER] = "SELECT id, order_id, n_events, events FROM record"
-                      " WHERE order_key = ? AND order_id = ? ORDER BY seq",
+    [ST_SCAN] = "SELECT id, coalesce(order_id, id), n_events, events FROM record ORDER BY seq",
+    [ST_SCAN_ORDER] = "SELECT seq FROM record WHERE order_key = ? AND order_id = ?",
+    [ST_RECORD_AT] = "SELECT id, coalesce(order_id, id), n_events, events, order_id IS NULL"
+                     " FROM record WHERE seq = ?",
     [ST_COUNTS] = "SELECT count(*), coalesce(sum(n_events), 0) FROM record",
     [ST_PUT_CITY] = "INSERT OR REPLACE INTO city(city, country, tz, currency) VALUES(?,?,?,?)",
     [ST_PUT_ZONE] = "INSERT OR REPLACE INTO zone(city, zone, kind) VALUES(?,?,?)",
@@ -133,6 +154,14 @@ static const char *const stmt_sql[ST__COUNT] = {
 #define KEY_MASK_FULL ((uint64_t)INT64_MAX)
 #define RAW_MAX_BYTES 1024
 
+#define KEY_EMPTY UINT64_MAX /* a free slot of the key set (keys have 63 bits) */
+
+/* One entry of the in-memory key set. */
+typedef struct key_slot {
+    uint64_t key; /* record key, KEY_EMPTY when free */
+    int64_t seq;  /* the record stored under it */
+} key_slot;
+
 struct fc_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST__COUNT]; /* prepared on first use */
@@ -141,6 +170,18 @@ struct fc_store {
     uint64_t key_mask; /* record keys keep these bits (all 63 outside tests) */
     uint8_t *pack;     /* scratch for packing a record's events */
     size_t pack_len, pack_cap;
+    /* The key set: every stored record key, read from record_keys. */
+    key_slot *keys;     /* open addressing, keys_cap a power of two */
+    size_t keys_cap;    /* slots */
+    size_t keys_n;      /* used slots */
+    int keys_loaded;    /* the set holds every chunk up to keys_chunk */
+    int64_t keys_chunk; /* last record_keys chunk read into the set */
+    /* The open batch's appends. */
+    int batch_ready;       /* next_seq and the set are current for this batch */
+    int64_t next_seq;      /* seq of the next appended record */
+    int64_t pending_first; /* seq of the batch's first appended record */
+    uint64_t *pending;     /* keys appended in this batch, in seq order */
+    size_t pending_n, pending_cap;
 };
 
 static int store_fail(fc_store *s, fc_err *err, const char *what) {
@@ -164,10 +205,6 @@ static sqlite3_stmt *stmt_get(fc_store *s, int which, fc_err *err) {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return st;
-}
-
-static int bind_str(sqlite3_stmt *st, int i, fc_str v) {
-    return sqlite3_bind_text(st, i, v.p != NULL ? v.p : "", (int)v.n, SQLITE_TRANSIENT);
 }
 
 /* For views that outlive the statement's step (no copy). */
@@ -275,14 +312,16 @@ int fc_store_open(const char *path, fc_store **out, fc_err *err) {
         goto out;
     }
     sqlite3_busy_timeout(s->db, 10000);
-    /* WAL + synchronous=NORMAL: a commit survives a process crash; a power
-     * loss may lose the last commits, never corrupt (docs/ingest.md). The
-     * cache is large because dedupe inserts land at random places of the
-     * key index. */
+    /* 64 KiB pages (set before the first table exists; an existing store
+     * keeps its own): records are only appended, so big pages mean fewer
+     * pages, frames and writes. WAL + synchronous=NORMAL: a commit survives
+     * a process crash; a power loss may lose the last commits, never corrupt
+     * (docs/ingest.md). A checkpoint every 1024 pages (64 MiB) keeps the WAL
+     * bounded, and journal_size_limit gives the space back after it. */
     rc = exec_sql(s,
-                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                  " PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;"
-                  " PRAGMA wal_autocheckpoint=16384",
+                  "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                  " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+                  " PRAGMA wal_autocheckpoint=1024; PRAGMA journal_size_limit=67108864",
                   err, "configuring the store");
     if (rc != FC_OK) {
         goto out;
@@ -309,6 +348,8 @@ void fc_store_close(fc_store *s) {
     }
     sqlite3_close(s->db);
     fc_free(s->pack);
+    fc_free(s->keys);
+    fc_free(s->pending);
     fc_free(s);
 }
 
@@ -336,6 +377,182 @@ const char *fc_ingest_state_name(fc_ingest_state st) {
 }
 
 /* ---------------------------------------------------------------------------
+ * The key set.
+ */
+static size_t key_home(const fc_store *s, uint64_t key) {
+    /* Keys are hashes already, but tests keep only a few low bits. */
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & (s->keys_cap - 1);
+}
+
+/* The slot holding `key`, or the free slot where it would go. */
+static key_slot *keys_slot(const fc_store *s, uint64_t key) {
+    size_t i = key_home(s, key);
+    for (;;) {
+        key_slot *k = &s->keys[i];
+        if (k->key == key || k->key == KEY_EMPTY) {
+            return k;
+        }
+        i = (i + 1) & (s->keys_cap - 1);
+    }
+}
+
+/* Make room for `more` keys (load kept at most 1/2). */
+static int keys_reserve(fc_store *s, size_t more, fc_err *err) {
+    if ((s->keys_n + more) * 2 <= s->keys_cap) {
+        return FC_OK;
+    }
+    size_t cap = s->keys_cap > 0 ? s->keys_cap : 1024;
+    while ((s->keys_n + more) * 2 > cap) {
+        cap *= 2;
+    }
+    key_slot *old = s->keys;
+    size_t old_cap = s->keys_cap;
+    key_slot *fresh = fc_malloc(cap * sizeof *fresh);
+    if (fresh == NULL) {
+        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory for the record keys");
+    }
+    memset(fresh, 0xff, cap * sizeof *fresh); /* every key KEY_EMPTY */
+    s->keys = fresh;
+    s->keys_cap = cap;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i].key != KEY_EMPTY) {
+            *keys_slot(s, old[i].key) = old[i];
+        }
+    }
+    fc_free(old);
+    return FC_OK;
+}
+
+/* Forget the set; the next keys_sync reads it again from record_keys. */
+static void keys_drop(fc_store *s) {
+    s->keys_loaded = 0;
+    s->keys_chunk = 0;
+    s->keys_n = 0;
+    if (s->keys != NULL) {
+        memset(s->keys, 0xff, s->keys_cap * sizeof *s->keys);
+    }
+    s->batch_ready = 0;
+    s->pending_n = 0;
+}
+
+static uint64_t get_le64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static void put_le64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+/* Read the chunks committed since the set was last brought up to date (all
+ * of them the first time) into the set. */
+static int keys_sync(fc_store *s, fc_err *err) {
+    sqlite3_stmt *st = stmt_get(s, ST_KEYS_SINCE, err);
+    if (st == NULL) {
+        return FC_ESTORE;
+    }
+    int rc = keys_reserve(s, 1, err); /* never probe an empty table */
+    if (rc != FC_OK) {
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, s->keys_loaded ? s->keys_chunk : 0);
+    for (;;) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE) {
+            break;
+        }
+        if (step != SQLITE_ROW) {
+            rc = store_fail(s, err, "reading the record keys");
+            goto out;
+        }
+        int64_t chunk = sqlite3_column_int64(st, 0);
+        int64_t seq = sqlite3_column_int64(st, 1);
+        const uint8_t *p = sqlite3_column_blob(st, 2);
+        size_t n = (size_t)sqlite3_column_bytes(st, 2) / 8;
+        rc = keys_reserve(s, n, err);
+        if (rc != FC_OK) {
+            goto out;
+        }
+        for (size_t i = 0; i < n; i++, seq++) {
+            uint64_t key = get_le64(p + 8 * i);
+            key_slot *k = keys_slot(s, key);
+            if (k->key == KEY_EMPTY) {
+                s->keys_n++;
+            }
+            k->key = key;
+            k->seq = seq;
+        }
+        s->keys_chunk = chunk;
+    }
+    s->keys_loaded = 1;
+out:
+    sqlite3_reset(st);
+    if (rc != FC_OK) {
+        keys_drop(s);
+    }
+    return rc;
+}
+
+/* Append the open batch's keys as one record_keys chunk; *chunk is its id,
+ * 0 when the batch appended nothing. */
+static int keys_put(fc_store *s, int64_t *chunk, fc_err *err) {
+    *chunk = 0;
+    if (s->pending_n == 0) {
+        return FC_OK;
+    }
+    uint8_t *blob = fc_malloc(s->pending_n * 8);
+    if (blob == NULL) {
+        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory committing a batch");
+    }
+    for (size_t i = 0; i < s->pending_n; i++) {
+        put_le64(blob + 8 * i, s->pending[i]);
+    }
+    int rc = FC_OK;
+    sqlite3_stmt *st = stmt_get(s, ST_KEYS_PUT, err);
+    if (st == NULL) {
+        rc = FC_ESTORE;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, s->pending_first);
+    sqlite3_bind_blob(st, 2, blob, (int)(s->pending_n * 8), SQLITE_STATIC);
+    rc = step_done(s, st, err, "saving the record keys");
+    if (rc == FC_OK) {
+        *chunk = sqlite3_last_insert_rowid(s->db);
+    }
+out:
+    fc_free(blob);
+    return rc;
+}
+
+/* Before the first append of a batch: the next seq, and the set brought up
+ * to date (the batch holds the write lock, so nobody appends meanwhile). */
+static int batch_prepare(fc_store *s, fc_err *err) {
+    sqlite3_stmt *st = stmt_get(s, ST_NEXT_SEQ, err);
+    if (st == NULL) {
+        return FC_ESTORE;
+    }
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return store_fail(s, err, "reading the record sequence");
+    }
+    s->next_seq = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    int rc = keys_sync(s, err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    s->pending_first = s->next_seq;
+    s->pending_n = 0;
+    s->batch_ready = 1;
+    return FC_OK;
+}
+
+/* ---------------------------------------------------------------------------
  * Batches.
  */
 int fc_store_begin(fc_store *s, fc_err *err) {
@@ -349,6 +566,8 @@ int fc_store_begin(fc_store *s, fc_err *err) {
     int rc = step_done(s, st, err, "starting a batch");
     if (rc == FC_OK) {
         s->in_batch = 1;
+        s->batch_ready = 0;
+        s->pending_n = 0;
     }
     return rc;
 }
@@ -367,7 +586,8 @@ static int log_save(fc_store *s, const fc_ingest_log *log, fc_err *err) {
     sqlite3_bind_int64(st, 7, log->resume_line);
     sqlite3_bind_int64(st, 8, log->finished_at);
     bind_cstr(st, 9, log->note);
-    sqlite3_bind_int64(st, 10, log->id);
+    bind_cstr(st, 10, log->checksum);
+    sqlite3_bind_int64(st, 11, log->id);
     int rc = step_done(s, st, err, "saving the ingest log");
     if (rc == FC_OK && sqlite3_changes(s->db) != 1) {
         rc = fc_err_set(err, FC_ENOTFOUND, NULL, 0, 0, "no ingest log with id %lld",
@@ -380,6 +600,11 @@ int fc_store_commit(fc_store *s, const fc_ingest_log *log, fc_err *err) {
     int rc = FC_OK;
     if (!s->in_batch) {
         return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "no batch is open");
+    }
+    int64_t chunk = 0;
+    rc = keys_put(s, &chunk, err);
+    if (rc != FC_OK) {
+        goto out;
     }
     if (log != NULL) {
         rc = log_save(s, log, err);
@@ -398,11 +623,18 @@ out:
         fc_store_rollback(s);
     } else {
         s->in_batch = 0;
+        s->batch_ready = 0;
+        s->pending_n = 0;
+        if (chunk > 0) {
+            s->keys_chunk = chunk;
+        }
     }
     return rc;
 }
 
 int fc_store_rollback(fc_store *s) {
+    /* The set may hold keys of the batch: read it again when next needed. */
+    keys_drop(s);
     if (!s->in_batch && sqlite3_get_autocommit(s->db)) {
         return FC_OK;
     }
@@ -432,23 +664,50 @@ static uint64_t key_hash(fc_str id) {
     return fc_hash64(id.p, id.n, 0) & KEY_MASK_FULL;
 }
 
-/* Is the record stored at `key` the one named `id`? *same = 1 when it is. */
-static int id_at(fc_store *s, uint64_t key, fc_str id, int *same, fc_err *err) {
+/* Is the record stored at `seq` the one named `id`? *same = 1 when it is. */
+static int id_at(fc_store *s, int64_t seq, fc_str id, int *same, fc_err *err) {
     sqlite3_stmt *st = stmt_get(s, ST_RECORD_ID_AT, err);
     if (st == NULL) {
         return FC_ESTORE;
     }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)key);
+    sqlite3_bind_int64(st, 1, seq);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(st);
-        return store_fail(s, err, "reading a record key");
+        return fc_err_set(err, FC_ESTORE, NULL, 0, 0,
+                          "the record keys name record %lld, which is not stored", (long long)seq);
     }
     const void *p = sqlite3_column_text(st, 0);
     int n = sqlite3_column_bytes(st, 0);
     *same = (uint32_t)n == id.n && (n == 0 || memcmp(p, id.p, (size_t)n) == 0);
     sqlite3_reset(st);
     return FC_OK;
+}
+
+/* Find the record named `id` through the key set: *seq is its seq, or 0
+ * when it is not stored. *free_key is the key a new record of that id gets
+ * (the end of its probe chain); FC_ELIMIT when every key is taken. */
+static int find_record(fc_store *s, fc_str id, int64_t *seq, uint64_t *free_key, fc_err *err) {
+    *seq = 0;
+    uint64_t key = key_hash(id) & s->key_mask;
+    for (uint64_t probes = 0; probes <= s->key_mask; probes++) {
+        key_slot *k = keys_slot(s, key);
+        if (k->key == KEY_EMPTY) {
+            *free_key = key;
+            return FC_OK;
+        }
+        int same = 0;
+        int rc = id_at(s, k->seq, id, &same, err);
+        if (rc != FC_OK) {
+            return rc;
+        }
+        if (same) {
+            *seq = k->seq;
+            return FC_OK;
+        }
+        key = (key + 1) & s->key_mask; /* a hash collision: probe the next key */
+    }
+    return fc_err_set(err, FC_ELIMIT, NULL, 0, 0, "the record key space is full");
 }
 
 int fc_store_append(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str order,
@@ -461,55 +720,61 @@ int fc_store_append(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str ord
     if (record_id.n == 0) {
         return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "a record needs an id");
     }
+    if (!s->batch_ready) {
+        rc = batch_prepare(s, err);
+        if (rc != FC_OK) {
+            return rc;
+        }
+    }
+    int64_t seq = 0;
+    uint64_t key = 0;
+    rc = find_record(s, record_id, &seq, &key, err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    if (seq != 0) {
+        *dup = 1;
+        return FC_OK;
+    }
     s->pack_len = 0;
-    int64_t first_ts = FC_TS_NONE;
     for (size_t i = 0; i < n; i++) {
         rc = fc_event_pack(&events[i], &s->pack, &s->pack_len, &s->pack_cap);
         if (rc != FC_OK) {
             return fc_err_set(err, rc, NULL, 0, 0, "cannot pack an event");
         }
-        if (events[i].ts != FC_TS_NONE && (first_ts == FC_TS_NONE || events[i].ts < first_ts)) {
-            first_ts = events[i].ts;
-        }
     }
-    uint64_t key = key_hash(record_id) & s->key_mask;
-    for (uint64_t probes = 0; probes <= s->key_mask; probes++) {
-        sqlite3_stmt *st = stmt_get(s, ST_INSERT_RECORD, err);
-        if (st == NULL) {
-            return FC_ESTORE;
-        }
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)key);
-        bind_str_static(st, 2, record_id);
+    if (keys_reserve(s, 1, err) != FC_OK ||
+        fc_grow((void **)&s->pending, &s->pending_cap, s->pending_n + 1, sizeof *s->pending) !=
+            FC_OK) {
+        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory appending a record");
+    }
+    sqlite3_stmt *st = stmt_get(s, ST_INSERT_RECORD, err);
+    if (st == NULL) {
+        return FC_ESTORE;
+    }
+    int own_order = fc_str_eq(order, record_id);
+    sqlite3_bind_int64(st, 1, s->next_seq);
+    bind_str_static(st, 2, record_id);
+    if (!own_order) {
         bind_str_static(st, 3, order);
         if (order.n > 0) {
             sqlite3_bind_int64(st, 4, (sqlite3_int64)key_hash(order));
         }
-        if (first_ts != FC_TS_NONE) {
-            sqlite3_bind_int64(st, 5, first_ts);
-        }
-        sqlite3_bind_int64(st, 6, ingest_id);
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)n);
-        sqlite3_bind_blob(st, 8, s->pack_len > 0 ? (const void *)s->pack : "", (int)s->pack_len,
-                          SQLITE_STATIC);
-        rc = step_done(s, st, err, "appending a record");
-        if (rc != FC_OK) {
-            return rc;
-        }
-        if (sqlite3_changes(s->db) == 1) {
-            return FC_OK;
-        }
-        int same = 0;
-        rc = id_at(s, key, record_id, &same, err);
-        if (rc != FC_OK) {
-            return rc;
-        }
-        if (same) {
-            *dup = 1;
-            return FC_OK;
-        }
-        key = (key + 1) & s->key_mask; /* a hash collision: probe the next key */
     }
-    return fc_err_set(err, FC_ELIMIT, NULL, 0, 0, "the record key space is full");
+    sqlite3_bind_int64(st, 5, ingest_id);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)n);
+    sqlite3_bind_blob(st, 7, s->pack_len > 0 ? (const void *)s->pack : "", (int)s->pack_len,
+                      SQLITE_STATIC);
+    rc = step_done(s, st, err, "appending a record");
+    if (rc != FC_OK) {
+        return rc;
+    }
+    key_slot *k = keys_slot(s, key);
+    k->key = key;
+    k->seq = s->next_seq++;
+    s->keys_n++;
+    s->pending[s->pending_n++] = key;
+    return FC_OK;
 }
 
 /* Decode a stored record and hand it to cb. */
@@ -575,15 +840,93 @@ int fc_store_scan(fc_store *s, fc_store_record_cb cb, void *ud, fc_err *err) {
     return rc;
 }
 
+static int cmp_seq(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *ud, fc_err *err) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, stmt_sql[ST_SCAN_ORDER], -1, &st, NULL) != SQLITE_OK) {
-        return store_fail(s, err, "reading an order");
+    /* Prepared apart from the cache: a callback may use the store. */
+    sqlite3_stmt *find = NULL, *at = NULL;
+    int64_t *seqs = NULL;
+    size_t n = 0, cap = 0;
+    fc_event *evs = NULL;
+    size_t evs_cap = 0;
+    int rc = FC_OK;
+    if (order.n == 0) {
+        return FC_OK;
     }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)key_hash(order));
-    bind_str(st, 2, order);
-    int rc = scan_stmt(s, st, cb, ud, err);
-    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(s->db, stmt_sql[ST_SCAN_ORDER], -1, &find, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, stmt_sql[ST_RECORD_AT], -1, &at, NULL) != SQLITE_OK) {
+        rc = store_fail(s, err, "reading an order");
+        goto out;
+    }
+    /* The record whose id is the order (a row of an orders export)... */
+    if (!s->keys_loaded || !s->in_batch) {
+        rc = keys_sync(s, err);
+        if (rc != FC_OK) {
+            goto out;
+        }
+    }
+    int64_t own = 0;
+    uint64_t unused_key = 0;
+    rc = find_record(s, order, &own, &unused_key, err);
+    if (rc == FC_ELIMIT) {
+        rc = FC_OK; /* every key taken and none of them this id */
+    }
+    if (rc != FC_OK) {
+        goto out;
+    }
+    if (own != 0) {
+        if (fc_grow((void **)&seqs, &cap, n + 1, sizeof *seqs) != FC_OK) {
+            goto oom;
+        }
+        seqs[n++] = own;
+    }
+    /* ...and the records that name it as their order. */
+    sqlite3_bind_int64(find, 1, (sqlite3_int64)key_hash(order));
+    bind_str_static(find, 2, order);
+    for (;;) {
+        int step = sqlite3_step(find);
+        if (step == SQLITE_DONE) {
+            break;
+        }
+        if (step != SQLITE_ROW) {
+            rc = store_fail(s, err, "reading an order");
+            goto out;
+        }
+        if (fc_grow((void **)&seqs, &cap, n + 1, sizeof *seqs) != FC_OK) {
+            goto oom;
+        }
+        seqs[n++] = sqlite3_column_int64(find, 0);
+    }
+    if (n > 1) {
+        qsort(seqs, n, sizeof *seqs, cmp_seq);
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(at);
+        sqlite3_bind_int64(at, 1, seqs[i]);
+        int step = sqlite3_step(at);
+        if (step != SQLITE_ROW) {
+            rc = store_fail(s, err, "reading an order");
+            goto out;
+        }
+        if (seqs[i] == own && !sqlite3_column_int(at, 4)) {
+            continue; /* named like the order, but stored with another order */
+        }
+        rc = emit_record(at, &evs, &evs_cap, cb, ud, err);
+        if (rc != 0) {
+            goto out;
+        }
+    }
+    goto out;
+oom:
+    rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory reading an order");
+out:
+    sqlite3_finalize(find);
+    sqlite3_finalize(at);
+    fc_free(seqs);
+    fc_free(evs);
     return rc;
 }
 

@@ -66,7 +66,7 @@ int fc_store_ingest_list(fc_store *s, fc_ingest_log **out, size_t *n, fc_err *er
  * Batches: everything between begin and commit is one transaction.
  */
 int fc_store_begin(fc_store *s, fc_err *err);
-/* Save `log` (counters, resume point, state, finished_at) and commit. */
+/* Save `log` (counters, resume point, state, finished_at, checksum) and commit. */
 int fc_store_commit(fc_store *s, const fc_ingest_log *log, fc_err *err);
 int fc_store_rollback(fc_store *s); /* safe to call when no batch is open */
 
