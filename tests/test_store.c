@@ -364,6 +364,180 @@ static void test_rollback_leaves_store_unchanged(void **state) {
     assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
 }
 
+static void test_second_connection_sees_new_keys(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    int dup;
+    fc_store *other = NULL;
+    assert_int_equal(fc_store_open(fx->db, &other, &err), FC_OK);
+    /* Both connections read their key sets... */
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(append1(fx->s, "a1", "a1", &dup), FC_OK);
+    assert_int_equal(dup, 0);
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    assert_int_equal(fc_store_begin(other, &err), FC_OK);
+    assert_int_equal(append1(other, "b1", "b1", &dup), FC_OK);
+    assert_int_equal(dup, 0);
+    assert_int_equal(append1(other, "a1", "a1", &dup), FC_OK);
+    assert_int_equal(dup, 1);
+    assert_int_equal(fc_store_commit(other, NULL, &err), FC_OK);
+    /* ...and each one's next batch catches up with what the other stored. */
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(append1(fx->s, "b1", "b1", &dup), FC_OK);
+    assert_int_equal(dup, 1);
+    assert_int_equal(append1(fx->s, "a2", "a2", &dup), FC_OK);
+    assert_int_equal(dup, 0);
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    assert_int_equal(fc_store_begin(other, &err), FC_OK);
+    assert_int_equal(append1(other, "a2", "a2", &dup), FC_OK);
+    assert_int_equal(dup, 1);
+    assert_int_equal(fc_store_commit(other, NULL, &err), FC_OK);
+    fc_store_close(other);
+
+    seen sn = {0};
+    assert_int_equal(fc_store_scan(fx->s, collect, &sn, &err), FC_OK);
+    assert_int_equal(sn.records, 3);
+    assert_string_equal(sn.ids[0], "a1");
+    assert_string_equal(sn.ids[1], "b1");
+    assert_string_equal(sn.ids[2], "a2");
+}
+
+static void test_many_keys_survive_reopen(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    int dup;
+    enum { N = 5000 };
+    /* Several batches, so the key set grows and reads several chunks. */
+    for (int b = 0; b < 5; b++) {
+        assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+        for (int i = b * (N / 5); i < (b + 1) * (N / 5); i++) {
+            char id[32];
+            snprintf(id, sizeof id, "k%d", i);
+            assert_int_equal(append1(fx->s, id, id, &dup), FC_OK);
+            assert_int_equal(dup, 0);
+        }
+        assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    }
+    fc_store_close(fx->s);
+    assert_int_equal(fc_store_open(fx->db, &fx->s, &err), FC_OK);
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    for (int i = N - 1; i >= 0; i--) {
+        char id[32];
+        snprintf(id, sizeof id, "k%d", i);
+        assert_int_equal(append1(fx->s, id, id, &dup), FC_OK);
+        assert_int_equal(dup, 1);
+    }
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    int64_t records = 0, events = 0;
+    assert_int_equal(fc_store_counts(fx->s, &records, &events, &err), FC_OK);
+    assert_int_equal(records, N);
+
+    /* Storage: 64 KiB pages, one key per record in the key log. */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 65536);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*), sum(length(keys)) / 8, min(first_seq)"
+                                        " FROM record_keys",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 5);
+    assert_int_equal(sqlite3_column_int(st, 1), N);
+    assert_int_equal(sqlite3_column_int(st, 2), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static int collect_orders(void *ud, fc_str record_id, fc_str order, const fc_event *events,
+                          size_t n) {
+    (void)events, (void)n;
+    seen *sn = ud;
+    assert_true(sn->records < 8);
+    snprintf(sn->ids[sn->records], sizeof sn->ids[0], "%.*s>%.*s", (int)record_id.n, record_id.p,
+             (int)order.n, order.p);
+    sn->records++;
+    return 0;
+}
+
+static void test_scan_order_own_row_and_named_events(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    int dup;
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    /* An events record of o9 stored before o9's own row, one after it; a
+     * record named "o8" that belongs to order x; a city-level record. */
+    assert_int_equal(append1(fx->s, "o9:complaint", "o9", &dup), FC_OK);
+    assert_int_equal(append1(fx->s, "o9", "o9", &dup), FC_OK);
+    assert_int_equal(append1(fx->s, "o8", "x", &dup), FC_OK);
+    assert_int_equal(append1(fx->s, "o9:rating", "o9", &dup), FC_OK);
+    fc_event w;
+    fc_event_init(&w);
+    w.type = FC_EV_WEATHER;
+    w.ts = 1772000000;
+    w.id = fc_str_c("w1");
+    w.city = fc_str_c("riyadh");
+    assert_int_equal(fc_store_append(fx->s, 1, fc_str_c("w1"), fc_str_c(""), &w, 1, &dup, &err),
+                     FC_OK);
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+
+    seen sn = {0};
+    assert_int_equal(fc_store_scan_order(fx->s, fc_str_c("o9"), collect_orders, &sn, &err), FC_OK);
+    assert_int_equal(sn.records, 3);
+    assert_string_equal(sn.ids[0], "o9:complaint>o9");
+    assert_string_equal(sn.ids[1], "o9>o9");
+    assert_string_equal(sn.ids[2], "o9:rating>o9");
+    seen o8 = {0};
+    assert_int_equal(fc_store_scan_order(fx->s, fc_str_c("o8"), collect_orders, &o8, &err), FC_OK);
+    assert_int_equal(o8.records, 0);
+    seen x = {0};
+    assert_int_equal(fc_store_scan_order(fx->s, fc_str_c("x"), collect_orders, &x, &err), FC_OK);
+    assert_int_equal(x.records, 1);
+    assert_string_equal(x.ids[0], "o8>x");
+    seen all = {0};
+    assert_int_equal(fc_store_scan(fx->s, collect_orders, &all, &err), FC_OK);
+    assert_int_equal(all.records, 5);
+    assert_string_equal(all.ids[1], "o9>o9");
+    assert_string_equal(all.ids[4], "w1>");
+}
+
+static void test_checksum_saved_at_commit(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    fc_ingest_log log, got;
+    int found = 0;
+    memset(&log, 0, sizeof log);
+    snprintf(log.source, sizeof log.source, "b.csv");
+    snprintf(log.kind, sizeof log.kind, "events");
+    /* A log created inside a batch before its checksum is known... */
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(fc_store_ingest_create(fx->s, &log, &err), FC_OK);
+    snprintf(log.checksum, sizeof log.checksum, "%064d", 7);
+    log.state = FC_INGEST_DONE;
+    assert_int_equal(fc_store_commit(fx->s, &log, &err), FC_OK);
+    /* ...is found by it once committed. */
+    assert_int_equal(fc_store_ingest_find(fx->s, log.checksum, "events", &got, &found, &err),
+                     FC_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(got.id, log.id);
+    assert_int_equal(got.state, FC_INGEST_DONE);
+    /* A rolled-back creation leaves nothing. */
+    fc_ingest_log gone;
+    memset(&gone, 0, sizeof gone);
+    snprintf(gone.checksum, sizeof gone.checksum, "%064d", 8);
+    snprintf(gone.kind, sizeof gone.kind, "events");
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(fc_store_ingest_create(fx->s, &gone, &err), FC_OK);
+    assert_int_equal(fc_store_rollback(fx->s), FC_OK);
+    assert_int_equal(fc_store_ingest_find(fx->s, gone.checksum, "events", &got, &found, &err),
+                     FC_OK);
+    assert_int_equal(found, 0);
+}
+
 static void test_ingest_log_round_trip(void **state) {
     fixture *fx = *state;
     fc_err err;
@@ -540,6 +714,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_hash_collision_probe_is_deterministic, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rollback_leaves_store_unchanged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_connection_sees_new_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_keys_survive_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_order_own_row_and_named_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checksum_saved_at_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_log_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_in_input_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference_entities, setup, teardown),
