@@ -1220,7 +1220,7 @@ static void run(const fc_cond *c, const fc_policy_input *in, slot *v, fc_evidenc
             }
             break;
         case N_KNOWN:
-            s->truth = !a->absent;
+            s->truth = !a->absent && (c->nodes[nd->a].type != T_TEXT || a->text.n > 0);
             break;
         case N_CMP: {
             vtype t = (vtype)c->nodes[nd->a].type;

@@ -120,7 +120,9 @@ typedef struct fc_evidence {
 
 /* Evaluate a compiled condition for one order. Returns 1 (holds) or 0.
  * Appends every comparison evaluated (at most FC_EVIDENCE_MAX; the rest are
- * counted in *n_seen but not stored) to ev[*n_ev...]. Pure; never allocates. */
+ * counted in *n_seen but not stored) to ev[*n_ev...]; ev, n_ev and n_seen
+ * may be NULL. Words in the evidence borrow from the condition and the
+ * order's facts. Pure; never allocates. */
 int fc_cond_eval(const fc_cond *c, const fc_policy_input *in, fc_evidence *ev, size_t *n_ev,
                  size_t *n_seen);
 
