@@ -71,6 +71,8 @@ struct fc_cond {
     size_t n_items;
     char *pool;
     size_t pool_len;
+    fc_evidence *tmpl; /* per comparison, its evidence with the words filled in */
+    size_t n_tmpl;
     int is_num;    /* a numeric expression (a let) rather than a condition */
     uint32_t unit; /* pool offset of the result's unit */
 };
@@ -930,6 +932,14 @@ static int parse_or(parser *ps, long *out) {
 /* ---------------------------------------------------------------------------
  * Compile.
  */
+static void copy_label(char *dst, size_t dstsz, const char *src) {
+    size_t n = strlen(src);
+    if (n >= dstsz) {
+        n = dstsz - 1;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
 const char *fc__unit_of_name(const char *name, size_t len) {
     static const struct {
         const char *suffix, *unit;
@@ -1046,6 +1056,33 @@ int fc__cond_compile(const char *src, const fc_policy *scope, const fc__pos *pos
             nd->text = fc_str_make(c->pool + nd->label, nd->text.n);
         }
     }
+    /* Evidence templates: the words of each comparison, copied once here
+     * rather than at every evaluation. */
+    for (size_t i = 0; i < c->n; i++) {
+        node_op op = (node_op)c->nodes[i].op;
+        c->n_tmpl += op == N_CMP || op == N_IN || op == N_FLAG;
+    }
+    c->tmpl = fc_calloc(c->n_tmpl + 1, sizeof *c->tmpl);
+    if (c->tmpl == NULL) {
+        goto out;
+    }
+    for (size_t i = 0, t = 0; i < c->n; i++) {
+        node *nd = &c->nodes[i];
+        if (nd->op != N_CMP && nd->op != N_IN && nd->op != N_FLAG) {
+            continue;
+        }
+        fc_evidence *e = &c->tmpl[t];
+        copy_label(e->fact, sizeof e->fact, c->pool + nd->label);
+        copy_label(e->unit, sizeof e->unit, c->pool + nd->unit);
+        copy_label(e->op, sizeof e->op,
+                   nd->op == N_IN     ? "in"
+                   : nd->op == N_FLAG ? "=="
+                                      : cmp_text[nd->cmp]);
+        copy_label(e->detail, sizeof e->detail, nd->op == N_IN ? c->pool + nd->detail : "");
+        copy_label(e->against, sizeof e->against, nd->op == N_CMP ? c->pool + nd->against : "");
+        e->negated = nd->neg;
+        nd->label = (uint32_t)t++; /* from here on: the template's index */
+    }
     *out = c;
     c = NULL;
     rc = FC_OK;
@@ -1068,6 +1105,7 @@ void fc_cond_free(fc_cond *c) {
     fc_free(c->nodes);
     fc_free(c->items);
     fc_free(c->pool);
+    fc_free(c->tmpl);
     fc_free(c);
 }
 
@@ -1084,15 +1122,6 @@ typedef struct slot {
     uint8_t absent;
     uint8_t truth;
 } slot;
-
-static void copy_label(char *dst, size_t dstsz, const char *src) {
-    size_t n = strlen(src);
-    if (n >= dstsz) {
-        n = dstsz - 1;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 static fc_value to_value(const slot *s, vtype t) {
     fc_value v;
@@ -1112,20 +1141,11 @@ static void record(const fc_cond *c, const node *nd, const slot *a, const fc_val
         return;
     }
     fc_evidence *e = &ev[(*n_ev)++];
-    copy_label(e->fact, sizeof e->fact, c->pool + nd->label);
-    copy_label(e->unit, sizeof e->unit, c->pool + nd->unit);
-    copy_label(e->op, sizeof e->op,
-               nd->op == N_IN     ? "in"
-               : nd->op == N_FLAG ? "=="
-                                  : cmp_text[nd->cmp]);
-    e->value = to_value(a, nd->op == N_IN || nd->op == N_FLAG ? (vtype)c->nodes[nd->a].type
-                                                              : (vtype)c->nodes[nd->a].type);
+    *e = c->tmpl[nd->label];
+    e->value = to_value(a, (vtype)c->nodes[nd->a].type);
     e->threshold = *threshold;
     e->held = held;
     e->margin = margin;
-    e->negated = nd->neg;
-    copy_label(e->detail, sizeof e->detail, nd->op == N_IN ? c->pool + nd->detail : "");
-    copy_label(e->against, sizeof e->against, nd->op == N_CMP ? c->pool + nd->against : "");
 }
 
 static int compare(cmp_op op, const slot *a, const slot *b, vtype t, double *margin) {
