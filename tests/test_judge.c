@@ -45,7 +45,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
+#include "gen/gen.h"
 #include "ingest/ingest.h"
 #include "judge/judge.h"
 #include "support.h"
@@ -735,6 +737,264 @@ static void test_limits_and_errors(void **state) {
     unload(c);
 }
 
+/* ---------------------------------------------------------------------------
+ * The demo world's injected problems, judged by the default pack: the slow
+ * merchant's late orders go to the merchant, the false-delivery rider's far
+ * deliveries to the rider or a person, the orders placed during the dispatch
+ * outage (late or cancelled) to the platform.
+ */
+
+typedef struct demo_rider {
+    char id[32];
+    int32_t start_date;
+    fc_capacity capacity;
+} demo_rider;
+
+typedef struct demo_world {
+    fc_arena *arena;
+    fc_event *events; /* order events, strings in the arena */
+    size_t n_events, cap_events;
+    fc_weather weather[256];
+    size_t n_weather;
+    demo_rider riders[2048];
+    size_t n_riders;
+    char city[FC_GEN_MAX_CITIES][32], country[FC_GEN_MAX_CITIES][4];
+    size_t n_cities;
+} demo_world;
+
+/* Read one file of the world with the ingest readers. */
+static void demo_read(demo_world *w, const char *dir, const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t len = 0;
+    char *buf = fc_test_slurp(path, &len);
+    assert_non_null(buf);
+    fc_reader *r = NULL;
+    fc_err err;
+    fc_err_clear(&err);
+    assert_int_equal(fc_reader_open(path, buf, len, NULL, NULL, &r, &err), FC_OK);
+    fc_record *rec = calloc(1, sizeof *rec);
+    assert_non_null(rec);
+    int rc;
+    while ((rc = fc_reader_next(r, rec, &err)) != 0) {
+        assert_true(rc > 0);
+        if (rec->kind == FC_INPUT_CITIES && w->n_cities < FC_GEN_MAX_CITIES) {
+            snprintf(w->city[w->n_cities], sizeof w->city[0], "%s", rec->ent.city.city);
+            snprintf(w->country[w->n_cities], sizeof w->country[0], "%s", rec->ent.city.country);
+            w->n_cities++;
+        } else if (rec->kind == FC_INPUT_RIDERS) {
+            assert_true(w->n_riders < sizeof w->riders / sizeof w->riders[0]);
+            demo_rider *dr = &w->riders[w->n_riders++];
+            snprintf(dr->id, sizeof dr->id, "%s", rec->ent.rider.rider);
+            dr->start_date = rec->ent.rider.start_date;
+            dr->capacity = rec->ent.rider.capacity;
+        }
+        for (size_t i = 0; i < rec->n_events; i++) {
+            fc_event e = rec->events[i];
+            own_strings(w->arena, &e);
+            if (e.type == FC_EV_WEATHER && w->n_weather < 256) {
+                fc_weather *x = &w->weather[w->n_weather++];
+                x->city = e.city;
+                x->zone = e.zone;
+                x->from = e.from;
+                x->to = e.to;
+                x->severity = e.severity;
+            } else if (e.order.n > 0) {
+                if (w->n_events == w->cap_events) {
+                    w->cap_events = w->cap_events ? w->cap_events * 2 : 4096;
+                    w->events = realloc(w->events, w->cap_events * sizeof *w->events);
+                    assert_non_null(w->events);
+                }
+                w->events[w->n_events++] = e;
+            }
+        }
+    }
+    free(rec);
+    fc_reader_free(r);
+    free(buf);
+}
+
+static int cmp_event_order(const void *a, const void *b) {
+    return fc_str_cmp(((const fc_event *)a)->order, ((const fc_event *)b)->order);
+}
+
+static const demo_rider *demo_rider_find(const demo_world *w, fc_str id) {
+    for (size_t i = 0; i < w->n_riders; i++) {
+        if (fc_str_eqc(id, w->riders[i].id)) {
+            return &w->riders[i];
+        }
+    }
+    return NULL;
+}
+
+/* Agreement with the ground truth of one problem. */
+typedef struct agreement {
+    long judged, agreed;
+} agreement;
+
+static int json_has_order(json_t *list, fc_str order) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        if (fc_str_eqc(order, json_string_value(v))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static json_t *demo_problem(json_t *truth, const char *type) {
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(truth, "problems"), i, p) {
+        if (strcmp(json_string_value(json_object_get(p, "type")), type) == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static void test_demo_world_problems(void **state) {
+    (void)state;
+    char *tmp = fc_test_tmpdir();
+    assert_non_null(tmp);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/w", tmp);
+    fc_gen_opts o;
+    fc_gen_opts_init(&o);
+    o.days = 2;
+    if (getenv("FC_JUDGE_DEMO_DAYS") != NULL) {
+        o.days = (int32_t)strtol(getenv("FC_JUDGE_DEMO_DAYS"), NULL, 10);
+    }
+    assert_int_equal(fc_gen_scale_parse("small", &o.scale), FC_OK);
+    fc_err err;
+    fc_err_clear(&err);
+    assert_int_equal(fc_gen_world(dir, &o, NULL, &err), FC_OK);
+
+    demo_world *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->arena = fc_arena_new(0);
+    for (size_t i = 0; fc_gen_file(i) != NULL; i++) {
+        if (strcmp(fc_gen_file(i), "zones.csv") != 0 &&
+            strcmp(fc_gen_file(i), "merchants.csv") != 0) {
+            demo_read(w, dir, fc_gen_file(i));
+        }
+    }
+    char tpath[600];
+    snprintf(tpath, sizeof tpath, "%s/ground_truth.json", dir);
+    json_error_t jerr;
+    json_t *truth = json_load_file(tpath, 0, &jerr);
+    assert_non_null(truth);
+    json_t *slow = demo_problem(truth, "slow_merchant");
+    json_t *far = demo_problem(truth, "far_delivery_rider");
+    json_t *outage = demo_problem(truth, "dispatch_outage");
+    assert_non_null(slow);
+    assert_non_null(far);
+    assert_non_null(outage);
+    const char *slow_merchant = json_string_value(json_object_get(slow, "merchant"));
+    const char *far_rider = json_string_value(json_object_get(far, "rider"));
+    json_t *outage_orders = json_object_get(outage, "orders");
+
+    fc_policy_pack *pack = pack_for("default");
+    qsort(w->events, w->n_events, sizeof *w->events, cmp_event_order);
+    uint32_t *scratch = calloc(1024, sizeof *scratch);
+    assert_non_null(scratch);
+    fc_weather city_weather[256];
+    agreement a_slow = {0, 0}, a_far = {0, 0}, a_outage = {0, 0};
+    long by_party[FC_PARTY__COUNT] = {0}, orders = 0;
+    for (size_t i = 0; i < w->n_events;) {
+        size_t j = i;
+        while (j < w->n_events && fc_str_eq(w->events[j].order, w->events[i].order)) {
+            j++;
+        }
+        assert_true(j - i <= 1024);
+        /* The order's city and country, and its city's weather. */
+        fc_str city = FC_STR_NULL, country = FC_STR_NULL;
+        for (size_t k = i; k < j && city.n == 0; k++) {
+            city = w->events[k].city;
+        }
+        for (size_t c = 0; c < w->n_cities; c++) {
+            if (fc_str_eqc(city, w->city[c])) {
+                country = fc_str_c(w->country[c]);
+            }
+        }
+        size_t n_wx = 0;
+        for (size_t k = 0; k < w->n_weather; k++) {
+            if (fc_str_eq(w->weather[k].city, city)) {
+                city_weather[n_wx++] = w->weather[k];
+            }
+        }
+        const fc_policy *p = fc_policy_for(pack, country, city);
+        fc_fold_ctx ctx = {fc_policy_thresholds(p), city_weather, n_wx, INT32_MIN};
+        fc_order_facts f;
+        assert_int_equal(fc_order_fold(&w->events[i], j - i, &ctx, scratch, &f), FC_OK);
+        const demo_rider *dr = demo_rider_find(w, f.rider);
+        if (dr != NULL) {
+            f.rider_tenure_days = fc_order_tenure_days(f.created_at, dr->start_date);
+        }
+        fc_policy_input in = {
+            &f,          country,     fc_str_c(dr ? fc_capacity_name(dr->capacity) : ""),
+            FC_STR_NULL, FC_STR_NULL, FC_INT_NONE,
+            FC_INT_NONE};
+        fc_decision d[MAX_DECISIONS];
+        size_t n = 0;
+        assert_int_equal(fc_judge(p, &in, FC_LANG_EN, d, MAX_DECISIONS, &n), FC_OK);
+        orders++;
+        int in_outage = json_has_order(outage_orders, f.order);
+        for (size_t k = 0; k < n; k++) {
+            by_party[d[k].liable]++;
+            if (getenv("FC_JUDGE_DEMO_DUMP") != NULL &&
+                (fc_str_eqc(f.merchant, slow_merchant) || in_outage)) {
+                char oid[64];
+                printf("%s %s -> %s %s: %s [%s]\n", fc_str_cpy(oid, sizeof oid, f.order),
+                       fc_incident_name(d[k].incident), fc_party_name(d[k].liable), d[k].rule_id,
+                       d[k].explanation, d[k].margin_text);
+            }
+            if (fc_str_eqc(f.merchant, slow_merchant) && d[k].incident == FC_INCIDENT_LATE) {
+                a_slow.judged++;
+                a_slow.agreed += d[k].liable == FC_PARTY_MERCHANT;
+            }
+            if (fc_str_eqc(f.rider, far_rider) && d[k].incident == FC_INCIDENT_FAR_DELIVERY) {
+                a_far.judged++;
+                a_far.agreed += d[k].liable == FC_PARTY_RIDER || d[k].review;
+            }
+            if (in_outage &&
+                (d[k].incident == FC_INCIDENT_LATE || d[k].incident == FC_INCIDENT_CANCELLED)) {
+                a_outage.judged++;
+                a_outage.agreed += d[k].liable == FC_PARTY_PLATFORM;
+            }
+        }
+        i = j;
+    }
+    printf("demo world (seed 1, %d days, small): %ld orders; decisions:", (int)o.days, orders);
+    for (int k = 1; k < FC_PARTY__COUNT; k++) {
+        printf(" %s %ld", fc_party_name((fc_party)k), by_party[k]);
+    }
+    printf("\n  slow merchant's late orders to the merchant: %ld of %ld\n", a_slow.agreed,
+           a_slow.judged);
+    printf("  false-delivery rider's far deliveries to the rider or review: %ld of %ld\n",
+           a_far.agreed, a_far.judged);
+    printf("  dispatch outage's late and cancelled orders to the platform: %ld of %ld\n",
+           a_outage.agreed, a_outage.judged);
+    long judged = a_slow.judged + a_far.judged + a_outage.judged;
+    long agreed = a_slow.agreed + a_far.agreed + a_outage.agreed;
+    printf("  agreement: %ld of %ld (%.1f%%)\n", agreed, judged,
+           judged ? 100.0 * (double)agreed / (double)judged : 0.0);
+    assert_true(a_slow.judged > 0 && a_far.judged > 0 && a_outage.judged > 0);
+    assert_true(a_slow.agreed * 10 >= a_slow.judged * 9);
+    assert_true(a_far.agreed == a_far.judged);
+    assert_true(a_outage.agreed * 10 >= a_outage.judged * 9);
+
+    free(scratch);
+    json_decref(truth);
+    free(w->events);
+    fc_arena_free(w->arena);
+    free(w);
+    fc_test_rmtree(tmp);
+    free(tmp);
+    free_packs();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_cases),
@@ -743,6 +1003,7 @@ int main(void) {
         cmocka_unit_test(test_undetermined_closest_rule),
         cmocka_unit_test(test_explain_again_changes_only_texts),
         cmocka_unit_test(test_limits_and_errors),
+        cmocka_unit_test(test_demo_world_problems),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
