@@ -382,6 +382,9 @@ static void check_words(jcase *c, size_t k, const fc_yaml *want, const char *wha
             note(c, "decision %zu: explaining in %s changed %s", k, want->keys[i], diff);
         }
         const char *text = strcmp(what, "explain") == 0 ? again.explanation : again.margin_text;
+        if (!fc_utf8_valid(text, strlen(text), NULL)) {
+            note(c, "decision %zu: %s (%s) is not valid UTF-8", k, what, want->keys[i]);
+        }
         if (strchr(again.explanation, '{') != NULL) {
             note(c, "decision %zu: placeholder left in the %s explanation: %s", k, want->keys[i],
                  again.explanation);
@@ -520,6 +523,18 @@ static void run_case(const char *path) {
     }
     for (size_t k = 0; k < n && k < expect->len; k++) {
         check_decision(c, k, expect->vals[k], &got[k]);
+    }
+    for (size_t k = 0; k < n; k++) {
+        /* Every text, in every language, is whole UTF-8 (long texts are cut
+         * at a character boundary). */
+        for (fc_lang l = FC_LANG_EN; l < FC_LANG__COUNT; l++) {
+            fc_decision e = got[k];
+            fc_judge_explain(c->policy, &c->in, &e, l);
+            if (!fc_utf8_valid(e.explanation, strlen(e.explanation), NULL) ||
+                !fc_utf8_valid(e.margin_text, strlen(e.margin_text), NULL)) {
+                note(c, "decision %zu: %s text is not valid UTF-8", k, fc_lang_code(l));
+            }
+        }
     }
     if (getenv("FC_JUDGE_DUMP") != NULL) {
         dump(c, got, n);
@@ -902,6 +917,7 @@ static void test_demo_world_problems(void **state) {
     fc_weather city_weather[256];
     agreement a_slow = {0, 0}, a_far = {0, 0}, a_outage = {0, 0};
     long by_party[FC_PARTY__COUNT] = {0}, orders = 0;
+    double judge_s = 0; /* informative only: timings are never asserted here */
     for (size_t i = 0; i < w->n_events;) {
         size_t j = i;
         while (j < w->n_events && fc_str_eq(w->events[j].order, w->events[i].order)) {
@@ -938,7 +954,9 @@ static void test_demo_world_problems(void **state) {
             FC_INT_NONE};
         fc_decision d[MAX_DECISIONS];
         size_t n = 0;
+        double t0 = fc_now_mono();
         assert_int_equal(fc_judge(p, &in, FC_LANG_EN, d, MAX_DECISIONS, &n), FC_OK);
+        judge_s += fc_now_mono() - t0;
         orders++;
         int in_outage = json_has_order(outage_orders, f.order);
         for (size_t k = 0; k < n; k++) {
@@ -970,6 +988,7 @@ static void test_demo_world_problems(void **state) {
     for (int k = 1; k < FC_PARTY__COUNT; k++) {
         printf(" %s %ld", fc_party_name((fc_party)k), by_party[k]);
     }
+    printf("\n  judging took %.2f us an order (this build)", 1e6 * judge_s / (double)orders);
     printf("\n  slow merchant's late orders to the merchant: %ld of %ld\n", a_slow.agreed,
            a_slow.judged);
     printf("  false-delivery rider's far deliveries to the rider or review: %ld of %ld\n",
