@@ -305,8 +305,10 @@ int fc_store_open(const char *path, fc_store **out, fc_err *err) {
         return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory opening the store");
     }
     s->key_mask = KEY_MASK_FULL;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    /* NOMUTEX: a connection is used by one thread at a time (store.h). */
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         rc = fc_err_set(err, FC_ESTORE, path, 0, 0, "cannot open the store: %s",
                         s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
         goto out;
