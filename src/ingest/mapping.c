@@ -122,7 +122,9 @@ struct fc__binding {
     const char *source;
     const fc_str *header;
     fc_event blank;       /* every field absent: what each event starts from */
+    fc_event base;        /* the row-level fields of the current row */
     fc__date_cache dates; /* the last date of a fast-path time */
+    int *spec_col;        /* column of each spec in visiting order, -1 when not a column */
 };
 
 /* ---------------------------------------------------------------------------
@@ -952,6 +954,7 @@ int fc__mapping_bind(const fc_mapping *m, const fc_str *header, size_t n, const 
     b->source = source;
     b->header = header;
     fc_event_init(&b->blank);
+    fc_event_init(&b->base);
     for (size_t s = 0; s < m->n_slots; s++) {
         b->col[s] = -1;
         for (size_t i = 0; i < n; i++) {
@@ -968,6 +971,29 @@ int fc__mapping_bind(const fc_mapping *m, const fc_str *header, size_t n, const 
             return rc;
         }
     }
+    /* The column of every spec in the order fc__mapping_apply visits them:
+     * the row-level fields, then each event's time and fields. */
+    size_t nspec = m->n_fields;
+    for (size_t i = 0; i < m->n_events; i++) {
+        nspec += 1 + m->events[i].n_fields;
+    }
+    b->spec_col = fc_calloc(nspec > 0 ? nspec : 1, sizeof *b->spec_col);
+    if (b->spec_col == NULL) {
+        fc__binding_free(b);
+        return fc_err_set(err, FC_ENOMEM, source, 1, 0, "out of memory");
+    }
+    size_t k = 0;
+#define SPEC_COL(sp) ((sp).kind == SK_COLUMN ? b->col[(sp).slot] : -1)
+    for (size_t i = 0; i < m->n_fields; i++) {
+        b->spec_col[k++] = SPEC_COL(m->fields[i].spec);
+    }
+    for (size_t i = 0; i < m->n_events; i++) {
+        b->spec_col[k++] = SPEC_COL(m->events[i].time);
+        for (size_t f = 0; f < m->events[i].n_fields; f++) {
+            b->spec_col[k++] = SPEC_COL(m->events[i].fields[f].spec);
+        }
+    }
+#undef SPEC_COL
     *out = b;
     return FC_OK;
 }
@@ -976,6 +1002,7 @@ void fc__binding_free(fc__binding *b) {
     if (b == NULL) {
         return;
     }
+    fc_free(b->spec_col);
     fc_free(b->col);
     fc_free(b->idbuf);
     fc_free(b);
@@ -1294,10 +1321,10 @@ static inline int row_decimals(fc_rowctx *x) {
  * case (a column read as is, empty meaning absent, a value in its common
  * layout) is handled here; everything else, errors included, by
  * convert_slow, so the result never depends on which path ran. */
-static inline int convert(fc_rowctx *x, const fc_spec *sp, const fc_target *tg, fc_event_type type,
-                          fc_event *e, fc_err *err) {
-    if (sp->kind == SK_COLUMN && sp->abs_empty) {
-        fc_str s = trim(x->fields[x->b->col[sp->slot]]);
+static inline int convert(fc_rowctx *x, const fc_spec *sp, int col, const fc_target *tg,
+                          fc_event_type type, fc_event *e, fc_err *err) {
+    if (col >= 0 && sp->abs_empty) {
+        fc_str s = trim(x->fields[col]);
         char *at = (char *)e + tg->offset;
         if (s.n == 0) {
             return 0;
@@ -1372,6 +1399,7 @@ static inline void event_blank(fc_event *e, const fc_event *blank) {
     char *d = (char *)e;
     const char *s = (const char *)blank;
     size_t i = 0;
+#pragma GCC unroll 32
     for (; i + 16 <= sizeof *e; i += 16) {
         memcpy(d + i, s + i, 16);
     }
@@ -1420,18 +1448,36 @@ static char *put_id(char *d, const char *tmpl, fc_str rec, fc_str ord, const cha
     return d;
 }
 
+/* Reset the field tg names in e to absent (as in blank). */
+static inline void reset_field(fc_event *e, const fc_event *blank, const fc_target *tg) {
+    char *d = (char *)e + tg->offset;
+    const char *s = (const char *)blank + tg->offset;
+    switch (tg->kind) {
+    case FC_EF_STR:
+        memcpy(d, s, sizeof(fc_str));
+        break;
+    case FC_EF_TIME:
+    case FC_EF_MONEY:
+        memcpy(d, s, sizeof(int64_t));
+        break;
+    default:
+        memcpy(d, s, sizeof(int32_t));
+        break;
+    }
+}
+
 int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
                       const long *field_line, size_t n, const char *source, fc_record *rec,
                       fc_err *err) {
     const fc_mapping *m = b->m;
-    fc_event base;
-    fc_rowctx x = {b, ref, fields, field_line, &base, NULL, 0, -2, rec};
+    fc_event *base = &b->base;
+    fc_rowctx x = {b, ref, fields, field_line, base, NULL, 0, -2, rec};
+    const int *col = b->spec_col;
     char buf[160];
     int slot, rc;
     (void)n;
     (void)source;
 
-    event_blank(&base, &b->blank);
     rec->n_events = 0;
     if (!spec_text(&x, &m->record_id, &rec->id, &slot, buf, sizeof buf) || slot < 0) {
         return value_err(&x, err, FC_EINVAL, slot, "empty record id");
@@ -1439,8 +1485,13 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
     if (!spec_text(&x, &m->order, &rec->order, &slot, buf, sizeof buf) || slot < 0) {
         return value_err(&x, err, FC_EINVAL, slot, "empty order id");
     }
+    /* The base keeps every field the mapping does not set absent from one
+     * row to the next; the ones it sets are reset first. */
     for (size_t i = 0; i < m->n_fields; i++) {
-        rc = convert(&x, &m->fields[i].spec, &m->fields[i].tg, FC_EV_NONE, &base, err);
+        reset_field(base, &b->blank, &m->fields[i].tg);
+    }
+    for (size_t i = 0; i < m->n_fields; i++) {
+        rc = convert(&x, &m->fields[i].spec, *col++, &m->fields[i].tg, FC_EV_NONE, base, err);
         if (rc < 0) {
             return rc;
         }
@@ -1465,21 +1516,27 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
     char *idp = b->idbuf;
     for (size_t i = 0; i < m->n_events; i++) {
         const fc_evspec *es = &m->events[i];
+        const int *ecol = col;
         fc_event *e = &rec->events[rec->n_events];
+        col += 1 + es->n_fields;
         if (es->has_cond && !cond_holds(&x, &es->cond)) {
             continue;
         }
-        event_blank(e, &b->blank);
-        rc = convert(&x, &es->time, &es->ts_tg, es->type, e, err);
+        /* The instant first: an event whose step did not happen costs no
+         * more than that. */
+        rc = convert(&x, &es->time, ecol[0], &es->ts_tg, es->type, e, err);
         if (rc < 0) {
             return rc;
         }
         if (rc == 0) {
             continue; /* the step did not happen */
         }
-        copy_row(e, &base, es);
+        int64_t ts = e->ts;
+        event_blank(e, &b->blank);
+        e->ts = ts;
+        copy_row(e, base, es);
         for (size_t k = 0; k < es->n_fields; k++) {
-            rc = convert(&x, &es->fields[k].spec, &es->fields[k].tg, es->type, e, err);
+            rc = convert(&x, &es->fields[k].spec, ecol[1 + k], &es->fields[k].tg, es->type, e, err);
             if (rc < 0) {
                 return rc;
             }
@@ -1492,7 +1549,7 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
         }
         if (e->currency.p == NULL &&
             (e->amount_minor != FC_MONEY_NONE || e->cost_minor != FC_MONEY_NONE)) {
-            e->currency = base.currency;
+            e->currency = base->currency;
         }
         e->type = es->type;
         e->order = rec->order;

@@ -49,10 +49,56 @@ int fc__iso_has_offset(fc_str s) {
     return 0;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FC__SWAR 1
+/* Eight bytes as a little-endian word. */
+static inline uint64_t load8(const char *p) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* Are the bytes of w selected by mask ASCII digits? */
+static inline int swar_digits(uint64_t w, uint64_t mask) {
+    const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull & mask, three = 0x3030303030303030ull & mask;
+    return (w & hi) == three && ((w + 0x0606060606060606ull) & hi) == three;
+}
+
+/* Byte i of the result: 10 * digit i + digit i+1 (for the pairs that start
+ * at the selected bytes). */
+static inline uint64_t swar_pairs(uint64_t w) {
+    uint64_t d = w & 0x0F0F0F0F0F0F0F0Full;
+    return d * 10 + (d >> 8);
+}
+#endif
+
 int fc__time_iso_fast(fc_str s, fc__date_cache *dc, int64_t *out) {
     const char *p = s.p;
     unsigned h, mi, se, oh = 0, om = 0;
     int sign = 1;
+#ifdef FC__SWAR
+    if (s.n == 25 && (p[19] == '+' || p[19] == '-') && (p[10] == 'T' || p[10] == ' ')) {
+        /* "HH:MM:SS" and "SS+HH:MM" as words: digits, separators, pairs */
+        uint64_t c = load8(p + 11), o = load8(p + 17);
+        if ((c & 0x0000FF0000FF0000ull) != 0x00003A00003A0000ull ||
+            !swar_digits(c, 0xFFFF00FFFF00FFFFull) ||
+            (o & 0x0000FF0000000000ull) != 0x00003A0000000000ull ||
+            !swar_digits(o, 0xFFFF00FFFF000000ull)) {
+            return 0;
+        }
+        uint64_t cv = swar_pairs(c), ov = swar_pairs(o);
+        h = (unsigned)(cv & 0xFF);
+        mi = (unsigned)((cv >> 24) & 0xFF);
+        se = (unsigned)((cv >> 48) & 0xFF);
+        oh = (unsigned)((ov >> 24) & 0xFF);
+        om = (unsigned)((ov >> 48) & 0xFF);
+        if (h > 23 || mi > 59 || se > 59 || oh > 18 || om > 59) {
+            return 0;
+        }
+        sign = p[19] == '-' ? -1 : 1;
+        goto date;
+    }
+#endif
     if (s.n == 25) {
         if ((p[19] != '+' && p[19] != '-') || p[22] != ':' || !dig2(p + 20, &oh) ||
             !dig2(p + 23, &om) || oh > 18 || om > 59) {
@@ -66,6 +112,9 @@ int fc__time_iso_fast(fc_str s, fc__date_cache *dc, int64_t *out) {
         !dig2(p + 14, &mi) || !dig2(p + 17, &se) || h > 23 || mi > 59 || se > 59) {
         return 0;
     }
+#ifdef FC__SWAR
+date:
+#endif
     if (!dc->valid || memcmp(dc->key, p, 10) != 0) {
         unsigned y1, y2, mo, d;
         if (!dig2(p, &y1) || !dig2(p + 2, &y2) || p[4] != '-' || !dig2(p + 5, &mo) || p[7] != '-' ||
@@ -216,6 +265,40 @@ int fc__parse_deg_e6(fc_str s, int32_t *out) {
     if (s.n == 0) {
         return FC_EPARSE;
     }
+#ifdef FC__SWAR
+    /* The usual layout, exactly six decimals: the last eight bytes are
+     * "?.dddddd", the six digits taken at once. */
+    if (s.n >= 8 && s.n <= 11 && p[s.n - 7] == '.') {
+        uint64_t w = load8(p + s.n - 8);
+        if (swar_digits(w, 0xFFFFFFFFFFFF0000ull)) {
+            const char *q = p, *dot = p + s.n - 7;
+            int64_t ip = 0;
+            if (*q == '-' || *q == '+') {
+                neg = *q == '-';
+                q++;
+            }
+            if (q < dot && dot - q <= 3) {
+                for (; q < dot; q++) {
+                    unsigned dg = (unsigned)(unsigned char)*q - '0';
+                    if (dg > 9) {
+                        break;
+                    }
+                    ip = ip * 10 + dg;
+                }
+                if (q == dot) {
+                    /* 8-digit word parse with the two leading bytes as 0 */
+                    uint64_t d = swar_pairs(w & 0xFFFFFFFFFFFF0000ull);
+                    d = (((d & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
+                         (((d >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32)))) >>
+                        32;
+                    v = ip * 1000000 + (int64_t)d;
+                    *out = (int32_t)(neg ? -v : v);
+                    return FC_OK;
+                }
+            }
+        }
+    }
+#endif
     if (*p == '-' || *p == '+') {
         neg = *p == '-';
         p++;
