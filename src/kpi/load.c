@@ -1,26 +1,41 @@
 /*
  * Loading the fact table from the store.
  *
- * One scan of the log, with the events left packed. Events arrive in storage
- * order, and an order's events are spread over several records (its CSV row,
- * then extra JSON Lines events ingested later), so the scan copies the packed
- * bytes into big blocks and notes a chunk (the order's id and hash, where the
- * bytes are, how many events) per run of events of one order; records of one
- * order that follow each other extend one chunk. Then the chunks are grouped
- * by order with a radix sort on the hash (stable, so each group lists its
- * chunks in storage order; equal hashes are told apart by the ids), and each
- * order's events are unpacked once, folded with its city's thresholds and
- * weather, and appended to the fact table in the order in which the orders
- * first appear in the log.
+ * An order's events are spread over several records of the log (its CSV row,
+ * then extra JSON Lines events ingested later), and the fact table lists the
+ * orders in the order in which they first appear in the log. Each record
+ * that names an order is a *unit* of that order; a record without an order
+ * is decoded: its weather events become windows per city, and each event
+ * naming an order is a unit of its own. Events stay packed as the store
+ * hands them out, and each is unpacked once, when its order is folded.
  *
- * A record that names an order is copied whole, without decoding: the ingest
- * writes records whose events all belong to the record's order. Records
- * without an order (weather, events of a city) are decoded event by event:
- * weather windows are kept per city, and an event naming an order is copied
- * alone into a chunk of that order. The fold checks the shortcut: when an
- * event of a copied record is weather or names another order, the load
- * starts again decoding every record event by event, which gives the same
- * facts as if no record had been copied whole.
+ * One pass (the default): the packed bytes of every unit are copied into big
+ * blocks as chunks (order id and hash, bytes, event count; adjacent units of
+ * one order extend one chunk). A stable radix sort of the chunks by order
+ * hash groups each order's chunks in log order; each order is then folded
+ * at its first chunk, with its city's thresholds and weather, and appended.
+ *
+ * Two passes, when the bytes held in one pass would pass a budget
+ * (FULCRUM_LOAD_HOLD_MB in the environment, default 512 MiB): memory then
+ * grows with the units after each order's first, not with the log.
+ * 1. The hash of each unit's order id is noted; a unit whose hash is already
+ *    in a bitmap of the hashes seen (no false negatives, a few false
+ *    positives) may not be its order's first, so it is copied as a chunk
+ *    (with its unit number). A radix sort of the units by hash then tells
+ *    each order's first unit, and one of the chunks groups its later units.
+ * 2. The same records again, up to the number read in pass 1 (the log is
+ *    append-only and read in append order, so records ingested meanwhile come
+ *    after those and are left for the next load). At each order's first
+ *    unit, its events are unpacked from the store's bytes and from its
+ *    chunks, folded and appended.
+ * Both walk their arrays in order: no lookups at random places of a big
+ * table.
+ *
+ * A record that names an order is taken whole: the ingest writes records
+ * whose events all belong to the record's order. The fold checks it: when an
+ * event of such a record is weather or names another order, or when two
+ * orders share a hash, the load starts again in one pass that decodes every
+ * record event by event (the facts are the same).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,14 +50,31 @@ typedef struct chunk {
     uint32_t order_len; /* bytes of the order id, stored just before p */
     uint32_t len;       /* bytes of packed events */
     uint32_t n_events;  /* events packed in this chunk */
+    uint32_t unit;      /* two-pass load: the unit it holds */
 } chunk;
 
 #define NONE UINT32_MAX
 
+/* How a load reads the log (see the top of the file). */
+typedef enum load_mode {
+    MODE_NONE = 0, /* no load to run */
+    MODE_ONE,      /* one pass, whole records, every unit held */
+    MODE_TWO,      /* two passes, whole records, later units held */
+    MODE_EXACT     /* one pass, every record event by event, every unit held */
+} load_mode;
+
+/* Positive callback results (errors are negative): start again event by
+ * event; start again in two passes; pass 2 has read every record of pass 1. */
+#define LOAD_REDO   1
+#define LOAD_SWITCH 2
+#define LOAD_DONE   3
+
+#define HOLD_MB_DEFAULT 512
+
 /* The packed bytes live in blocks that never move (no copying on growth).
  * Blocks are big and aligned to huge pages where the system has them: the
- * buffer is written once, front to back, and faulting it in 4 KiB pages costs
- * more than the copying itself. */
+ * blocks are written once, front to back, and faulting them in 4 KiB pages
+ * costs more than the copying itself. */
 #define BLOCK_BYTES ((size_t)32 << 20)
 #define BLOCK_ALIGN ((size_t)2 << 20)
 
@@ -53,15 +85,54 @@ typedef struct block {
     struct block *next;
 } block;
 
+/* Bitmap of the order hashes seen in pass 1: 2^SEEN_MIN_LOG2 bits to start
+ * with, widened to keep at least SEEN_BITS_PER_UNIT bits per unit (about 3%
+ * of first units copied for nothing). */
+#define SEEN_MIN_LOG2      22
+#define SEEN_BITS_PER_UNIT 32
+
+/* Per-city cache: thresholds and weather windows. */
+typedef struct city_ctx {
+    const fc_thresholds *th;
+    size_t w_lo, w_n;
+} city_ctx;
+
 typedef struct loader {
-    int per_event; /* decode every record event by event (no whole-record copies) */
+    load_mode mode;
+    size_t hold_max; /* MODE_ONE: bytes it may hold before switching to two passes */
+    size_t held;     /* bytes copied into blocks */
+    int pass;        /* two-pass load: 1 or 2 */
+    uint32_t unit;   /* units met so far in this pass */
+    int64_t records, events;
+    int64_t records_left; /* pass 2: records still to read */
+    uint64_t *unit_hash;  /* pass 1: order hash of each unit */
+    size_t cap_units;
+    uint64_t *seen; /* pass 1: bitmap of hashes seen, indexed by the top bits */
+    unsigned seen_log2;
+    uint64_t *is_first;  /* pass 2: bit u set when unit u is its order's first */
+    uint64_t *pair_unit; /* pass 2: first units that have chunks, ascending ... */
+    uint32_t *pair_run;  /* ... and where their chunks start in `sorted` */
+    size_t n_pairs, next_pair;
     block *blocks; /* newest first */
     chunk *chunks;
     size_t n_chunks, cap_chunks;
-    fc_arena *arena; /* weather strings */
+    uint32_t *sorted; /* chunk numbers grouped by order (stable by hash) */
+    uint64_t *hashes; /* hashes[j] = chunks[sorted[j]].hash */
+    fc_arena *arena;  /* weather strings */
     fc_weather *weather;
     size_t n_weather, cap_weather;
-    int64_t records, events;
+    /* Folding. */
+    const fc_ref *ref;
+    const fc_settings *settings;
+    fc_facts *t;
+    fc_event *evs; /* the events of the order being folded */
+    size_t n_evs, cap_evs;
+    uint32_t *scratch;
+    size_t cap_scratch;
+    fc_dict *city_names;
+    city_ctx *cities;
+    size_t cap_cities;
+    int64_t orders, skipped;
     fc_err *err;
 } loader;
 
@@ -87,6 +158,7 @@ static int add_weather(loader *ld, const fc_event *e) {
     return FC_OK;
 }
 
+/* A new block of at least `need` bytes at the head of the list. */
 /* A new block of at least `need` bytes at the head of the list. */
 static int add_block(loader *ld, size_t need) {
     size_t cap = need > BLOCK_BYTES ? need : BLOCK_BYTES;
@@ -119,92 +191,9 @@ static fc_str chunk_order(const chunk *ch) {
     return fc_str_make((const char *)ch->p - ch->order_len, ch->order_len);
 }
 
-/* Append n_events packed events p[0..len) of order `oid` to the blocks,
- * extending the last chunk when it is of the same order and ends where the
- * bytes go; else a new chunk starts with a copy of the order id. */
-static int put_events(loader *ld, fc_str oid, const uint8_t *p, size_t len, size_t n_events) {
-    if (len > UINT32_MAX - oid.n) {
-        return fc_err_set(ld->err, FC_ELIMIT, NULL, 0, 0, "a record is too big to load");
-    }
-    block *b = ld->blocks;
-    chunk *last = ld->n_chunks > 0 ? &ld->chunks[ld->n_chunks - 1] : NULL;
-    int extend = last != NULL && b != NULL && last->p + last->len == b->p + b->len &&
-                 b->cap - b->len >= len && fc_str_eq(chunk_order(last), oid) &&
-                 n_events <= UINT32_MAX - last->n_events && len <= UINT32_MAX - last->len;
-    if (!extend) {
-        if (ld->n_chunks >= NONE) {
-            return fc_err_set(ld->err, FC_ELIMIT, NULL, 0, 0, "too many records to load");
-        }
-        if (b == NULL || b->cap - b->len < oid.n + len) {
-            if (add_block(ld, oid.n + len) != FC_OK) {
-                return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-            }
-            b = ld->blocks;
-        }
-        void *arr = ld->chunks;
-        if (fc_grow(&arr, &ld->cap_chunks, ld->n_chunks + 1, sizeof *ld->chunks) != FC_OK) {
-            return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-        }
-        ld->chunks = arr;
-        memcpy(b->p + b->len, oid.p, oid.n);
-        b->len += oid.n;
-        last = &ld->chunks[ld->n_chunks++];
-        *last = (chunk){fc_hash_str(oid), b->p + b->len, (uint32_t)oid.n, 0, 0};
-    }
-    if (len > 0) {
-        memcpy(b->p + b->len, p, len);
-    }
-    b->len += len;
-    last->len += (uint32_t)len;
-    last->n_events += (uint32_t)n_events;
-    return FC_OK;
-}
-
-static int on_record(void *ud, fc_str record_id, fc_str order, const uint8_t *packed, size_t len,
-                     size_t n) {
-    loader *ld = ud;
-    ld->records++;
-    ld->events += (int64_t)n;
-    if (order.n > 0 && !ld->per_event) {
-        return put_events(ld, order, packed, len, n);
-    }
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        fc_event e;
-        size_t used = 0;
-        if (fc_event_unpack(packed + at, len - at, &e, &used) != FC_OK) {
-            return fc_err_set(ld->err, FC_ESTORE, NULL, 0, 0, "corrupt events in record '%.*s'",
-                              (int)record_id.n, record_id.p);
-        }
-        const uint8_t *p = packed + at;
-        at += used;
-        if (e.type == FC_EV_WEATHER) {
-            if (add_weather(ld, &e) != FC_OK) {
-                return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-            }
-            continue;
-        }
-        fc_str oid = e.order.n > 0 ? e.order : order;
-        if (oid.n == 0) {
-            continue;
-        }
-        int rc = put_events(ld, oid, p, used, 1);
-        if (rc != FC_OK) {
-            return rc;
-        }
-    }
-    return 0;
-}
-
 static int cmp_weather_city(const void *a, const void *b) {
     return fc_str_cmp(((const fc_weather *)a)->city, ((const fc_weather *)b)->city);
 }
-
-/* Per-city cache: thresholds and weather windows. */
-typedef struct city_ctx {
-    const fc_thresholds *th;
-    size_t w_lo, w_n;
-} city_ctx;
 
 /* Sort idx[0..n) by key[0..n) (the pairs move together), stable: LSD radix
  * sort on 16-bit digits, skipping the digits all keys share. */
@@ -256,245 +245,481 @@ static int radix_sort(uint64_t *key, uint32_t *idx, size_t n) {
     return FC_OK;
 }
 
-/* Group chunks[0..n) by order. *sorted lists the chunk numbers by order
- * hash, each order's chunks together and in storage order (orders sharing a
- * hash interleave within their run of equal *hashes); (*first)[i] is the
- * place in *sorted where chunk i's order starts when chunk i is its order's
- * first chunk, else NONE. Arrays caller-freed. FC_OK or FC_ENOMEM. */
-static int group_chunks(const chunk *chunks, size_t n, uint32_t **sorted, uint64_t **hashes,
-                        uint32_t **first) {
-    uint32_t *idx = fc_malloc((n + 1) * sizeof *idx);
-    uint64_t *key = fc_malloc((n + 1) * sizeof *key);
-    uint32_t *head = fc_malloc((n + 1) * sizeof *head);
-    if (idx == NULL || key == NULL || head == NULL) {
-        goto fail;
+/* (Re)build the bitmap of seen hashes with 2^log2 bits from the first n
+ * units. */
+static int build_seen(loader *ld, unsigned log2, size_t n) {
+    uint64_t *seen = fc_calloc(((size_t)1 << log2) / 64, sizeof *seen);
+    if (seen == NULL) {
+        return FC_ENOMEM;
+    }
+    for (size_t u = 0; u < n; u++) {
+        uint64_t bit = ld->unit_hash[u] >> (64 - log2);
+        seen[bit / 64] |= (uint64_t)1 << (bit % 64);
+    }
+    fc_free(ld->seen);
+    ld->seen = seen;
+    ld->seen_log2 = log2;
+    return FC_OK;
+}
+
+/* Copy n_events packed events p[0..len) of order `oid` (hash h) into the
+ * blocks, extending the last chunk when it is of the same order and ends
+ * where the bytes go; else a new chunk starts with a copy of the order id. */
+static int put_chunk(loader *ld, fc_str oid, uint64_t h, const uint8_t *p, size_t len,
+                     size_t n_events) {
+    if (len > UINT32_MAX - oid.n) {
+        return fc_err_set(ld->err, FC_ELIMIT, NULL, 0, 0, "a record is too big to load");
+    }
+    block *b = ld->blocks;
+    chunk *last = ld->n_chunks > 0 ? &ld->chunks[ld->n_chunks - 1] : NULL;
+    int extend = ld->mode != MODE_TWO && last != NULL && b != NULL &&
+                 last->p + last->len == b->p + b->len && b->cap - b->len >= len &&
+                 last->hash == h && fc_str_eq(chunk_order(last), oid) &&
+                 n_events <= UINT32_MAX - last->n_events && len <= UINT32_MAX - last->len;
+    if (!extend) {
+        if (ld->n_chunks >= NONE) {
+            return fc_err_set(ld->err, FC_ELIMIT, NULL, 0, 0, "too many records to load");
+        }
+        if (b == NULL || b->cap - b->len < oid.n + len) {
+            if (add_block(ld, oid.n + len) != FC_OK) {
+                return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+            }
+            b = ld->blocks;
+        }
+        void *arr = ld->chunks;
+        if (fc_grow(&arr, &ld->cap_chunks, ld->n_chunks + 1, sizeof *ld->chunks) != FC_OK) {
+            return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        }
+        ld->chunks = arr;
+        memcpy(b->p + b->len, oid.p, oid.n);
+        b->len += oid.n;
+        ld->held += oid.n;
+        last = &ld->chunks[ld->n_chunks++];
+        *last = (chunk){h, b->p + b->len, (uint32_t)oid.n, 0, 0, ld->unit};
+    }
+    if (len > 0) {
+        memcpy(b->p + b->len, p, len);
+    }
+    b->len += len;
+    ld->held += len;
+    last->len += (uint32_t)len;
+    last->n_events += (uint32_t)n_events;
+    return FC_OK;
+}
+
+/* Unpack n_events packed events p[0..len) of order `oid` after the events
+ * gathered so far. LOAD_REDO (two-pass load) when one of them would not
+ * belong to `oid` in an event-by-event load. */
+static int gather(loader *ld, fc_str oid, const uint8_t *p, size_t len, size_t n_events) {
+    void *arr = ld->evs;
+    if (fc_grow(&arr, &ld->cap_evs, ld->n_evs + n_events, sizeof *ld->evs) != FC_OK) {
+        return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    ld->evs = arr;
+    size_t off = 0;
+    for (size_t i = 0; i < n_events; i++) {
+        fc_event *e = &ld->evs[ld->n_evs];
+        size_t used = 0;
+        if (fc_event_unpack(p + off, len - off, e, &used) != FC_OK) {
+            return fc_err_set(ld->err, FC_ESTORE, NULL, 0, 0,
+                              "corrupt events in the records of order '%.*s'", (int)oid.n, oid.p);
+        }
+        if (e->type == FC_EV_WEATHER || (e->order.n > 0 && !fc_str_eq(e->order, oid))) {
+            if (ld->mode != MODE_EXACT) {
+                return LOAD_REDO;
+            }
+            return fc_err_set(ld->err, FC_EINTERNAL, NULL, 0, 0,
+                              "an event was grouped under the wrong order");
+        }
+        off += used;
+        ld->n_evs++;
+    }
+    return FC_OK;
+}
+
+/* Fold the gathered events (one order) and append the order to the table. */
+static int fold_order(loader *ld) {
+    const fc_event *evs = ld->evs;
+    size_t n = ld->n_evs;
+    void *sarr = ld->scratch;
+    if (fc_grow(&sarr, &ld->cap_scratch, n + 1, sizeof *ld->scratch) != FC_OK) {
+        return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    ld->scratch = sarr;
+
+    /* The order's city (for thresholds and weather) and its rider (for
+     * tenure), before folding. */
+    fc_str city = FC_STR_NULL, rider = FC_STR_NULL;
+    int64_t rider_ts = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        if (evs[i].type == FC_EV_ORDER_CREATED && evs[i].city.n > 0) {
+            city = evs[i].city;
+        } else if (evs[i].type == FC_EV_ORDER_ACCEPTED && evs[i].rider.n > 0 &&
+                   evs[i].ts >= rider_ts) {
+            rider = evs[i].rider;
+            rider_ts = evs[i].ts;
+        }
+    }
+    uint32_t before = fc_dict_count(ld->city_names);
+    int64_t cid = fc_dict_intern(ld->city_names, city);
+    if (cid < 0) {
+        return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    if ((uint32_t)cid >= before) {
+        void *carr = ld->cities;
+        if (fc_grow(&carr, &ld->cap_cities, (size_t)cid + 1, sizeof *ld->cities) != FC_OK) {
+            return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        }
+        ld->cities = carr;
+        const fc_city *c = fc_ref_city(ld->ref, city);
+        char cname[256];
+        fc_str_cpy(cname, sizeof cname, city);
+        ld->cities[cid].th = fc_settings_for(ld->settings, c != NULL ? c->country : "", cname);
+        size_t lo = 0;
+        while (lo < ld->n_weather && fc_str_cmp(ld->weather[lo].city, city) < 0) {
+            lo++;
+        }
+        size_t hi = lo;
+        while (hi < ld->n_weather && fc_str_eq(ld->weather[hi].city, city)) {
+            hi++;
+        }
+        ld->cities[cid].w_lo = lo;
+        ld->cities[cid].w_n = city.n > 0 ? hi - lo : 0;
+    }
+    const city_ctx *cc = &ld->cities[cid];
+    const fc_rider *rd = rider.n > 0 ? fc_ref_rider(ld->ref, rider) : NULL;
+    fc_fold_ctx ctx = {
+        .thresholds = cc->th,
+        .weather = cc->w_n > 0 ? &ld->weather[cc->w_lo] : NULL,
+        .n_weather = cc->w_n,
+        .rider_start_date = rd != NULL ? rd->start_date : INT32_MIN,
+    };
+    fc_order_facts facts;
+    if (fc_order_fold(evs, n, &ctx, ld->scratch, &facts) != FC_OK) {
+        ld->skipped++;
+        return FC_OK;
+    }
+    int added = 0;
+    int rc = fc_facts_add(ld->t, &facts, ld->ref, cc->th, &added, ld->err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    if (added) {
+        ld->orders++;
+    } else {
+        ld->skipped++;
+    }
+    return FC_OK;
+}
+
+static int bit_is_set(const uint64_t *bits, uint64_t i) {
+    return (bits[i / 64] >> (i % 64)) & 1;
+}
+
+/* A unit of order `oid`: n_events packed events p[0..len). */
+static int on_unit(loader *ld, fc_str oid, const uint8_t *p, size_t len, size_t n_events) {
+    if (ld->mode != MODE_TWO) {
+        int rc = put_chunk(ld, oid, fc_hash_str(oid), p, len, n_events);
+        if (rc == FC_OK && ld->mode == MODE_ONE && ld->held > ld->hold_max) {
+            return LOAD_SWITCH;
+        }
+        return rc;
+    }
+    if (ld->unit == NONE) {
+        return fc_err_set(ld->err, FC_ELIMIT, NULL, 0, 0, "too many records to load");
+    }
+    if (ld->pass == 1) {
+        uint64_t h = fc_hash_str(oid);
+        void *arr = ld->unit_hash;
+        if (fc_grow(&arr, &ld->cap_units, (size_t)ld->unit + 1, sizeof *ld->unit_hash) != FC_OK) {
+            return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        }
+        ld->unit_hash = arr;
+        ld->unit_hash[ld->unit] = h;
+        if (((size_t)ld->unit + 1) * SEEN_BITS_PER_UNIT > ((size_t)1 << ld->seen_log2) &&
+            ld->seen_log2 < 40 && build_seen(ld, ld->seen_log2 + 2, ld->unit) != FC_OK) {
+            return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        }
+        uint64_t bit = h >> (64 - ld->seen_log2);
+        int rc = FC_OK;
+        if (bit_is_set(ld->seen, bit)) {
+            rc = put_chunk(ld, oid, h, p, len, n_events);
+        } else {
+            ld->seen[bit / 64] |= (uint64_t)1 << (bit % 64);
+        }
+        ld->unit++;
+        return rc;
+    }
+    uint32_t unit = ld->unit++;
+    if (!bit_is_set(ld->is_first, unit)) {
+        return FC_OK; /* gathered with the order's first unit */
+    }
+    ld->n_evs = 0;
+    int rc = gather(ld, oid, p, len, n_events);
+    if (rc == FC_OK && ld->next_pair < ld->n_pairs && ld->pair_unit[ld->next_pair] == unit) {
+        size_t run = ld->pair_run[ld->next_pair++];
+        for (size_t j = run; rc == FC_OK && j < ld->n_chunks && ld->hashes[j] == ld->hashes[run];
+             j++) {
+            const chunk *ch = &ld->chunks[ld->sorted[j]];
+            if (ch->unit == unit) {
+                continue; /* this very unit, copied in pass 1 just in case */
+            }
+            if (!fc_str_eq(chunk_order(ch), oid)) {
+                return LOAD_REDO; /* two orders share a hash */
+            }
+            rc = gather(ld, oid, ch->p, ch->len, ch->n_events);
+        }
+    }
+    return rc != FC_OK ? rc : fold_order(ld);
+}
+
+/* Between the passes: each order's first unit (is_first), and for those
+ * with chunks, where the chunks start (pair_unit, pair_run, by unit). */
+static int plan_pass2(loader *ld) {
+    size_t n = ld->unit;
+    int rc = FC_ENOMEM;
+    uint32_t *units = fc_malloc((n + 1) * sizeof *units);
+    ld->is_first = fc_calloc(n / 64 + 1, sizeof *ld->is_first);
+    if (units == NULL || ld->is_first == NULL) {
+        goto out;
+    }
+    for (size_t u = 0; u < n; u++) {
+        units[u] = (uint32_t)u;
+    }
+    fc_free(ld->seen);
+    ld->seen = NULL;
+    if (radix_sort(ld->unit_hash, units, n) != FC_OK) {
+        goto out;
+    }
+    size_t n_multi = 0;
+    for (size_t a = 0, b; a < n; a = b) {
+        for (b = a + 1; b < n && ld->unit_hash[b] == ld->unit_hash[a]; b++) {
+        }
+        ld->is_first[units[a] / 64] |= (uint64_t)1 << (units[a] % 64);
+        n_multi += b - a > 1;
+    }
+    ld->pair_unit = fc_malloc((n_multi + 1) * sizeof *ld->pair_unit);
+    ld->pair_run = fc_malloc((n_multi + 1) * sizeof *ld->pair_run);
+    if (ld->pair_unit == NULL || ld->pair_run == NULL) {
+        goto out;
+    }
+    size_t j = 0;
+    for (size_t a = 0, b; a < n; a = b) {
+        for (b = a + 1; b < n && ld->unit_hash[b] == ld->unit_hash[a]; b++) {
+        }
+        if (b - a == 1) {
+            continue;
+        }
+        while (j < ld->n_chunks && ld->hashes[j] < ld->unit_hash[a]) {
+            j++;
+        }
+        ld->pair_unit[ld->n_pairs] = units[a];
+        ld->pair_run[ld->n_pairs++] = (uint32_t)j;
+    }
+    rc = radix_sort(ld->pair_unit, ld->pair_run, ld->n_pairs);
+out:
+    fc_free(units);
+    fc_free(ld->unit_hash);
+    ld->unit_hash = NULL;
+    return rc;
+}
+
+static int on_record(void *ud, fc_str record_id, fc_str order, const uint8_t *packed, size_t len,
+                     size_t n) {
+    loader *ld = ud;
+    if (ld->pass == 2) {
+        if (ld->records_left == 0) {
+            return LOAD_DONE;
+        }
+        ld->records_left--;
+    } else {
+        ld->records++;
+        ld->events += (int64_t)n;
+    }
+    if (order.n > 0 && ld->mode != MODE_EXACT) {
+        return on_unit(ld, order, packed, len, n);
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        fc_event e;
+        size_t used = 0;
+        if (fc_event_unpack(packed + at, len - at, &e, &used) != FC_OK) {
+            return fc_err_set(ld->err, FC_ESTORE, NULL, 0, 0, "corrupt events in record '%.*s'",
+                              (int)record_id.n, record_id.p);
+        }
+        const uint8_t *p = packed + at;
+        at += used;
+        if (e.type == FC_EV_WEATHER) {
+            if (ld->pass != 2 && add_weather(ld, &e) != FC_OK) {
+                return fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+            }
+            continue;
+        }
+        fc_str oid = e.order.n > 0 ? e.order : order;
+        if (oid.n == 0) {
+            continue;
+        }
+        int rc = on_unit(ld, oid, p, used, 1);
+        if (rc != FC_OK) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Sort the chunks by order hash into ld->sorted and ld->hashes (stable:
+ * each order's chunks stay in log order). FC_OK or FC_ENOMEM. */
+static int sort_chunks(loader *ld) {
+    size_t n = ld->n_chunks;
+    ld->sorted = fc_malloc((n + 1) * sizeof *ld->sorted);
+    ld->hashes = fc_malloc((n + 1) * sizeof *ld->hashes);
+    if (ld->sorted == NULL || ld->hashes == NULL) {
+        return FC_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        key[i] = chunks[i].hash;
-        idx[i] = (uint32_t)i;
+        ld->hashes[i] = ld->chunks[i].hash;
+        ld->sorted[i] = (uint32_t)i;
     }
-    if (radix_sort(key, idx, n) != FC_OK) {
-        goto fail;
+    return radix_sort(ld->hashes, ld->sorted, n);
+}
+
+/* The one-pass load: every unit is a chunk; fold each order at its first
+ * chunk, in log order. */
+static int fold_held(loader *ld) {
+    size_t n = ld->n_chunks;
+    uint8_t *is_first = fc_calloc(n + 1, 1);
+    uint32_t *start = fc_malloc((n + 1) * sizeof *start);
+    int rc = FC_OK;
+    if (is_first == NULL || start == NULL) {
+        rc = fc_err_set(ld->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        goto out;
     }
-    memset(head, 0xFF, (n + 1) * sizeof *head);
+    /* The first chunk of each order, and where its run of equal hashes starts. */
     for (size_t a = 0; a < n;) {
         size_t b = a + 1;
-        int same = 1;
-        fc_str oid = chunk_order(&chunks[idx[a]]);
-        for (; b < n && key[b] == key[a]; b++) {
-            same = same && fc_str_eq(chunk_order(&chunks[idx[b]]), oid);
+        while (b < n && ld->hashes[b] == ld->hashes[a]) {
+            b++;
         }
-        head[idx[a]] = (uint32_t)a;
-        if (!same) {
-            /* Orders sharing a hash: each one's first chunk starts it. */
-            for (size_t j = a + 1; j < b; j++) {
-                fc_str id = chunk_order(&chunks[idx[j]]);
-                size_t k = a;
-                while (k < j && !fc_str_eq(chunk_order(&chunks[idx[k]]), id)) {
-                    k++;
-                }
-                if (k == j) {
-                    head[idx[j]] = (uint32_t)j;
-                }
+        for (size_t j = a; j < b; j++) {
+            fc_str id = chunk_order(&ld->chunks[ld->sorted[j]]);
+            size_t k = a;
+            while (k < j && !fc_str_eq(chunk_order(&ld->chunks[ld->sorted[k]]), id)) {
+                k++;
             }
+            is_first[ld->sorted[j]] = k == j;
+            start[ld->sorted[j]] = (uint32_t)a;
         }
         a = b;
     }
-    *sorted = idx;
-    *hashes = key;
-    *first = head;
-    return FC_OK;
-fail:
-    fc_free(idx);
-    fc_free(key);
-    fc_free(head);
-    return FC_ENOMEM;
+    for (size_t c = 0; c < n && rc == FC_OK; c++) {
+        if (!is_first[c]) {
+            continue;
+        }
+        fc_str oid = chunk_order(&ld->chunks[c]);
+        ld->n_evs = 0;
+        for (size_t j = start[c]; rc == FC_OK && j < n && ld->hashes[j] == ld->chunks[c].hash;
+             j++) {
+            const chunk *ch = &ld->chunks[ld->sorted[j]];
+            if (fc_str_eq(chunk_order(ch), oid)) {
+                rc = gather(ld, oid, ch->p, ch->len, ch->n_events);
+            }
+        }
+        if (rc == FC_OK) {
+            rc = fold_order(ld);
+        }
+    }
+out:
+    fc_free(is_first);
+    fc_free(start);
+    return rc;
 }
 
-/* One load: scan the store (whole-record copies unless per_event), fold
- * every order and build the fact table into *out. FC_OK with *redo = 1 (and
- * *out NULL) when a whole-record copy turns out to hold an event the record's
- * order does not own: the caller loads again per event. */
-static int load_pass(fc_store *s, const fc_ref *ref, const fc_settings *settings, int per_event,
-                     fc_facts **out, fc_kpi_load_stats *stats, int *redo, fc_err *err) {
+/* One load in `mode` into *out. FC_OK with *retry set to the mode of the
+ * load to run instead (and *out NULL), or to MODE_NONE when done. */
+static int load_pass(fc_store *s, const fc_ref *ref, const fc_settings *settings, load_mode mode,
+                     size_t hold_max, fc_facts **out, fc_kpi_load_stats *stats, load_mode *retry,
+                     fc_err *err) {
     int rc = FC_OK;
     loader ld = {0};
-    fc_facts *t = NULL;
-    uint32_t *sorted = NULL, *first = NULL, *scratch = NULL;
-    uint64_t *hashes = NULL;
-    fc_event *evs = NULL;
-    size_t cap_evs = 0, cap_scratch = 0;
-    fc_dict *city_names = NULL;
-    city_ctx *cities = NULL;
-    size_t cap_cities = 0;
-    fc_kpi_load_stats st = {0};
     *out = NULL;
-    *redo = 0;
-
-    ld.per_event = per_event;
+    *retry = MODE_NONE;
+    ld.mode = mode;
+    ld.hold_max = hold_max;
+    ld.pass = 1;
+    ld.ref = ref;
+    ld.settings = settings;
     ld.err = err;
     ld.arena = fc_arena_new(0);
-    t = fc_facts_new();
-    city_names = fc_dict_new();
-    if (ld.arena == NULL || t == NULL || city_names == NULL) {
+    ld.t = fc_facts_new();
+    ld.city_names = fc_dict_new();
+    if (ld.arena == NULL || ld.t == NULL || ld.city_names == NULL ||
+        (mode == MODE_TWO && build_seen(&ld, SEEN_MIN_LOG2, 0) != FC_OK)) {
         rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
     rc = fc_store_scan_packed(s, on_record, &ld, err);
     if (rc != FC_OK) {
-        if (rc > 0) {
-            rc = FC_EINTERNAL;
-        }
         goto out;
     }
-    st.records = ld.records;
-    st.events = ld.events;
-    st.weather = (int64_t)ld.n_weather;
-
     /* Weather windows grouped by city. */
     if (ld.n_weather > 1) {
         qsort(ld.weather, ld.n_weather, sizeof *ld.weather, cmp_weather_city);
     }
-
-    /* Chunks grouped by order; first[k] is the place in `sorted` of the
-     * group whose first chunk is chunk k (NONE when chunk k is not the first
-     * of its order). Orders in the order of their first chunks. */
-    size_t n_chunks = ld.n_chunks;
-    rc = group_chunks(ld.chunks, n_chunks, &sorted, &hashes, &first);
-    if (rc != FC_OK) {
-        rc = fc_err_set(err, rc, NULL, 0, 0, "out of memory");
+    if (sort_chunks(&ld) != FC_OK) {
+        rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
-
-    for (size_t k = 0; k < n_chunks; k++) {
-        if (first[k] == NONE) {
-            continue;
-        }
-        fc_str oid = chunk_order(&ld.chunks[k]);
-        size_t n = 0;
-        for (size_t j = first[k]; j < n_chunks && hashes[j] == hashes[first[k]]; j++) {
-            const chunk *ch = &ld.chunks[sorted[j]];
-            if (sorted[j] != k && !fc_str_eq(chunk_order(ch), oid)) {
-                continue; /* another order with the same hash */
-            }
-            void *arr = evs;
-            if (fc_grow(&arr, &cap_evs, n + ch->n_events, sizeof *evs) != FC_OK) {
-                rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-                goto out;
-            }
-            evs = arr;
-            size_t off = 0;
-            for (uint32_t e = 0; e < ch->n_events; e++) {
-                size_t used = 0;
-                if (fc_event_unpack(ch->p + off, ch->len - off, &evs[n], &used) != FC_OK) {
-                    rc = fc_err_set(err, FC_ESTORE, NULL, 0, 0,
-                                    "corrupt events in the records of order '%.*s'", (int)oid.n,
-                                    oid.p);
-                    goto out;
-                }
-                /* What a per-event load would have put elsewhere. */
-                if (evs[n].type == FC_EV_WEATHER ||
-                    (evs[n].order.n > 0 && !fc_str_eq(evs[n].order, oid))) {
-                    if (per_event) {
-                        rc = fc_err_set(err, FC_EINTERNAL, NULL, 0, 0,
-                                        "an event was grouped under the wrong order");
-                    } else {
-                        *redo = 1;
-                    }
-                    goto out;
-                }
-                off += used;
-                n++;
-            }
-        }
-        void *sarr = scratch;
-        if (fc_grow(&sarr, &cap_scratch, n + 1, sizeof *scratch) != FC_OK) {
+    if (mode != MODE_TWO) {
+        rc = fold_held(&ld);
+    } else {
+        if (plan_pass2(&ld) != FC_OK) {
             rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
             goto out;
         }
-        scratch = sarr;
-
-        /* The order's city (for thresholds and weather) and its rider (for
-         * tenure), before folding. */
-        fc_str city = FC_STR_NULL, rider = FC_STR_NULL;
-        int64_t rider_ts = INT64_MIN;
-        for (size_t i = 0; i < n; i++) {
-            if (evs[i].type == FC_EV_ORDER_CREATED && evs[i].city.n > 0) {
-                city = evs[i].city;
-            } else if (evs[i].type == FC_EV_ORDER_ACCEPTED && evs[i].rider.n > 0 &&
-                       evs[i].ts >= rider_ts) {
-                rider = evs[i].rider;
-                rider_ts = evs[i].ts;
-            }
+        ld.pass = 2;
+        ld.unit = 0;
+        ld.records_left = ld.records;
+        rc = fc_store_scan_packed(s, on_record, &ld, err);
+        if (rc == LOAD_DONE) {
+            rc = FC_OK;
         }
-        uint32_t before = fc_dict_count(city_names);
-        int64_t cid = fc_dict_intern(city_names, city);
-        if (cid < 0) {
-            rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-            goto out;
-        }
-        if ((uint32_t)cid >= before) {
-            void *carr = cities;
-            if (fc_grow(&carr, &cap_cities, (size_t)cid + 1, sizeof *cities) != FC_OK) {
-                rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-                goto out;
-            }
-            cities = carr;
-            const fc_city *c = fc_ref_city(ref, city);
-            char cname[256];
-            fc_str_cpy(cname, sizeof cname, city);
-            cities[cid].th = fc_settings_for(settings, c != NULL ? c->country : "", cname);
-            size_t lo = 0;
-            while (lo < ld.n_weather && fc_str_cmp(ld.weather[lo].city, city) < 0) {
-                lo++;
-            }
-            size_t hi = lo;
-            while (hi < ld.n_weather && fc_str_eq(ld.weather[hi].city, city)) {
-                hi++;
-            }
-            cities[cid].w_lo = lo;
-            cities[cid].w_n = city.n > 0 ? hi - lo : 0;
-        }
-        const fc_rider *rd = rider.n > 0 ? fc_ref_rider(ref, rider) : NULL;
-        fc_fold_ctx ctx = {
-            .thresholds = cities[cid].th,
-            .weather = cities[cid].w_n > 0 ? &ld.weather[cities[cid].w_lo] : NULL,
-            .n_weather = cities[cid].w_n,
-            .rider_start_date = rd != NULL ? rd->start_date : INT32_MIN,
-        };
-        fc_order_facts facts;
-        if (fc_order_fold(evs, n, &ctx, scratch, &facts) != FC_OK) {
-            st.skipped++;
-            continue;
-        }
-        int added = 0;
-        rc = fc_facts_add(t, &facts, ref, cities[cid].th, &added, err);
-        if (rc != FC_OK) {
-            goto out;
-        }
-        if (added) {
-            st.orders++;
-        } else {
-            st.skipped++;
+        if (rc == FC_OK && ld.records_left != 0) {
+            rc = fc_err_set(err, FC_EINTERNAL, NULL, 0, 0,
+                            "the records changed while the fact table was loading");
         }
     }
-    fc_facts_seal(t);
-    *out = t;
-    t = NULL;
-    *stats = st;
 out:
+    if (rc == LOAD_REDO || rc == LOAD_SWITCH) {
+        *retry = rc == LOAD_REDO ? MODE_EXACT : MODE_TWO;
+        rc = FC_OK;
+    } else if (rc > 0) {
+        rc = fc_err_set(err, FC_EINTERNAL, NULL, 0, 0, "the load stopped unexpectedly");
+    } else if (rc == FC_OK) {
+        fc_facts_seal(ld.t);
+        *out = ld.t;
+        ld.t = NULL;
+        *stats = (fc_kpi_load_stats){.records = ld.records,
+                                     .events = ld.events,
+                                     .orders = ld.orders,
+                                     .skipped = ld.skipped,
+                                     .weather = (int64_t)ld.n_weather};
+    }
+    fc_free(ld.unit_hash);
+    fc_free(ld.seen);
+    fc_free(ld.is_first);
+    fc_free(ld.pair_unit);
+    fc_free(ld.pair_run);
     free_blocks(ld.blocks);
     fc_free(ld.chunks);
+    fc_free(ld.sorted);
+    fc_free(ld.hashes);
     fc_arena_free(ld.arena);
     fc_free(ld.weather);
-    fc_facts_free(t);
-    fc_free(sorted);
-    fc_free(hashes);
-    fc_free(first);
-    fc_free(scratch);
-    fc_free(evs);
-    fc_dict_free(city_names);
-    fc_free(cities);
+    fc_facts_free(ld.t);
+    fc_free(ld.evs);
+    fc_free(ld.scratch);
+    fc_dict_free(ld.city_names);
+    fc_free(ld.cities);
     return rc;
 }
 
@@ -519,10 +744,22 @@ int fc_facts_load_store(fc_store *s, const fc_settings *settings, fc_facts **out
     if (rc != FC_OK) {
         goto out;
     }
-    int redo = 0;
-    rc = load_pass(s, ref, settings, 0, out, &st, &redo, err);
-    if (rc == FC_OK && redo) {
-        rc = load_pass(s, ref, settings, 1, out, &st, &redo, err);
+    size_t hold_mb = HOLD_MB_DEFAULT;
+    const char *env = getenv("FULCRUM_LOAD_HOLD_MB");
+    if (env != NULL && env[0] != '\0') {
+        char *end = NULL;
+        unsigned long long v = strtoull(env, &end, 10);
+        if (end != NULL && *end == '\0' && v <= SIZE_MAX >> 20) {
+            hold_mb = (size_t)v;
+        }
+    }
+    /* One pass; two when it would hold too much; event by event when a
+     * record is not all one order's (at most three loads). */
+    load_mode mode = MODE_ONE;
+    while (rc == FC_OK && mode != MODE_NONE) {
+        load_mode retry = MODE_NONE;
+        rc = load_pass(s, ref, settings, mode, hold_mb << 20, out, &st, &retry, err);
+        mode = retry;
     }
     if (rc == FC_OK && stats != NULL) {
         *stats = st;
