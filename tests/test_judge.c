@@ -780,7 +780,8 @@ typedef struct demo_world {
 /* Read one file of the world with the ingest readers. */
 static void demo_read(demo_world *w, const char *dir, const char *name) {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int pn = snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_true(pn > 0 && (size_t)pn < sizeof path);
     size_t len = 0;
     char *buf = fc_test_slurp(path, &len);
     assert_non_null(buf);
