@@ -601,10 +601,12 @@ static int fold_held(loader *ld) {
             b++;
         }
         for (size_t j = a; j < b; j++) {
-            fc_str id = chunk_order(&ld->chunks[ld->sorted[j]]);
             size_t k = a;
-            while (k < j && !fc_str_eq(chunk_order(&ld->chunks[ld->sorted[k]]), id)) {
-                k++;
+            if (j > a) { /* a later chunk: of the same order as an earlier one? */
+                fc_str id = chunk_order(&ld->chunks[ld->sorted[j]]);
+                while (k < j && !fc_str_eq(chunk_order(&ld->chunks[ld->sorted[k]]), id)) {
+                    k++;
+                }
             }
             is_first[ld->sorted[j]] = k == j;
             start[ld->sorted[j]] = (uint32_t)a;
