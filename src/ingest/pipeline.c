@@ -508,6 +508,399 @@ fail:
     return rc;
 }
 
+/* ---------------------------------------------------------------------------
+ * Records through a writer thread. The main thread reads rows and packs
+ * their events into chunks; a writer thread, the only user of the store
+ * while a file's rows are read, dedupes and appends the records, records the
+ * rejects and commits the batches with the log. The two hand chunks to each
+ * other through a small ring, so parsing one chunk overlaps writing the one
+ * before. Every dedupe decision is made by the writer, in input order, so a
+ * duplicate of a record still in the writer's hands is found like any other.
+ */
+#define RING_CHUNKS  3
+#define CHUNK_ROWS   4096
+#define CHUNK_BYTES  (2u << 20)
+#define REJECT_BYTES 1024 /* raw text kept of a rejected row, as the store keeps */
+
+typedef struct packed_rec {
+    size_t id_at, id_n;         /* record id in chunk bytes */
+    size_t order_at, order_n;   /* order id in chunk bytes */
+    size_t events_at, events_n; /* packed events in chunk bytes */
+    size_t n_events;
+} packed_rec;
+
+typedef struct packed_reject {
+    fc_err why;
+    size_t raw_at, raw_n; /* raw text in chunk bytes */
+} packed_reject;
+
+enum { CHUNK_MORE = 0, CHUNK_DONE, CHUNK_STOPPED };
+
+/* Consecutive rows of the input, with the parser's counters after the last. */
+typedef struct chunk {
+    packed_rec *recs;
+    size_t n_recs, recs_cap;
+    packed_reject *rejects;
+    size_t n_rejects, rejects_cap;
+    uint8_t *bytes;
+    size_t n_bytes, bytes_cap;
+    int64_t rows_read, rejected;        /* over the whole file, as the log counts */
+    int64_t resume_offset, resume_line; /* just past the chunk's last row */
+    int commit;                         /* a batch ends with this chunk */
+    int end;                            /* CHUNK_DONE: the input ends; CHUNK_STOPPED: max errors */
+    char note[sizeof((fc_ingest_log *)0)->note]; /* with CHUNK_STOPPED */
+} chunk;
+
+typedef struct writer {
+    run *r;
+    pthread_mutex_t mu;
+    pthread_cond_t queued; /* a chunk was queued, or the parser gave up */
+    pthread_cond_t freed;  /* a chunk was written, or the writer ended */
+    chunk ring[RING_CHUNKS];
+    size_t head;   /* the chunk the writer takes next */
+    size_t n_full; /* queued chunks, from head (the one being written included) */
+    int abandon;   /* the parser failed: roll back and end */
+    int ended;     /* the writer has ended; rc and err say how */
+    int rc;        /* FC_OK (log DONE), FC_ELIMIT (STOPPED), RESTART or an error */
+    fc_err err;
+} writer;
+
+static void chunk_free(chunk *c) {
+    fc_free(c->recs);
+    fc_free(c->rejects);
+    fc_free(c->bytes);
+    memset(c, 0, sizeof *c);
+}
+
+static void chunk_reset(chunk *c) {
+    c->n_recs = c->n_rejects = c->n_bytes = 0;
+    c->commit = 0;
+    c->end = CHUNK_MORE;
+    c->note[0] = '\0';
+}
+
+/* Copy p[0..n) to the chunk's bytes; *at is where. */
+static int chunk_bytes(chunk *c, const void *p, size_t n, size_t *at) {
+    if (fc_grow((void **)&c->bytes, &c->bytes_cap, c->n_bytes + n, 1) != FC_OK) {
+        return FC_ENOMEM;
+    }
+    *at = c->n_bytes;
+    if (n > 0) {
+        memcpy(c->bytes + c->n_bytes, p, n);
+    }
+    c->n_bytes += n;
+    return FC_OK;
+}
+
+/* Pack a read record (its events, id and order) into the chunk. */
+static int chunk_add_record(chunk *c, const fc_record *rec) {
+    if (fc_grow((void **)&c->recs, &c->recs_cap, c->n_recs + 1, sizeof *c->recs) != FC_OK) {
+        return FC_ENOMEM;
+    }
+    packed_rec *pr = &c->recs[c->n_recs];
+    pr->events_at = c->n_bytes;
+    for (size_t i = 0; i < rec->n_events; i++) {
+        int rc = fc_event_pack(&rec->events[i], &c->bytes, &c->n_bytes, &c->bytes_cap);
+        if (rc != FC_OK) {
+            return rc;
+        }
+    }
+    pr->events_n = c->n_bytes - pr->events_at;
+    pr->n_events = rec->n_events;
+    pr->id_n = rec->id.n;
+    pr->order_n = rec->order.n;
+    if (chunk_bytes(c, rec->id.p, rec->id.n, &pr->id_at) != FC_OK ||
+        chunk_bytes(c, rec->order.p, rec->order.n, &pr->order_at) != FC_OK) {
+        return FC_ENOMEM;
+    }
+    c->n_recs++;
+    return FC_OK;
+}
+
+static int chunk_add_reject(chunk *c, const fc_err *why, fc_str raw) {
+    if (fc_grow((void **)&c->rejects, &c->rejects_cap, c->n_rejects + 1, sizeof *c->rejects) !=
+        FC_OK) {
+        return FC_ENOMEM;
+    }
+    packed_reject *pj = &c->rejects[c->n_rejects];
+    pj->why = *why;
+    pj->raw_n = raw.n < REJECT_BYTES ? raw.n : REJECT_BYTES;
+    if (chunk_bytes(c, raw.p, pj->raw_n, &pj->raw_at) != FC_OK) {
+        return FC_ENOMEM;
+    }
+    c->n_rejects++;
+    return FC_OK;
+}
+
+static fc_str chunk_str(const chunk *c, size_t at, size_t n) {
+    return fc_str_make(n > 0 ? (const char *)c->bytes + at : "", n);
+}
+
+/* Write one chunk inside the open batch, and commit when it ends a batch
+ * (once the checksum is known), or the file. Returns FC_OK to go on, or how
+ * the writer ends: FC_OK after CHUNK_DONE, FC_ELIMIT (committed), RESTART or
+ * an error (both rolled back). *end is set when the writer ends. */
+static int write_chunk(run *r, const chunk *c, int *commit_due, int *end, fc_err *err) {
+    fc_ingest_log *log = r->log;
+    int rc = FC_OK;
+    *end = c->end != CHUNK_MORE;
+    for (size_t i = 0; i < c->n_recs; i++) {
+        const packed_rec *pr = &c->recs[i];
+        int dup = 0;
+        rc =
+            fc_store_append_packed(r->s, log->id, chunk_str(c, pr->id_at, pr->id_n),
+                                   chunk_str(c, pr->order_at, pr->order_n),
+                                   c->bytes + pr->events_at, pr->events_n, pr->n_events, &dup, err);
+        if (rc != FC_OK) {
+            goto fail;
+        }
+        if (dup) {
+            log->duplicates++;
+        } else {
+            log->accepted++;
+        }
+    }
+    for (size_t i = 0; i < c->n_rejects; i++) {
+        const packed_reject *pj = &c->rejects[i];
+        rc = fc_store_reject(r->s, log->id, &pj->why, chunk_str(c, pj->raw_at, pj->raw_n), err);
+        if (rc != FC_OK) {
+            goto fail;
+        }
+    }
+    log->rows_read = c->rows_read;
+    log->rejected = c->rejected;
+    log->resume_offset = c->resume_offset;
+    log->resume_line = c->resume_line;
+    if (c->end != CHUNK_MORE) {
+        rc = resolve(r, 1, err);
+        if (rc != FC_OK) {
+            goto fail;
+        }
+        log->state = c->end == CHUNK_DONE ? FC_INGEST_DONE : FC_INGEST_STOPPED;
+        log->finished_at = (int64_t)time(NULL);
+        memcpy(log->note, c->note, sizeof log->note);
+        rc = fc_store_commit(r->s, log, err);
+        if (rc == FC_OK && c->end == CHUNK_STOPPED) {
+            rc = fc_err_set(err, FC_ELIMIT, r->path, (long)log->resume_line, 0, "%s", log->note);
+        }
+        return rc;
+    }
+    if (c->commit) {
+        *commit_due = 1;
+    }
+    if (*commit_due) {
+        /* Until the checksum is known the batch keeps growing. */
+        rc = resolve(r, 0, err);
+        if (rc != FC_OK) {
+            goto fail;
+        }
+        if (r->resolved) {
+            rc = fc_store_commit(r->s, log, err);
+            if (rc == FC_OK) {
+                rc = fc_store_begin(r->s, err);
+            }
+            if (rc != FC_OK) {
+                *end = 1;
+                return rc;
+            }
+            *commit_due = 0;
+        }
+    }
+    return FC_OK;
+fail:
+    *end = 1;
+    fc_store_rollback(r->s);
+    return rc;
+}
+
+static void *writer_main(void *arg) {
+    writer *w = arg;
+    int commit_due = 0;
+    int rc = FC_OK;
+    fc_err err;
+    fc_err_clear(&err);
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (w->n_full == 0 && !w->abandon) {
+            pthread_cond_wait(&w->queued, &w->mu);
+        }
+        int abandon = w->abandon;
+        pthread_mutex_unlock(&w->mu);
+        if (abandon) {
+            fc_store_rollback(w->r->s);
+            rc = FC_EINTERNAL; /* the parser's error is the one reported */
+            break;
+        }
+        int end = 0;
+        rc = write_chunk(w->r, &w->ring[w->head], &commit_due, &end, &err);
+        pthread_mutex_lock(&w->mu);
+        w->head = (w->head + 1) % RING_CHUNKS;
+        w->n_full--;
+        pthread_cond_signal(&w->freed);
+        pthread_mutex_unlock(&w->mu);
+        if (end) {
+            break;
+        }
+    }
+    pthread_mutex_lock(&w->mu);
+    w->rc = rc;
+    w->err = err;
+    w->ended = 1;
+    pthread_cond_signal(&w->freed);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* The next chunk for the parser to fill, NULL when the writer has ended. */
+static chunk *writer_take(writer *w) {
+    pthread_mutex_lock(&w->mu);
+    while (w->n_full == RING_CHUNKS && !w->ended) {
+        pthread_cond_wait(&w->freed, &w->mu);
+    }
+    chunk *c = w->ended ? NULL : &w->ring[(w->head + w->n_full) % RING_CHUNKS];
+    pthread_mutex_unlock(&w->mu);
+    if (c != NULL) {
+        chunk_reset(c);
+    }
+    return c;
+}
+
+static void writer_queue(writer *w) {
+    pthread_mutex_lock(&w->mu);
+    w->n_full++;
+    pthread_cond_signal(&w->queued);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Read every remaining row of a records input (events or orders) and hand
+ * them to a writer thread. The batch is already open; the writer owns the
+ * store until it ends. Returns as run_rows. */
+static int run_records(run *r, fc_err *err) {
+    fc_ingest_log *log = r->log;
+    fc_record *rec = r->rec;
+    writer *w = fc_calloc(1, sizeof *w);
+    if (w == NULL) {
+        fc_store_rollback(r->s);
+        return fc_err_set(err, FC_ENOMEM, r->path, 0, 0, "out of memory");
+    }
+    w->r = r;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->queued, NULL);
+    pthread_cond_init(&w->freed, NULL);
+    /* The parser's own counters: the log belongs to the writer meanwhile. */
+    int64_t rows_read = log->rows_read, rejected = log->rejected;
+    int64_t resume_offset = log->resume_offset, resume_line = log->resume_line;
+    size_t in_batch = 0;
+    int rc = FC_OK;
+    fc_err perr; /* the parser's own failure */
+    fc_err_clear(&perr);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, writer_main, w) != 0) {
+        fc_store_rollback(r->s);
+        rc = fc_err_set(err, FC_EINTERNAL, r->path, 0, 0, "cannot start the writer thread");
+        goto out;
+    }
+    chunk *c = writer_take(w);
+    while (c != NULL) {
+        fc_err why;
+        fc_err_clear(&why);
+        int got = fc_reader_next(r->rd, rec, &why);
+        int end = CHUNK_MORE;
+        if (got == 0) {
+            end = CHUNK_DONE;
+        } else {
+            rows_read++;
+            if (got == FC_ENOMEM || got == FC_EINTERNAL) {
+                perr = why;
+                rc = got;
+                break;
+            }
+            int added;
+            if (got < 0) {
+                if (why.file[0] == '\0') {
+                    fc_str_cpy(why.file, sizeof why.file, fc_str_c(r->path));
+                }
+                if (why.line == 0) {
+                    why.line = rec->line;
+                }
+                rejected++;
+                added = chunk_add_reject(c, &why, rec->raw);
+            } else {
+                added = chunk_add_record(c, rec);
+            }
+            if (added != FC_OK) {
+                rc = fc_err_set(&perr, added, r->path, rec->line, 0,
+                                "out of memory packing a record");
+                break;
+            }
+            resume_offset = rec->offset_end;
+            resume_line = rec->line;
+            progress_draw(&r->prog, r->path, resume_offset, rows_read, 0);
+            /* Counted over the whole file, resumed runs included, so a killed
+             * and resumed run stops at the same row as an uninterrupted one. */
+            if (got < 0 && r->o->max_errors >= 0 &&
+                rejected >= (r->o->max_errors > 0 ? r->o->max_errors : 1)) {
+                end = CHUNK_STOPPED;
+                snprintf(c->note, sizeof c->note,
+                         "stopped at line %lld after %lld rejected rows (max errors %ld)",
+                         (long long)resume_line, (long long)rejected, r->o->max_errors);
+            }
+            if (end == CHUNK_MORE && ++in_batch >= r->batch_rows) {
+                c->commit = 1;
+                in_batch = 0;
+            }
+        }
+        if (end == CHUNK_MORE && !c->commit && c->n_recs + c->n_rejects < CHUNK_ROWS &&
+            c->n_bytes < CHUNK_BYTES) {
+            continue;
+        }
+        c->rows_read = rows_read;
+        c->rejected = rejected;
+        c->resume_offset = resume_offset;
+        c->resume_line = resume_line;
+        c->end = end;
+        writer_queue(w);
+        if (end != CHUNK_MORE) {
+            break;
+        }
+        c = writer_take(w);
+    }
+    if (rc != FC_OK) {
+        pthread_mutex_lock(&w->mu);
+        w->abandon = 1;
+        pthread_cond_signal(&w->queued);
+        pthread_mutex_unlock(&w->mu);
+    }
+    pthread_join(thread, NULL);
+    if (rc != FC_OK) {
+        *err = perr;
+    } else {
+        rc = w->rc;
+        if (rc != FC_OK) {
+            *err = w->err;
+        }
+    }
+out:
+    for (size_t i = 0; i < RING_CHUNKS; i++) {
+        chunk_free(&w->ring[i]);
+    }
+    pthread_cond_destroy(&w->freed);
+    pthread_cond_destroy(&w->queued);
+    pthread_mutex_destroy(&w->mu);
+    fc_free(w);
+    return rc;
+}
+
+/* Read the rows of the open batch's input: records through the writer
+ * thread, reference entities on this thread. */
+static int read_rows(run *r, fc_err *err) {
+    fc_input_kind kind = fc_reader_kind(r->rd);
+    if (kind == FC_INPUT_EVENTS || kind == FC_INPUT_ORDERS) {
+        return run_records(r, err);
+    }
+    return run_rows(r, err);
+}
+
 static void summary(FILE *out, const fc_ingest_log *log, int already, const char *rejects,
                     double secs) {
     if (already) {
@@ -560,7 +953,7 @@ static int run_ahead(run *r, fc_err *err) {
         fc_store_rollback(r->s);
         return rc;
     }
-    return run_rows(r, err);
+    return read_rows(r, err);
 }
 
 int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc_ingest_log *log,
@@ -684,7 +1077,7 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
     r.prog.bytes0 = log->resume_offset;
     rc = fc_store_begin(s, err);
     if (rc == FC_OK) {
-        rc = run_rows(&r, err);
+        rc = read_rows(&r, err);
     }
     progress_end(&r.prog);
     if (rc != FC_OK && rc != FC_ELIMIT) {

@@ -712,8 +712,9 @@ static int find_record(fc_store *s, fc_str id, int64_t *seq, uint64_t *free_key,
     return fc_err_set(err, FC_ELIMIT, NULL, 0, 0, "the record key space is full");
 }
 
-int fc_store_append(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str order,
-                    const fc_event *events, size_t n, int *dup, fc_err *err) {
+int fc_store_append_packed(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str order,
+                           const uint8_t *packed, size_t len, size_t n_events, int *dup,
+                           fc_err *err) {
     *dup = 0;
     int rc = need_batch(s, err);
     if (rc != FC_OK) {
@@ -721,6 +722,9 @@ int fc_store_append(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str ord
     }
     if (record_id.n == 0) {
         return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "a record needs an id");
+    }
+    if (len > INT_MAX) {
+        return fc_err_set(err, FC_ELIMIT, NULL, 0, 0, "a record's events are too large");
     }
     if (!s->batch_ready) {
         rc = batch_prepare(s, err);
@@ -737,13 +741,6 @@ int fc_store_append(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str ord
     if (seq != 0) {
         *dup = 1;
         return FC_OK;
-    }
-    s->pack_len = 0;
-    for (size_t i = 0; i < n; i++) {
-        rc = fc_event_pack(&events[i], &s->pack, &s->pack_len, &s->pack_cap);
-        if (rc != FC_OK) {
-            return fc_err_set(err, rc, NULL, 0, 0, "cannot pack an event");
-        }
     }
     if (keys_reserve(s, 1, err) != FC_OK ||
         fc_grow((void **)&s->pending, &s->pending_cap, s->pending_n + 1, sizeof *s->pending) !=
@@ -764,9 +761,8 @@ int fc_store_append(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str ord
         }
     }
     sqlite3_bind_int64(st, 5, ingest_id);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)n);
-    sqlite3_bind_blob(st, 7, s->pack_len > 0 ? (const void *)s->pack : "", (int)s->pack_len,
-                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)n_events);
+    sqlite3_bind_blob(st, 7, len > 0 ? (const void *)packed : "", (int)len, SQLITE_STATIC);
     rc = step_done(s, st, err, "appending a record");
     if (rc != FC_OK) {
         return rc;
@@ -777,6 +773,20 @@ int fc_store_append(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str ord
     s->keys_n++;
     s->pending[s->pending_n++] = key;
     return FC_OK;
+}
+
+int fc_store_append(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str order,
+                    const fc_event *events, size_t n, int *dup, fc_err *err) {
+    *dup = 0;
+    s->pack_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = fc_event_pack(&events[i], &s->pack, &s->pack_len, &s->pack_cap);
+        if (rc != FC_OK) {
+            return fc_err_set(err, rc, NULL, 0, 0, "cannot pack an event");
+        }
+    }
+    return fc_store_append_packed(s, ingest_id, record_id, order, s->pack, s->pack_len, n, dup,
+                                  err);
 }
 
 /* Decode a stored record and hand it to cb. */

@@ -75,6 +75,13 @@ int fc_store_rollback(fc_store *s); /* safe to call when no batch is open */
  * written), else 0. Must be inside a batch. */
 int fc_store_append(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str order,
                     const fc_event *events, size_t n, int *dup, fc_err *err);
+/* As fc_store_append, with the record's n_events events already packed one
+ * after another by fc_event_pack in packed[0..len) (borrowed; copied or
+ * written before the call returns): lets a caller pack on one thread while
+ * another writes. */
+int fc_store_append_packed(fc_store *s, int64_t ingest_id, fc_str record_id, fc_str order,
+                           const uint8_t *packed, size_t len, size_t n_events, int *dup,
+                           fc_err *err);
 /* Record a rejected row (the reason in `why`, raw text truncated to 1 KiB).
  * Must be inside a batch. */
 int fc_store_reject(fc_store *s, int64_t ingest_id, const fc_err *why, fc_str raw, fc_err *err);
