@@ -68,8 +68,44 @@ void fc_dict_free(fc_dict *d) {
     fc_free(d);
 }
 
+/* A 64x64 -> 128-bit multiply folded to 64 bits. */
+static inline uint64_t fc__dict_mix(uint64_t a, uint64_t b) {
+    unsigned __int128 r = (unsigned __int128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t fc__dict_load(const char *p, size_t n) {
+    uint64_t v = 0;
+    memcpy(&v, p, n);
+    return v;
+}
+
+/* Keys are mostly short (ids, names, codes): up to 16 bytes they are read
+ * as two overlapping words and mixed by one multiply, in a few cycles;
+ * longer keys go through fc_hash64. The hash never leaves the process, so
+ * it need not be stable across machines. */
 uint64_t fc_dict_hash(fc_str s) {
-    return fc_hash64(s.p, s.n, 0);
+    const char *p = s.p;
+    size_t n = s.n;
+    uint64_t a, b;
+    if (n > 16) {
+        return fc_hash64(p, n, 0);
+    }
+    if (n >= 8) {
+        a = fc__dict_load(p, 8);
+        b = fc__dict_load(p + n - 8, 8);
+    } else if (n >= 4) {
+        a = fc__dict_load(p, 4);
+        b = fc__dict_load(p + n - 4, 4);
+    } else if (n > 0) {
+        a = (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n >> 1] << 8 |
+            (unsigned char)p[n - 1];
+        b = 0;
+    } else {
+        a = b = 0;
+    }
+    return fc__dict_mix(a ^ 0xa0761d6478bd642full, b ^ 0xe7037ed1a0b428dbull ^ n) ^
+           fc__dict_mix(a ^ 0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull);
 }
 
 static inline uint32_t fc__dict_tag(uint64_t h) {

@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include "ingest/reader_internal.h"
 
 #ifndef FC_SOURCE_DIR
@@ -89,7 +93,8 @@ typedef struct fc_evspec {
     const char *type_name; /* static */
     uint32_t type_len;
     int id_default; /* the template is "{record}:{type}" */
-    size_t n_copy;  /* row-level fields to copy: offsets and sizes in fc_event */
+    int from_base;  /* the event starts as the row's base, else as the blank event */
+    size_t n_copy;  /* then these fields come from the other one: offsets and sizes */
     uint16_t copy_off[FC__MAX_COPY];
     uint8_t copy_sz[FC__MAX_COPY];
 } fc_evspec;
@@ -125,6 +130,7 @@ struct fc__binding {
     fc_event base;        /* the row-level fields of the current row */
     fc__date_cache dates; /* the last date of a fast-path time */
     int *spec_col;        /* column of each spec in visiting order, -1 when not a column */
+    int wide;             /* the processor has 32-byte moves (AVX2) */
 };
 
 /* ---------------------------------------------------------------------------
@@ -850,11 +856,13 @@ static size_t kind_size(int kind) {
 }
 
 static void resolve_mapping(fc_mapping *m) {
+    uint64_t mapped = 0; /* the row-level fields */
     resolve_spec(m, &m->record_id);
     resolve_spec(m, &m->order);
     for (size_t i = 0; i < m->n_fields; i++) {
         resolve_spec(m, &m->fields[i].spec);
         resolve_target(&m->fields[i].tg, m->fields[i].field);
+        mapped |= 1ull << m->fields[i].field;
     }
     for (size_t i = 0; i < m->n_events; i++) {
         fc_evspec *e = &m->events[i];
@@ -867,8 +875,15 @@ static void resolve_mapping(fc_mapping *m) {
         e->type_name = fc_event_type_name(e->type);
         e->type_len = (uint32_t)strlen(e->type_name);
         e->id_default = strcmp(e->id_tmpl, "{record}:{type}") == 0;
+        /* Only mapped row-level fields can differ from absent in the base.
+         * An event carrying most of them (order_created) starts as a copy
+         * of the base and gives back the few it does not carry; the others
+         * start blank and take the few they carry. */
+        uint64_t carry = e->row_mask & mapped, other = mapped & ~e->row_mask;
+        e->from_base = __builtin_popcountll(carry) > __builtin_popcountll(other) + 2;
         e->n_copy = 0;
-        for (uint64_t mask = e->row_mask; mask != 0 && e->n_copy < FC__MAX_COPY; mask &= mask - 1) {
+        for (uint64_t mask = e->from_base ? other : carry; mask != 0 && e->n_copy < FC__MAX_COPY;
+             mask &= mask - 1) {
             const fc_event_field *fd = fc_event_field_at((size_t)__builtin_ctzll(mask));
             e->copy_off[e->n_copy] = (uint16_t)fd->offset;
             e->copy_sz[e->n_copy] = (uint8_t)kind_size((int)fd->kind);
@@ -955,6 +970,9 @@ int fc__mapping_bind(const fc_mapping *m, const fc_str *header, size_t n, const 
     b->header = header;
     fc_event_init(&b->blank);
     fc_event_init(&b->base);
+#if defined(__x86_64__) && defined(__GNUC__)
+    b->wide = __builtin_cpu_supports("avx2");
+#endif
     for (size_t s = 0; s < m->n_slots; s++) {
         b->col[s] = -1;
         for (size_t i = 0; i < n; i++) {
@@ -1392,14 +1410,39 @@ static int cond_holds(fc_rowctx *x, const fc_cond *c) {
     }
 }
 
-/* *e = *blank, in 16-byte moves: a plain struct copy of this size compiles
- * to a string instruction whose start-up cost dominates, and a row copies
- * the blank event once per event. */
-static inline void event_blank(fc_event *e, const fc_event *blank) {
+/* *e = *blank. A row copies the blank event once per event it makes, so
+ * this is among the costliest lines of the reader: a plain struct copy of
+ * this size compiles to a string instruction whose start-up cost
+ * dominates, so it goes in 16-byte moves, or 32-byte ones where the
+ * processor has them (b->wide). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define FC__WIDE 1
+__attribute__((target("avx2"))) static void event_blank_wide(fc_event *e, const fc_event *blank) {
     char *d = (char *)e;
     const char *s = (const char *)blank;
     size_t i = 0;
-#pragma GCC unroll 32
+    for (; i + 32 <= sizeof *e; i += 32) {
+        _mm256_storeu_si256((__m256i *)(void *)(d + i),
+                            _mm256_loadu_si256((const __m256i *)(const void *)(s + i)));
+    }
+    if (i < sizeof *e) {
+        memcpy(d + i, s + i, sizeof *e - i);
+    }
+}
+#endif
+
+static inline void event_blank(const fc__binding *b, fc_event *e, const fc_event *blank) {
+#ifdef FC__WIDE
+    if (b->wide) {
+        event_blank_wide(e, blank);
+        return;
+    }
+#else
+    (void)b;
+#endif
+    char *d = (char *)e;
+    const char *s = (const char *)blank;
+    size_t i = 0;
     for (; i + 16 <= sizeof *e; i += 16) {
         memcpy(d + i, s + i, 16);
     }
@@ -1408,7 +1451,7 @@ static inline void event_blank(fc_event *e, const fc_event *blank) {
     }
 }
 
-/* Copy the row-level fields event spec es carries from src to dst. */
+/* Copy the fields listed in es from src to dst. */
 static inline void copy_row(fc_event *dst, const fc_event *src, const fc_evspec *es) {
     for (size_t i = 0; i < es->n_copy; i++) {
         size_t off = es->copy_off[i];
@@ -1532,9 +1575,14 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
             continue; /* the step did not happen */
         }
         int64_t ts = e->ts;
-        event_blank(e, &b->blank);
+        if (es->from_base) {
+            event_blank(b, e, base);
+            copy_row(e, &b->blank, es);
+        } else {
+            event_blank(b, e, &b->blank);
+            copy_row(e, base, es);
+        }
         e->ts = ts;
-        copy_row(e, base, es);
         for (size_t k = 0; k < es->n_fields; k++) {
             rc = convert(&x, &es->fields[k].spec, ecol[1 + k], &es->fields[k].tg, es->type, e, err);
             if (rc < 0) {

@@ -209,8 +209,11 @@ static int reserve_rows(fc_facts *t, size_t need) {
     if (need <= t->cap) {
         return FC_OK;
     }
-    /* Doubling: each growth copies the rows, so fewer of them. */
-    size_t cap = t->cap < 1024 ? 1024 : t->cap * 2;
+    /* Each growth copies the rows into fresh memory, and fresh memory is
+     * what costs (see resize_columns): large tables grow fourfold. The
+     * slack is only address space until rows are written into it, and
+     * fc_facts_seal gives it back. */
+    size_t cap = t->cap < 1024 ? 1024 : t->cap < (1u << 16) ? t->cap * 2 : t->cap * 4;
     if (cap < need) {
         cap = need;
     }
