@@ -7,6 +7,7 @@
  * below. Every buffer is a fixed array of fc_decision or on the stack.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -122,10 +123,9 @@ static void copy_text(char *dst, size_t dstsz, const char *src) {
     dst[n] = '\0';
 }
 
-/* Cut a NUL-terminated buffer back to a UTF-8 boundary (after snprintf may
- * have split a multi-byte character). */
-static void trim_utf8(char *s) {
-    size_t n = strlen(s);
+/* Cut the text s[0..n) (NUL-terminated) back to a UTF-8 boundary, after a
+ * copy may have split a multi-byte character. */
+static void trim_utf8(char *s, size_t n) {
     size_t i = n;
     /* Walk back over continuation bytes to the last lead byte. */
     while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
@@ -141,31 +141,6 @@ static void trim_utf8(char *s) {
     }
 }
 
-/* Fill a message of the tables above: "{c}" is replaced by vals[i] where
- * keys[i] == c; other text is copied. The result is cut at a UTF-8 boundary
- * when it does not fit. */
-static void fill(char *dst, size_t cap, const char *tmpl, const char *keys,
-                 const char *const *vals) {
-    size_t o = 0;
-    for (const char *s = tmpl; *s != '\0' && o + 1 < cap;) {
-        const char *k = s[0] == '{' && s[1] != '\0' && s[2] == '}' ? strchr(keys, s[1]) : NULL;
-        if (k != NULL) {
-            const char *val = vals[k - keys];
-            size_t n = strlen(val);
-            if (o + n >= cap) {
-                n = cap - 1 - o;
-            }
-            memcpy(dst + o, val, n);
-            o += n;
-            s += 3;
-            continue;
-        }
-        dst[o++] = *s++;
-    }
-    dst[o] = '\0';
-    trim_utf8(dst);
-}
-
 static const char *unit_word(const char *unit, fc_lang lang) {
     for (size_t i = 0; i < sizeof unit_table / sizeof unit_table[0]; i++) {
         if (strcmp(unit_table[i].unit, unit) == 0) {
@@ -175,45 +150,101 @@ static const char *unit_word(const char *unit, fc_lang lang) {
     return unit;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && memcmp(s + n - k, suffix, k) == 0;
+/* Decimals a number is shown with: one for minutes, none for metres,
+ * counts, days and levels, two for anything else that is not whole (money in
+ * major units); -1 for "none, unless the value is not whole" (then two).
+ * `unit` may be "" and `name` is the fact or let name (its suffix tells the
+ * unit when `unit` is empty). */
+static int decimals_of(const char *unit, const char *name) {
+    switch (unit[0]) {
+    case '\0': {
+        size_t n = strlen(name);
+        if (n >= 4 && memcmp(name + n - 4, "_min", 4) == 0) {
+            return 1;
+        }
+        if ((n >= 2 && memcmp(name + n - 2, "_m", 2) == 0) ||
+            (n >= 5 && memcmp(name + n - 5, "_days", 5) == 0)) {
+            return 0;
+        }
+        return -1;
+    }
+    case 'm':
+        if (strcmp(unit, "min") == 0) {
+            return 1;
+        }
+        return strcmp(unit, "m") == 0 ? 0 : -1;
+    case 'c':
+        return strcmp(unit, "count") == 0 ? 0 : -1;
+    case 'd':
+        return strcmp(unit, "days") == 0 ? 0 : -1;
+    case 'l':
+        return strcmp(unit, "level") == 0 ? 0 : -1;
+    case 's':
+        return strcmp(unit, "stars") == 0 || strcmp(unit, "score") == 0 ? 0 : -1;
+    case '0':
+        return strcmp(unit, "0/1") == 0 ? 0 : -1;
+    default:
+        return -1;
+    }
 }
 
-/* Format a number the way explanations show it: one decimal for minutes,
- * none for metres, counts, days and levels, two decimals for anything else
- * that is not whole (money in major units). `unit` may be "" and `name` is
- * the fact or let name (its suffix tells the unit when `unit` is empty). */
-static void format_number(double v, const char *unit, const char *name, char *buf, size_t bufsz) {
-    int minutes = strcmp(unit, "min") == 0 || (unit[0] == '\0' && ends_with(name, "_min"));
-    int whole = strcmp(unit, "m") == 0 || strcmp(unit, "count") == 0 || strcmp(unit, "days") == 0 ||
-                strcmp(unit, "level") == 0 || strcmp(unit, "stars") == 0 ||
-                strcmp(unit, "score") == 0 || strcmp(unit, "0/1") == 0 ||
-                (unit[0] == '\0' && (ends_with(name, "_m") || ends_with(name, "_days")));
+/* Print v with `dec` decimals (0..2) as printf's "%.*f" would, into buf
+ * (at least 32 bytes); returns the length. Values far from a rounding tie
+ * are printed by hand; ties and huge values go through snprintf, which
+ * rounds the exact binary value. "-0" and "-0.0" are printed without the
+ * sign (a "-0.00" keeps it, as it always did). */
+static size_t print_fixed(double v, int dec, char *buf, size_t bufsz) {
+    static const double scale[3] = {1, 10, 100};
+    double x = v * scale[dec];
+    double frac = x - floor(x);
+    int n;
+    if (!(fabs(x) < 1e9) || fabs(frac - 0.5) < 1e-6) {
+        n = snprintf(buf, bufsz, "%.*f", dec, v);
+    } else {
+        int neg = x < 0;
+        long long r = llround(neg ? -x : x);
+        long long whole = r / (long long)scale[dec];
+        long long part = r % (long long)scale[dec];
+        if (neg && r == 0 && dec < 2) {
+            neg = 0;
+        }
+        n = dec == 0   ? snprintf(buf, bufsz, "%s%lld", neg ? "-" : "", whole)
+            : dec == 1 ? snprintf(buf, bufsz, "%s%lld.%lld", neg ? "-" : "", whole, part)
+                       : snprintf(buf, bufsz, "%s%lld.%02lld", neg ? "-" : "", whole, part);
+        return n < 0 ? 0 : (size_t)n >= bufsz ? bufsz - 1 : (size_t)n;
+    }
+    if (n > 0 && (strcmp(buf, "-0.0") == 0 || strcmp(buf, "-0") == 0)) {
+        memmove(buf, buf + 1, (size_t)n);
+        n--;
+    }
+    return n < 0 ? 0 : (size_t)n >= bufsz ? bufsz - 1 : (size_t)n;
+}
+
+/* Format a number the way explanations show it (decimals_of); returns the
+ * length written to buf (at least 32 bytes). */
+static size_t format_number(double v, const char *unit, const char *name, char *buf, size_t bufsz) {
     if (v == 0) {
         v = 0; /* no "-0.0" */
     }
-    if (minutes) {
-        snprintf(buf, bufsz, "%.1f", v);
-    } else if (whole || v == floor(v)) {
-        snprintf(buf, bufsz, "%.0f", v);
-    } else {
-        snprintf(buf, bufsz, "%.2f", v);
+    int dec = decimals_of(unit, name);
+    if (dec < 0) {
+        dec = v == floor(v) ? 0 : 2;
     }
-    if (strcmp(buf, "-0.0") == 0 || strcmp(buf, "-0") == 0) {
-        copy_text(buf, bufsz, buf + 1);
-    }
+    return print_fixed(v, dec, buf, bufsz);
 }
 
-static void format_value(const fc_value *v, const char *unit, const char *name, char *buf,
-                         size_t bufsz) {
+static size_t format_value(const fc_value *v, const char *unit, const char *name, char *buf,
+                           size_t bufsz) {
     if (v->absent) {
-        copy_text(buf, bufsz, "-");
-    } else if (v->kind == FC_FACT_TEXT) {
-        fc_str_cpy(buf, bufsz, v->text);
-    } else {
-        format_number(v->num, unit, name, buf, bufsz);
+        buf[0] = '-';
+        buf[1] = '\0';
+        return 1;
     }
+    if (v->kind == FC_FACT_TEXT) {
+        fc_str_cpy(buf, bufsz, v->text);
+        return strlen(buf);
+    }
+    return format_number(v->num, unit, name, buf, bufsz);
 }
 
 /* Is this comparison numeric on both sides, so its margin means something? */
@@ -306,6 +337,57 @@ typedef struct verdict {
     int margin_from_closest; /* the margin is what the closest rule missed by */
 } verdict;
 
+/* A text being written into a fixed buffer: bytes past the capacity are
+ * dropped, and the end is cut back to a UTF-8 boundary when it is closed. */
+typedef struct outbuf {
+    char *p;
+    size_t n, cap; /* cap includes the NUL */
+} outbuf;
+
+/* Append n bytes, as many as fit; returns 0 when some did not. */
+static int put(outbuf *o, const char *s, size_t n) {
+    size_t room = o->cap - 1 - o->n;
+    int whole = n <= room;
+    if (!whole) {
+        n = room;
+    }
+    memcpy(o->p + o->n, s, n);
+    o->n += n;
+    return whole;
+}
+
+static void close_out(outbuf *o) {
+    o->p[o->n] = '\0';
+    trim_utf8(o->p, o->n);
+}
+
+/* Fill a message of the tables above: "{c}" is replaced by vals[i] (of
+ * length lens[i]) where keys[i] == c; other text is copied. The result is cut
+ * at a UTF-8 boundary when it does not fit. */
+static void fill(char *dst, size_t cap, const char *tmpl, const char *keys, const char *const *vals,
+                 const size_t *lens) {
+    outbuf o = {dst, 0, cap};
+    const char *s = tmpl;
+    while (*s != '\0' && o.n + 1 < cap) {
+        const char *brace = strchr(s, '{');
+        if (brace == NULL) {
+            put(&o, s, strlen(s));
+            break;
+        }
+        put(&o, s, (size_t)(brace - s));
+        s = brace;
+        const char *k = s[1] != '\0' && s[2] == '}' ? strchr(keys, s[1]) : NULL;
+        if (k != NULL) {
+            put(&o, vals[k - keys], lens[k - keys]);
+            s += 3;
+        } else {
+            put(&o, s, 1);
+            s++;
+        }
+    }
+    close_out(&o);
+}
+
 static void render_margin_text(const verdict *v, fc_decision *d, fc_lang lang) {
     d->margin_text[0] = '\0';
     if (!v->has_margin) {
@@ -315,14 +397,21 @@ static void render_margin_text(const verdict *v, fc_decision *d, fc_lang lang) {
         return;
     }
     const fc_evidence *e = &v->margin_ev;
-    char m[32], t[32];
-    format_number(d->margin, e->unit, e->fact, m, sizeof m);
-    format_number(e->threshold.num, e->unit, e->fact, t, sizeof t);
+    char mu[64], t[32];
+    size_t nm = format_number(d->margin, e->unit, e->fact, mu, 32);
+    size_t nt = format_number(e->threshold.num, e->unit, e->fact, t, sizeof t);
     /* The margin with its unit ("4.0 min"; a count has no unit word). */
-    char mu[64];
     const char *u = unit_word(e->unit, lang);
-    snprintf(mu, sizeof mu, u[0] != '\0' ? "%s %s" : "%s", m, u);
-    const char *vals[4] = {mu, e->fact, t, v->closest ? v->closest->id : ""};
+    size_t nu = strlen(u);
+    if (nu > 0 && nu < sizeof mu - 2 - nm) {
+        mu[nm++] = ' ';
+        memcpy(mu + nm, u, nu);
+        nm += nu;
+        mu[nm] = '\0';
+    }
+    const char *r = v->closest ? v->closest->id : "";
+    const char *vals[4] = {mu, e->fact, t, r};
+    size_t lens[4] = {nm, strlen(e->fact), nt, strlen(r)};
     const char *tmpl = margin_at[lang];
     if (v->margin_from_closest) {
         tmpl = margin_missed[lang];
@@ -333,84 +422,111 @@ static void render_margin_text(const verdict *v, fc_decision *d, fc_lang lang) {
     } else if (e->value.num < e->threshold.num) {
         tmpl = margin_under[lang];
     }
-    fill(d->margin_text, sizeof d->margin_text, tmpl, "mftr", vals);
+    fill(d->margin_text, sizeof d->margin_text, tmpl, "mftr", vals, lens);
 }
 
-/* Value of a placeholder name for the template. Returns 1 when found. */
-static int resolve(const fc_policy *p, const fc_policy_input *in, const verdict *v,
-                   const fc_decision *d, const char *name, size_t len, char *buf, size_t bufsz) {
+/* "id@version" of the policy into buf; returns the length. */
+static size_t policy_ref(const fc_policy *p, char *buf, size_t bufsz) {
+    outbuf o = {buf, 0, bufsz};
+    const char *id = fc_policy_id(p), *ver = fc_policy_version(p);
+    put(&o, id, strlen(id));
+    put(&o, "@", 1);
+    put(&o, ver, strlen(ver));
+    close_out(&o);
+    return o.n;
+}
+
+static int is_word(const char *name, size_t len, const char *word, size_t wlen) {
+    return len == wlen && memcmp(name, word, len) == 0;
+}
+
+/* Value of a placeholder name for the template into buf (at least 128
+ * bytes). Returns its length, or -1 when the name is unknown. */
+static long resolve(const fc_policy *p, const fc_policy_input *in, const verdict *v,
+                    const fc_decision *d, const char *name, size_t len, char *buf, size_t bufsz) {
     char key[64];
     if (len == 0 || len >= sizeof key) {
-        return 0;
+        return -1;
     }
     memcpy(key, name, len);
     key[len] = '\0';
-    if (strcmp(key, "rule") == 0) {
+    if (is_word(key, len, "rule", 4)) {
         copy_text(buf, bufsz, d->rule_id);
-        return 1;
+        return (long)strlen(buf);
     }
-    if (strcmp(key, "policy") == 0) {
-        snprintf(buf, bufsz, "%s@%s", fc_policy_id(p), fc_policy_version(p));
-        return 1;
+    if (is_word(key, len, "policy", 6)) {
+        return (long)policy_ref(p, buf, bufsz);
     }
-    if (strcmp(key, "margin") == 0 || strcmp(key, "threshold") == 0) {
+    int margin = is_word(key, len, "margin", 6);
+    if (margin || is_word(key, len, "threshold", 9)) {
         if (!v->has_margin) {
-            copy_text(buf, bufsz, "-");
-        } else if (key[0] == 'm') {
-            format_number(d->margin, v->margin_ev.unit, v->margin_ev.fact, buf, bufsz);
-        } else {
-            format_number(v->margin_ev.threshold.num, v->margin_ev.unit, v->margin_ev.fact, buf,
-                          bufsz);
+            buf[0] = '-';
+            buf[1] = '\0';
+            return 1;
         }
-        return 1;
+        const fc_evidence *e = &v->margin_ev;
+        return (long)format_number(margin ? d->margin : e->threshold.num, e->unit, e->fact, buf,
+                                   bufsz);
     }
     int fi = fc_fact_find(key, len);
     if (fi >= 0) {
         fc_value fv = fc_fact_value((size_t)fi, in);
-        format_value(&fv, fc_fact_unit((size_t)fi), key, buf, bufsz);
-        return 1;
+        return (long)format_value(&fv, fc_fact_unit((size_t)fi), key, buf, bufsz);
     }
-    /* A let or a value: its value is known when a comparison of the
-     * decision's evidence has it on either side. */
+    /* A let or a value a comparison of the decision's evidence has on
+     * either side: the value it was judged with. */
     for (size_t i = 0; i < d->n_evidence; i++) {
         const fc_evidence *e = &d->evidence[i];
         if (strcmp(e->fact, key) == 0) {
-            format_value(&e->value, e->unit, key, buf, bufsz);
-            return 1;
+            return (long)format_value(&e->value, e->unit, key, buf, bufsz);
         }
         if (strcmp(e->against, key) == 0) {
-            format_value(&e->threshold, e->unit, key, buf, bufsz);
-            return 1;
+            return (long)format_value(&e->threshold, e->unit, key, buf, bufsz);
         }
     }
-    return 0;
+    /* A let or a value no comparison touched: computed for this order. */
+    fc_value nv;
+    const char *unit = NULL;
+    if (fc_policy_name_value(p, key, len, in, &nv, &unit) == FC_OK) {
+        return (long)format_value(&nv, unit ? unit : "", key, buf, bufsz);
+    }
+    return -1;
 }
 
-/* Fill {placeholders} of tmpl into d->explanation. An unresolved name is
- * left as written, braces included (the loader refuses unknown names, so
- * this only happens for a let that no comparison evaluated). */
+/* Fill {placeholders} of tmpl into d->explanation. A name the policy does
+ * not know is left as written, braces included (the loader refuses unknown
+ * names). A value that does not fit ends the text before it. */
 static void render_template(const fc_policy *p, const fc_policy_input *in, const verdict *v,
                             fc_decision *d, const char *tmpl) {
-    size_t cap = sizeof d->explanation, o = 0;
-    char *out = d->explanation;
-    for (const char *s = tmpl; *s != '\0' && o + 1 < cap;) {
-        const char *close = s[0] == '{' ? strchr(s + 1, '}') : NULL;
+    outbuf o = {d->explanation, 0, sizeof d->explanation};
+    const char *s = tmpl;
+    while (*s != '\0' && o.n + 1 < o.cap) {
+        const char *brace = strchr(s, '{');
+        if (brace == NULL) {
+            put(&o, s, strlen(s));
+            break;
+        }
+        if (!put(&o, s, (size_t)(brace - s))) {
+            break;
+        }
+        s = brace;
+        const char *close = strchr(s + 1, '}');
         char val[128];
-        if (close != NULL &&
-            resolve(p, in, v, d, s + 1, (size_t)(close - s - 1), val, sizeof val)) {
-            size_t k = strlen(val);
-            if (o + k >= cap) {
+        long k = close != NULL
+                     ? resolve(p, in, v, d, s + 1, (size_t)(close - s - 1), val, sizeof val)
+                     : -1;
+        if (k >= 0) {
+            if ((size_t)k >= o.cap - o.n) {
                 break;
             }
-            memcpy(out + o, val, k);
-            o += k;
+            put(&o, val, (size_t)k);
             s = close + 1;
             continue;
         }
-        out[o++] = *s++;
+        put(&o, s, 1);
+        s++;
     }
-    out[o] = '\0';
-    trim_utf8(out);
+    close_out(&o);
 }
 
 static void render(const fc_policy *p, const fc_policy_input *in, const verdict *v, fc_decision *d,
@@ -424,9 +540,10 @@ static void render(const fc_policy *p, const fc_policy_input *in, const verdict 
         return;
     }
     char pv[128];
-    snprintf(pv, sizeof pv, "%s@%s", fc_policy_id(p), fc_policy_version(p));
-    const char *vals[3] = {pv, incident_words[d->incident][lang], d->margin_text};
-    fill(d->explanation, sizeof d->explanation, undetermined_text[lang], "pix", vals);
+    const char *inc = incident_words[d->incident][lang];
+    const char *vals[3] = {pv, inc, d->margin_text};
+    size_t lens[3] = {policy_ref(p, pv, sizeof pv), strlen(inc), strlen(d->margin_text)};
+    fill(d->explanation, sizeof d->explanation, undetermined_text[lang], "pix", vals, lens);
 }
 
 /* Append evidence to the decision, as much as fits. */
@@ -436,11 +553,38 @@ static void add_evidence(fc_decision *d, const fc_evidence *ev, size_t n) {
     }
 }
 
+/* The closest of rules[0..n) to holding (none of them holds), with its
+ * evidence into ev (FC_EVIDENCE_MAX) and its count into *n_ev. */
+static const fc_rule *closest_rule(const fc_policy_input *in, const fc_rule *const *rules, size_t n,
+                                   fc_evidence *ev, size_t *n_ev) {
+    fc_evidence cur[FC_EVIDENCE_MAX];
+    closeness best = {0, 0, 0};
+    const fc_rule *closest = NULL;
+    *n_ev = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t n_cur = 0, n_seen = 0;
+        (void)fc_cond_eval(rules[i]->when, in, cur, &n_cur, &n_seen);
+        closeness c = measure(cur, n_cur);
+        if (closest == NULL || closer(&c, &best)) {
+            closest = rules[i];
+            best = c;
+            *n_ev = n_cur;
+            memcpy(ev, cur, n_cur * sizeof cur[0]);
+        }
+    }
+    return closest;
+}
+
 /* Judge one incident into *d (fully overwritten) and describe the verdict
- * for rendering. */
+ * for rendering. The rules are tried without evidence; only the deciding
+ * rule is evaluated again with it (and, when no party is named, the rules
+ * before it, to find the closest). */
 static void judge_incident(const fc_policy *p, const fc_policy_input *in, fc_incident_kind k,
                            int severe, fc_decision *d, verdict *v) {
-    memset(d, 0, sizeof *d);
+    /* Everything but the evidence array is zeroed (its entries past
+     * n_evidence are left as they were: 4 KiB not worth clearing). */
+    memset(d, 0, offsetof(fc_decision, evidence));
+    memset(&d->n_evidence, 0, sizeof *d - offsetof(fc_decision, n_evidence));
     memset(v, 0, sizeof *v);
     d->incident = k;
     d->severe = severe;
@@ -451,31 +595,19 @@ static void judge_incident(const fc_policy *p, const fc_policy_input *in, fc_inc
 
     const fc_rule *const *rules = NULL;
     size_t n_rules = fc_policy_rules(p, k, &rules);
-
-    fc_evidence ev[FC_EVIDENCE_MAX], best_ev[FC_EVIDENCE_MAX];
-    size_t n_best = 0;
-    closeness best = {0, 0, 0};
-    const fc_rule *decider = NULL;
-    size_t n_ev = 0;
+    size_t at = n_rules;
     for (size_t i = 0; i < n_rules; i++) {
-        const fc_rule *r = rules[i];
-        size_t n_seen = 0;
-        n_ev = 0;
-        int holds = fc_cond_eval(r->when, in, ev, &n_ev, &n_seen);
-        if (holds) {
-            decider = r;
+        if (fc_cond_eval(rules[i]->when, in, NULL, NULL, NULL)) {
+            at = i;
             break;
-        }
-        closeness c = measure(ev, n_ev);
-        if (v->closest == NULL || closer(&c, &best)) {
-            v->closest = r;
-            best = c;
-            n_best = n_ev;
-            memcpy(best_ev, ev, n_ev * sizeof ev[0]);
         }
     }
 
-    if (decider != NULL) {
+    fc_evidence ev[FC_EVIDENCE_MAX];
+    if (at < n_rules) {
+        const fc_rule *decider = rules[at];
+        size_t n_ev = 0, n_seen = 0;
+        (void)fc_cond_eval(decider->when, in, ev, &n_ev, &n_seen);
         v->rule = decider;
         d->liable = decider->liable;
         d->review = decider->review || decider->liable == FC_PARTY_UNDETERMINED;
@@ -492,17 +624,20 @@ static void judge_incident(const fc_policy *p, const fc_policy_input *in, fc_inc
     }
 
     /* Undetermined (no rule held, or a catch-all named nobody): the margin is
-     * what the closest rule missed by, and its evidence is shown too. */
-    if (d->liable == FC_PARTY_UNDETERMINED && v->closest != NULL && !v->has_margin) {
-        v->margin_from_closest = 1;
-        add_evidence(d, best_ev, n_best);
-        long m = pick_margin(best_ev, n_best, 0);
-        if (m >= 0) {
-            v->margin_ev = best_ev[m];
-            v->has_margin = 1;
+     * what the closest rule before it missed by, and its evidence is shown
+     * too. */
+    if (d->liable == FC_PARTY_UNDETERMINED && !v->has_margin) {
+        size_t n_best = 0;
+        v->closest = closest_rule(in, rules, at, ev, &n_best);
+        v->margin_from_closest = v->closest != NULL || at == n_rules;
+        if (v->closest != NULL) {
+            add_evidence(d, ev, n_best);
+            long m = pick_margin(ev, n_best, 0);
+            if (m >= 0) {
+                v->margin_ev = ev[m];
+                v->has_margin = 1;
+            }
         }
-    } else if (d->liable == FC_PARTY_UNDETERMINED && decider == NULL) {
-        v->margin_from_closest = 1;
     }
 
     if (v->has_margin) {

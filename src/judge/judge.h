@@ -30,7 +30,7 @@ typedef struct fc_decision {
     char policy_version[40];
     fc_consequence consequence;
     char currency[4];
-    fc_evidence evidence[FC_EVIDENCE_MAX];
+    fc_evidence evidence[FC_EVIDENCE_MAX]; /* entries past n_evidence are unspecified */
     size_t n_evidence;
     /* The counterfactual margin: the comparison of the deciding rule closest
      * to flipping (or, when undetermined, of the rule closest to holding). */
