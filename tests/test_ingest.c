@@ -705,6 +705,166 @@ static void test_kill9_recovery_gives_identical_store(void **state) {
     free(b);
 }
 
+/* The summary of a copy of an ingested file names the copy, as given, and
+ * the source it matched. */
+static void test_already_ingested_names_the_given_file(void **state) {
+    fixture *fx = *state;
+    char orig[256], copy[256], expect[700];
+    copy_fixture(fx, "orders.csv", orig, sizeof orig);
+    snprintf(copy, sizeof copy, "%s/copy.csv", fx->dir);
+    char *text = slurp(orig);
+    assert_non_null(text);
+    FILE *f = fopen(copy, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+    free(text);
+
+    char *out = NULL;
+    size_t out_n = 0;
+    FILE *mem = open_memstream(&out, &out_n);
+    assert_non_null(mem);
+    fc_ingest_opts o = {.max_errors = -1, .summary = mem};
+    fc_ingest_log log;
+    fc_err err;
+    assert_int_equal(fc_ingest_file(fx->s, orig, &o, &log, &err), FC_OK);
+    assert_int_equal(fc_ingest_file(fx->s, copy, &o, &log, &err), FC_OK);
+    assert_int_equal(fc_ingest_file(fx->s, orig, &o, &log, &err), FC_OK);
+    assert_int_equal(fclose(mem), 0);
+    assert_int_equal(count_lines(out), 3);
+    /* Second line: the copy, as given, then the original it matched. */
+    char *second = strchr(out, '\n') + 1;
+    snprintf(expect, sizeof expect, "%s: already ingested (", copy);
+    assert_memory_equal(second, expect, strlen(expect));
+    snprintf(expect, sizeof expect, " rejected) as %s; sha256 ", orig);
+    char *second_end = strchr(second, '\n');
+    char *as = strstr(second, expect);
+    assert_non_null(as);
+    assert_true(as < second_end);
+    /* Third line: the original again, under its own name: no "as". */
+    char *third = second_end + 1;
+    snprintf(expect, sizeof expect, "%s: already ingested (", orig);
+    assert_memory_equal(third, expect, strlen(expect));
+    assert_null(strstr(third, " as "));
+    free(out);
+}
+
+/* Orders whose duplicates sit a few rows after their first (still being
+ * written when they are read), batches committed every few rows or not
+ * before the end: the counters are exact and both stores are the same. */
+static void test_duplicates_in_flight_are_found(void **state) {
+    fixture *fx = *state;
+    fc_store_close(fx->s);
+    fx->s = NULL;
+    assert_true(sodium_init() >= 0);
+    const long rows = 12000;
+    char input[256], db_a[256], db_b[256];
+    snprintf(input, sizeof input, "%s/dups.csv", fx->dir);
+    snprintf(db_a, sizeof db_a, "%s/a.db", fx->dir);
+    snprintf(db_b, sizeof db_b, "%s/b.db", fx->dir);
+    char base[256];
+    snprintf(base, sizeof base, "%s/base.csv", fx->dir);
+    write_big_orders(base, rows);
+    /* Every 50th row twice in a row, then the first 300 rows again:
+     * duplicates of a record still being written, and of the first batch. */
+    char *text = slurp(base);
+    assert_non_null(text);
+    FILE *f = fopen(input, "wb");
+    assert_non_null(f);
+    fputs(orders_header, f);
+    const char *first = strchr(text, '\n') + 1;
+    const char *row = first;
+    for (long i = 0; i < rows + 300; i++) {
+        if (i == rows) {
+            row = first;
+        }
+        const char *end = strchr(row, '\n') + 1;
+        for (int k = 0; k < (i < rows && i % 50 == 0 ? 2 : 1); k++) {
+            assert_int_equal(fwrite(row, 1, (size_t)(end - row), f), (size_t)(end - row));
+        }
+        row = end;
+    }
+    assert_int_equal(fclose(f), 0);
+    free(text);
+    /* Expected counts, as write_big_orders lays the rows out (a bad time
+     * every 997th row, row i repeating row i - 500 every 1009th). */
+    int64_t read = 0, rejected = 0, duplicates = 0;
+    char *seen = calloc((size_t)rows, 1);
+    assert_non_null(seen);
+    for (long i = 0; i < rows + 300; i++) {
+        long src = i < rows ? i : i - rows;
+        for (int k = 0; k < (i < rows && i % 50 == 0 ? 2 : 1); k++) {
+            long id = src % 1009 == 1008 ? src - 500 : src;
+            read++;
+            if (src % 997 == 996) {
+                rejected++;
+            } else if (seen[id]) {
+                duplicates++;
+            } else {
+                seen[id] = 1;
+            }
+        }
+    }
+    free(seen);
+    assert_true(duplicates > 300);
+    const char *dbs[] = {db_a, db_b};
+    const size_t batches[] = {7, 1000000};
+    char hex[2][65];
+    for (int k = 0; k < 2; k++) {
+        fc_store *s = NULL;
+        fc_err err;
+        assert_int_equal(fc_store_open(dbs[k], &s, &err), FC_OK);
+        fc_ingest_opts o = quiet_opts();
+        o.batch_rows = batches[k];
+        fc_ingest_log log;
+        assert_int_equal(fc_ingest_file(s, input, &o, &log, &err), FC_OK);
+        assert_int_equal(log.rows_read, read);
+        assert_int_equal(log.rejected, rejected);
+        assert_int_equal(log.duplicates, duplicates);
+        assert_int_equal(log.accepted, read - rejected - duplicates);
+        int64_t records = 0, events = 0;
+        assert_int_equal(fc_store_counts(s, &records, &events, &err), FC_OK);
+        assert_int_equal(records, log.accepted);
+        fc_store_close(s);
+        int64_t accepted = 0;
+        int st = 0;
+        store_digest(dbs[k], hex[k], &accepted, &st);
+        assert_int_equal(st, FC_INGEST_DONE);
+    }
+    assert_string_equal(hex[0], hex[1]);
+}
+
+/* A store error on the writer reaches the caller with its message, and the
+ * store is left as before. */
+static void test_writer_error_reaches_the_caller(void **state) {
+    fixture *fx = *state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/ids.jsonl", fx->dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    /* Three hash-colliding ids in a key space of one bit: the third has no
+     * key left. */
+    for (int i = 0; i < 3; i++) {
+        fprintf(f,
+                "{\"id\":\"e%d\",\"type\":\"order_created\",\"ts\":\"2026-03-02T10:00:00Z\","
+                "\"order\":\"o%d\",\"city\":\"riyadh\"}\n",
+                i, i);
+    }
+    assert_int_equal(fclose(f), 0);
+    fc_store_test_key_bits(fx->s, 1);
+    fc_ingest_opts o = quiet_opts();
+    fc_ingest_log log;
+    fc_err err;
+    fc_err_clear(&err);
+    int rc = fc_ingest_file(fx->s, path, &o, &log, &err);
+    assert_int_equal(rc, FC_ELIMIT);
+    assert_int_equal(err.code, FC_ELIMIT);
+    assert_non_null(strstr(err.msg, "key space is full"));
+    int64_t records = -1, events = -1;
+    assert_int_equal(fc_store_counts(fx->s, &records, &events, &err), FC_OK);
+    assert_int_equal(records, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_jsonl_exact_counters, setup, teardown),
@@ -717,6 +877,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_missing_file_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_exit_statuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_stdin_and_reference_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_already_ingested_names_the_given_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_in_flight_are_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_error_reaches_the_caller, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_recovery_gives_identical_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

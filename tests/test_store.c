@@ -202,6 +202,53 @@ static void test_append_and_duplicate(void **state) {
     assert_string_equal(sn.ids[1], "o2");
 }
 
+/* Events packed by the caller are stored as fc_store_append stores them,
+ * and dedupe the same way against records of either kind. */
+static void test_append_packed_matches_append(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    int dup = -1;
+    fc_event ev[2];
+    make_events(ev, "o1", 1772000000);
+    uint8_t *packed = NULL;
+    size_t len = 0, cap = 0;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(fc_event_pack(&ev[i], &packed, &len, &cap), FC_OK);
+    }
+    /* Outside a batch nothing is written. */
+    assert_int_equal(fc_store_append_packed(fx->s, 1, fc_str_c("o1"), fc_str_c("o1"), packed, len,
+                                            2, &dup, &err),
+                     FC_EINVAL);
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(fc_store_append_packed(fx->s, 1, fc_str_c("o1"), fc_str_c("o1"), packed, len,
+                                            2, &dup, &err),
+                     FC_OK);
+    assert_int_equal(dup, 0);
+    /* The same id through the unpacked path is a duplicate, and back. */
+    assert_int_equal(append1(fx->s, "o1", "o1", &dup), FC_OK);
+    assert_int_equal(dup, 1);
+    assert_int_equal(append1(fx->s, "o2", "o2", &dup), FC_OK);
+    assert_int_equal(dup, 0);
+    assert_int_equal(fc_store_append_packed(fx->s, 1, fc_str_c("o2"), fc_str_c("o2"), packed, len,
+                                            2, &dup, &err),
+                     FC_OK);
+    assert_int_equal(dup, 1);
+    assert_int_equal(
+        fc_store_append_packed(fx->s, 1, fc_str_c(""), fc_str_c("o3"), packed, len, 2, &dup, &err),
+        FC_EINVAL);
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    free(packed);
+
+    int calls = 0;
+    assert_int_equal(fc_store_scan_order(fx->s, fc_str_c("o1"), check_round_trip, &calls, &err),
+                     FC_OK);
+    assert_int_equal(calls, 1);
+    int64_t records = 0, events = 0;
+    assert_int_equal(fc_store_counts(fx->s, &records, &events, &err), FC_OK);
+    assert_int_equal(records, 2);
+    assert_int_equal(events, 4);
+}
+
 static void test_scan_order_finds_only_its_records(void **state) {
     fixture *fx = *state;
     fc_err err;
@@ -708,6 +755,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_migrations_from_empty_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_and_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_packed_matches_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_order_finds_only_its_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_callback_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hash_collisions_are_not_duplicates, setup, teardown),

@@ -901,19 +901,25 @@ static int read_rows(run *r, fc_err *err) {
     return run_rows(r, err);
 }
 
-static void summary(FILE *out, const fc_ingest_log *log, int already, const char *rejects,
-                    double secs) {
+/* One summary line for `path`, the file as the caller gave it. An input
+ * already ingested also names the source its log was made from when that
+ * was another name (a copy, or the same file under another path), after the
+ * counters so that "NAME: already ingested (" reads the same either way. */
+static void summary(FILE *out, const char *path, const fc_ingest_log *log, int already,
+                    const char *rejects, double secs) {
     if (already) {
+        int other = strcmp(path, log->source) != 0;
         fprintf(out,
                 "%s: already ingested (%lld rows read, %lld accepted, %lld duplicates, %lld "
-                "rejected); sha256 %.12s\n",
-                log->source, (long long)log->rows_read, (long long)log->accepted,
-                (long long)log->duplicates, (long long)log->rejected, log->checksum);
+                "rejected)%s%s; sha256 %.12s\n",
+                path, (long long)log->rows_read, (long long)log->accepted,
+                (long long)log->duplicates, (long long)log->rejected, other ? " as " : "",
+                other ? log->source : "", log->checksum);
     } else {
         fprintf(out,
                 "%s: %lld rows read, %lld accepted, %lld duplicates, %lld rejected%s%s%s; "
                 "sha256 %.12s; %.2f s\n",
-                log->source, (long long)log->rows_read, (long long)log->accepted,
+                path, (long long)log->rows_read, (long long)log->accepted,
                 (long long)log->duplicates, (long long)log->rejected,
                 rejects[0] != '\0' ? " (see " : "", rejects, rejects[0] != '\0' ? ")" : "",
                 log->checksum, secs);
@@ -1089,7 +1095,7 @@ report:;
     fc_err_clear(&werr);
     int wrc = write_reject_file(s, path, o, log, rejects, sizeof rejects, &werr);
     if (!o->quiet) {
-        summary(o->summary != NULL ? o->summary : stdout, log, already, rejects,
+        summary(o->summary != NULL ? o->summary : stdout, path, log, already, rejects,
                 fc_now_mono() - t0);
     }
     if (wrc != FC_OK && rc == FC_OK) {
