@@ -203,15 +203,29 @@ static size_t print_fixed(double v, int dec, char *buf, size_t bufsz) {
     } else {
         int neg = x < 0;
         long long r = llround(neg ? -x : x);
-        long long whole = r / (long long)scale[dec];
-        long long part = r % (long long)scale[dec];
         if (neg && r == 0 && dec < 2) {
             neg = 0;
         }
-        n = dec == 0   ? snprintf(buf, bufsz, "%s%lld", neg ? "-" : "", whole)
-            : dec == 1 ? snprintf(buf, bufsz, "%s%lld.%lld", neg ? "-" : "", whole, part)
-                       : snprintf(buf, bufsz, "%s%lld.%02lld", neg ? "-" : "", whole, part);
-        return n < 0 ? 0 : (size_t)n >= bufsz ? bufsz - 1 : (size_t)n;
+        /* Digits from the last, the point after `dec` of them, then at
+         * least one whole digit. */
+        char tmp[32];
+        size_t k = 0;
+        for (int i = 0; i < dec || r > 0 || k <= (size_t)dec; i++) {
+            if (i == dec && dec > 0) {
+                tmp[k++] = '.';
+            }
+            tmp[k++] = (char)('0' + r % 10);
+            r /= 10;
+        }
+        if (neg) {
+            tmp[k++] = '-';
+        }
+        size_t len = k < bufsz ? k : bufsz - 1;
+        for (size_t i = 0; i < len; i++) {
+            buf[i] = tmp[k - 1 - i];
+        }
+        buf[len] = '\0';
+        return len;
     }
     if (n > 0 && (strcmp(buf, "-0.0") == 0 || strcmp(buf, "-0") == 0)) {
         memmove(buf, buf + 1, (size_t)n);
