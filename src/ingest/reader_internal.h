@@ -22,6 +22,7 @@ typedef struct fc__csv {
     size_t pos; /* next byte to read */
     long line;  /* physical line of buf[pos], 1-based */
     char delim;
+    int wide;           /* the processor has 32-byte vectors (AVX2) */
     uint8_t stop[256];  /* bytes that end a plain run in an unquoted field */
     uint8_t qstop[256]; /* bytes that end a plain run in a quoted field */
     fc_str *fields;

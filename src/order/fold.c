@@ -235,11 +235,24 @@ static void sort_heap(const fc_event *ev, uint32_t *idx, size_t n, event_cmp cmp
  * event (in that order) already has. */
 static void order_events(const fc_event *ev, uint32_t *idx, size_t n) {
     if (n <= SMALL_N) {
+        /* A key per id (its length and last three bytes) in a local array:
+         * ids with different keys differ, so the pairwise check compares
+         * integers and reads the strings only when the keys agree. */
+        uint64_t key[SMALL_N];
         sort_small(ev, idx, n);
+        for (size_t i = 0; i < n; i++) {
+            fc_str id = ev[idx[i]].id;
+            uint64_t k = (uint64_t)id.n << 24;
+            for (uint32_t b = 0; b < 3 && b < id.n; b++) {
+                k |= (uint64_t)(unsigned char)id.p[id.n - 1 - b] << (8 * b);
+            }
+            key[i] = k;
+        }
         for (size_t i = 1; i < n; i++) {
             fc_str id = ev[idx[i]].id;
             for (size_t j = 0; j < i; j++) {
-                if (!(idx[j] & DUP_BIT) && str_eq(ev[idx[j] & ~DUP_BIT].id, id)) {
+                if (key[j] == key[i] && !(idx[j] & DUP_BIT) &&
+                    str_eq(ev[idx[j] & ~DUP_BIT].id, id)) {
                     idx[i] |= DUP_BIT;
                     break;
                 }
