@@ -116,6 +116,30 @@ void fc_dict_prefetch(const fc_dict *d, uint64_t h) {
     __builtin_prefetch(&d->slots[fc__dict_tag(h) & d->mask]);
 }
 
+/* Do the n bytes (n <= FC_DICT_INLINE) at a and b agree? Overlapping word
+ * loads inside [0, n) instead of a call to memcmp. */
+static inline int fc__dict_short_eq(const char *a, const char *b, size_t n) {
+    if (n >= 8) {
+        uint64_t x = fc__dict_load(a, 8) ^ fc__dict_load(b, 8);
+        x |= fc__dict_load(a + n - 8, 8) ^ fc__dict_load(b + n - 8, 8);
+        if (n > 16) {
+            x |= fc__dict_load(a + 8, 8) ^ fc__dict_load(b + 8, 8);
+        }
+        return x == 0;
+    }
+    if (n >= 4) {
+        uint64_t x = fc__dict_load(a, 4) ^ fc__dict_load(b, 4);
+        x |= fc__dict_load(a + n - 4, 4) ^ fc__dict_load(b + n - 4, 4);
+        return x == 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] != b[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Slot index of s, or of the empty slot where it would go. */
 static inline uint32_t fc__dict_probe(const fc_dict *d, fc_str s, uint32_t tag) {
     uint32_t i = tag & d->mask;
@@ -125,8 +149,8 @@ static inline uint32_t fc__dict_probe(const fc_dict *d, fc_str s, uint32_t tag) 
             return i;
         }
         if (sl->tag == tag && sl->n == s.n) {
-            const char *k = s.n <= FC_DICT_INLINE ? sl->key : d->strs[sl->id_p1 - 1].p;
-            if (s.n == 0 || memcmp(k, s.p, s.n) == 0) {
+            if (s.n <= FC_DICT_INLINE ? fc__dict_short_eq(sl->key, s.p, s.n)
+                                      : memcmp(d->strs[sl->id_p1 - 1].p, s.p, s.n) == 0) {
                 return i;
             }
         }
