@@ -210,10 +210,11 @@ static int reserve_rows(fc_facts *t, size_t need) {
         return FC_OK;
     }
     /* Each growth copies the rows into fresh memory, and fresh memory is
-     * what costs (see resize_columns): large tables grow fourfold. The
-     * slack is only address space until rows are written into it, and
-     * fc_facts_seal gives it back. */
-    size_t cap = t->cap < 1024 ? 1024 : t->cap < (1u << 16) ? t->cap * 2 : t->cap * 4;
+     * what costs (see resize_columns): large tables grow fourfold, then
+     * eightfold. The slack is only address space until rows are written
+     * into it, and fc_facts_seal gives it back. */
+    size_t factor = t->cap < (1u << 16) ? 2 : t->cap < (1u << 18) ? 4 : 8;
+    size_t cap = t->cap < 1024 ? 1024 : t->cap * factor;
     if (cap < need) {
         cap = need;
     }
