@@ -361,8 +361,12 @@ int main(int argc, char **argv) {
            "reference time (cpu %.3f s: %.0f orders/s)\n",
            added_n, t_full, (double)parsed / t_full, t_full / t_ref, c_full,
            (double)parsed / c_full);
-    printf("target 1,000,000 orders/s: %s (wall clock)\n",
-           (double)parsed / t_full >= 1e6 ? "met" : "NOT met");
+    /* The verdict on the wall clock, as the target is stated; CPU time too,
+     * because on a shared machine the wall clock also counts time spent
+     * waiting for a core. */
+    printf("target 1,000,000 orders/s: %s on the wall clock (%.0f/s); %s in CPU time (%.0f/s)\n",
+           (double)parsed / t_full >= 1e6 ? "met" : "NOT met", (double)parsed / t_full,
+           (double)parsed / c_full >= 1e6 ? "met" : "NOT met", (double)parsed / c_full);
     rc = bad == 0 && added_n == rows ? 0 : 1;
 out:
     fc_reader_free(r);
