@@ -28,6 +28,7 @@ int fc_cli_exit_for(int code) {
         return FC_EXIT_REJECTED;
     case FC_EINVAL:
     case FC_ENOTFOUND:
+    case FC_ECONFLICT:
         return FC_EXIT_USAGE;
     default:
         return FC_EXIT_INTERNAL;

@@ -28,7 +28,8 @@ typedef enum fc_status {
     FC_ENOTFOUND = -6, /* a named thing does not exist */
     FC_EDUP = -7,      /* duplicate (id, name) */
     FC_ELIMIT = -8,    /* a size or count limit was exceeded */
-    FC_EINTERNAL = -9  /* a bug: an invariant did not hold */
+    FC_EINTERNAL = -9, /* a bug: an invariant did not hold */
+    FC_ECONFLICT = -10 /* someone else changed it first (a concurrent write) */
 } fc_status;
 
 /* Detail for the user: where and why. file may be empty; line and col are

@@ -25,6 +25,8 @@ const char *fc_strerror(int code) {
         return "duplicate";
     case FC_ELIMIT:
         return "limit exceeded";
+    case FC_ECONFLICT:
+        return "conflict";
     case FC_EINTERNAL:
         return "internal error";
     default:

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/store_internal.h"
 
 /* Migrations, applied in order, each in one transaction; the version of a
  * store is the number of steps applied. Never edit a step once released:
@@ -83,34 +83,34 @@ static const char *const migrations[] = {
     " kind TEXT NOT NULL, brand TEXT NOT NULL, lat_e6 INTEGER, lng_e6 INTEGER);"
     "CREATE TABLE rider(rider TEXT PRIMARY KEY, city TEXT NOT NULL, capacity TEXT NOT NULL,"
     " fleet TEXT NOT NULL, start_date INTEGER);",
+    /* 2: records that name no order (weather, platform incidents, shifts) by
+     * seq; the case log (decisions, appeals, ledger), append-only. */
+    "CREATE INDEX record_unordered ON record(seq) WHERE order_id IS NULL;"
+    "CREATE TABLE case_entry("
+    " seq INTEGER PRIMARY KEY,"
+    " id TEXT NOT NULL UNIQUE,"
+    " type INTEGER NOT NULL,"
+    " ts INTEGER NOT NULL,"
+    " order_id TEXT,"
+    " decision TEXT,"
+    " appeal TEXT,"
+    " city TEXT,"
+    " rider TEXT,"
+    " merchant TEXT,"
+    " actor TEXT NOT NULL,"
+    " body TEXT NOT NULL);"
+    "CREATE INDEX case_order ON case_entry(order_id) WHERE order_id IS NOT NULL;"
+    "CREATE INDEX case_decision ON case_entry(decision) WHERE decision IS NOT NULL;"
+    "CREATE INDEX case_appeal ON case_entry(appeal) WHERE appeal IS NOT NULL;"
+    "CREATE INDEX case_rider ON case_entry(rider) WHERE rider IS NOT NULL;"
+    "CREATE INDEX case_merchant ON case_entry(merchant) WHERE merchant IS NOT NULL;"
+    "CREATE INDEX case_type ON case_entry(type, seq);"
+    "CREATE TRIGGER case_entry_no_update BEFORE UPDATE ON case_entry"
+    " BEGIN SELECT RAISE(ABORT, 'the case log is append-only'); END;"
+    "CREATE TRIGGER case_entry_no_delete BEFORE DELETE ON case_entry"
+    " BEGIN SELECT RAISE(ABORT, 'the case log is append-only'); END;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
-
-enum {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_INSERT_RECORD,
-    ST_RECORD_ID_AT,
-    ST_NEXT_SEQ,
-    ST_KEYS_SINCE,
-    ST_KEYS_PUT,
-    ST_LOG_FIND,
-    ST_LOG_CREATE,
-    ST_LOG_SAVE,
-    ST_LOG_LIST,
-    ST_REJECT,
-    ST_REJECTS,
-    ST_SCAN,
-    ST_SCAN_ORDER,
-    ST_RECORD_AT,
-    ST_COUNTS,
-    ST_PUT_CITY,
-    ST_PUT_ZONE,
-    ST_PUT_MERCHANT,
-    ST_PUT_RIDER,
-    ST__COUNT
-};
 
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -156,35 +156,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 
 #define KEY_EMPTY UINT64_MAX /* a free slot of the key set (keys have 63 bits) */
 
-/* One entry of the in-memory key set. */
-typedef struct key_slot {
-    uint64_t key; /* record key, KEY_EMPTY when free */
-    int64_t seq;  /* the record stored under it */
-} key_slot;
-
-struct fc_store {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[ST__COUNT]; /* prepared on first use */
-    int in_batch;
-    int version;       /* schema version after migration */
-    uint64_t key_mask; /* record keys keep these bits (all 63 outside tests) */
-    uint8_t *pack;     /* scratch for packing a record's events */
-    size_t pack_len, pack_cap;
-    /* The key set: every stored record key, read from record_keys. */
-    key_slot *keys;     /* open addressing, keys_cap a power of two */
-    size_t keys_cap;    /* slots */
-    size_t keys_n;      /* used slots */
-    int keys_loaded;    /* the set holds every chunk up to keys_chunk */
-    int64_t keys_chunk; /* last record_keys chunk read into the set */
-    /* The open batch's appends. */
-    int batch_ready;       /* next_seq and the set are current for this batch */
-    int64_t next_seq;      /* seq of the next appended record */
-    int64_t pending_first; /* seq of the batch's first appended record */
-    uint64_t *pending;     /* keys appended in this batch, in seq order */
-    size_t pending_n, pending_cap;
-};
-
-static int store_fail(fc_store *s, fc_err *err, const char *what) {
+int fc__store_fail(fc_store *s, fc_err *err, const char *what) {
     return fc_err_set(err, FC_ESTORE, NULL, 0, 0, "%s: %s", what,
                       s != NULL && s->db != NULL ? sqlite3_errmsg(s->db) : "no database");
 }
@@ -196,7 +168,7 @@ static sqlite3_stmt *stmt_get(fc_store *s, int which, fc_err *err) {
     if (st == NULL) {
         if (sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
             SQLITE_OK) {
-            store_fail(s, err, "preparing a statement");
+            fc__store_fail(s, err, "preparing a statement");
             return NULL;
         }
         s->stmt[which] = st;
@@ -208,25 +180,25 @@ static sqlite3_stmt *stmt_get(fc_store *s, int which, fc_err *err) {
 }
 
 /* For views that outlive the statement's step (no copy). */
-static int bind_str_static(sqlite3_stmt *st, int i, fc_str v) {
+int fc__bind_str(sqlite3_stmt *st, int i, fc_str v) {
     return sqlite3_bind_text(st, i, v.p != NULL ? v.p : "", (int)v.n, SQLITE_STATIC);
 }
 
-static int bind_cstr(sqlite3_stmt *st, int i, const char *v) {
+int fc__bind_cstr(sqlite3_stmt *st, int i, const char *v) {
     return sqlite3_bind_text(st, i, v != NULL ? v : "", -1, SQLITE_TRANSIENT);
 }
 
 /* Run a statement that returns no rows. */
-static int step_done(fc_store *s, sqlite3_stmt *st, fc_err *err, const char *what) {
+int fc__step_done(fc_store *s, sqlite3_stmt *st, fc_err *err, const char *what) {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        return store_fail(s, err, what);
+        return fc__store_fail(s, err, what);
     }
     return FC_OK;
 }
 
-static int exec_sql(fc_store *s, const char *sql, fc_err *err, const char *what) {
+int fc__store_exec(fc_store *s, const char *sql, fc_err *err, const char *what) {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         fc_err_set(err, FC_ESTORE, NULL, 0, 0, "%s: %s", what, msg != NULL ? msg : "failed");
@@ -240,11 +212,11 @@ static int query_int(fc_store *s, const char *sql, int64_t *out, fc_err *err) {
     sqlite3_stmt *st = NULL;
     int rc = FC_OK;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = store_fail(s, err, "reading the schema");
+        rc = fc__store_fail(s, err, "reading the schema");
         goto out;
     }
     if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = store_fail(s, err, "reading the schema");
+        rc = fc__store_fail(s, err, "reading the schema");
         goto out;
     }
     *out = sqlite3_column_int64(st, 0);
@@ -255,10 +227,10 @@ out:
 
 /* Bring the schema to the newest version, one transaction per step. */
 static int migrate(fc_store *s, fc_err *err) {
-    int rc = exec_sql(s,
-                      "CREATE TABLE IF NOT EXISTS schema_version("
-                      "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-                      err, "creating schema_version");
+    int rc = fc__store_exec(s,
+                            "CREATE TABLE IF NOT EXISTS schema_version("
+                            "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+                            err, "creating schema_version");
     if (rc != FC_OK) {
         return rc;
     }
@@ -278,15 +250,15 @@ static int migrate(fc_store *s, fc_err *err) {
                  "INSERT INTO schema_version(version, applied_at) VALUES(%d, "
                  "CAST(strftime('%%s','now') AS INTEGER))",
                  v);
-        rc = exec_sql(s, "BEGIN IMMEDIATE", err, "starting a migration");
+        rc = fc__store_exec(s, "BEGIN IMMEDIATE", err, "starting a migration");
         if (rc == FC_OK) {
-            rc = exec_sql(s, migrations[v - 1], err, "applying a migration");
+            rc = fc__store_exec(s, migrations[v - 1], err, "applying a migration");
         }
         if (rc == FC_OK) {
-            rc = exec_sql(s, bump, err, "recording a migration");
+            rc = fc__store_exec(s, bump, err, "recording a migration");
         }
         if (rc == FC_OK) {
-            rc = exec_sql(s, "COMMIT", err, "committing a migration");
+            rc = fc__store_exec(s, "COMMIT", err, "committing a migration");
         }
         if (rc != FC_OK) {
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -320,11 +292,12 @@ int fc_store_open(const char *path, fc_store **out, fc_err *err) {
      * a process crash; a power loss may lose the last commits, never corrupt
      * (docs/ingest.md). A checkpoint every 1024 pages (64 MiB) keeps the WAL
      * bounded, and journal_size_limit gives the space back after it. */
-    rc = exec_sql(s,
-                  "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                  " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
-                  " PRAGMA wal_autocheckpoint=1024; PRAGMA journal_size_limit=67108864",
-                  err, "configuring the store");
+    rc =
+        fc__store_exec(s,
+                       "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                       " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+                       " PRAGMA wal_autocheckpoint=1024; PRAGMA journal_size_limit=67108864",
+                       err, "configuring the store");
     if (rc != FC_OK) {
         goto out;
     }
@@ -347,6 +320,9 @@ void fc_store_close(fc_store *s) {
     }
     for (int i = 0; i < ST__COUNT; i++) {
         sqlite3_finalize(s->stmt[i]);
+    }
+    for (int i = 0; i < FC__CASE_STMTS; i++) {
+        sqlite3_finalize(s->case_stmt[i]);
     }
     sqlite3_close(s->db);
     fc_free(s->pack);
@@ -469,7 +445,7 @@ static int keys_sync(fc_store *s, fc_err *err) {
             break;
         }
         if (step != SQLITE_ROW) {
-            rc = store_fail(s, err, "reading the record keys");
+            rc = fc__store_fail(s, err, "reading the record keys");
             goto out;
         }
         int64_t chunk = sqlite3_column_int64(st, 0);
@@ -522,7 +498,7 @@ static int keys_put(fc_store *s, int64_t *chunk, fc_err *err) {
     }
     sqlite3_bind_int64(st, 1, s->pending_first);
     sqlite3_bind_blob(st, 2, blob, (int)(s->pending_n * 8), SQLITE_STATIC);
-    rc = step_done(s, st, err, "saving the record keys");
+    rc = fc__step_done(s, st, err, "saving the record keys");
     if (rc == FC_OK) {
         *chunk = sqlite3_last_insert_rowid(s->db);
     }
@@ -540,7 +516,7 @@ static int batch_prepare(fc_store *s, fc_err *err) {
     }
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
-        return store_fail(s, err, "reading the record sequence");
+        return fc__store_fail(s, err, "reading the record sequence");
     }
     s->next_seq = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
@@ -565,7 +541,7 @@ int fc_store_begin(fc_store *s, fc_err *err) {
     if (st == NULL) {
         return FC_ESTORE;
     }
-    int rc = step_done(s, st, err, "starting a batch");
+    int rc = fc__step_done(s, st, err, "starting a batch");
     if (rc == FC_OK) {
         s->in_batch = 1;
         s->batch_ready = 0;
@@ -587,10 +563,10 @@ static int log_save(fc_store *s, const fc_ingest_log *log, fc_err *err) {
     sqlite3_bind_int64(st, 6, log->resume_offset);
     sqlite3_bind_int64(st, 7, log->resume_line);
     sqlite3_bind_int64(st, 8, log->finished_at);
-    bind_cstr(st, 9, log->note);
-    bind_cstr(st, 10, log->checksum);
+    fc__bind_cstr(st, 9, log->note);
+    fc__bind_cstr(st, 10, log->checksum);
     sqlite3_bind_int64(st, 11, log->id);
-    int rc = step_done(s, st, err, "saving the ingest log");
+    int rc = fc__step_done(s, st, err, "saving the ingest log");
     if (rc == FC_OK && sqlite3_changes(s->db) != 1) {
         rc = fc_err_set(err, FC_ENOTFOUND, NULL, 0, 0, "no ingest log with id %lld",
                         (long long)log->id);
@@ -619,7 +595,7 @@ int fc_store_commit(fc_store *s, const fc_ingest_log *log, fc_err *err) {
         rc = FC_ESTORE;
         goto out;
     }
-    rc = step_done(s, st, err, "committing a batch");
+    rc = fc__step_done(s, st, err, "committing a batch");
 out:
     if (rc != FC_OK) {
         fc_store_rollback(s);
@@ -753,9 +729,9 @@ int fc_store_append_packed(fc_store *s, int64_t ingest_id, fc_str record_id, fc_
     }
     int own_order = fc_str_eq(order, record_id);
     sqlite3_bind_int64(st, 1, s->next_seq);
-    bind_str_static(st, 2, record_id);
+    fc__bind_str(st, 2, record_id);
     if (!own_order) {
-        bind_str_static(st, 3, order);
+        fc__bind_str(st, 3, order);
         if (order.n > 0) {
             sqlite3_bind_int64(st, 4, (sqlite3_int64)key_hash(order));
         }
@@ -763,7 +739,7 @@ int fc_store_append_packed(fc_store *s, int64_t ingest_id, fc_str record_id, fc_
     sqlite3_bind_int64(st, 5, ingest_id);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)n_events);
     sqlite3_bind_blob(st, 7, len > 0 ? (const void *)packed : "", (int)len, SQLITE_STATIC);
-    rc = step_done(s, st, err, "appending a record");
+    rc = fc__step_done(s, st, err, "appending a record");
     if (rc != FC_OK) {
         return rc;
     }
@@ -828,7 +804,7 @@ static int scan_stmt(fc_store *s, sqlite3_stmt *st, fc_store_record_cb cb, void 
             break;
         }
         if (step != SQLITE_ROW) {
-            rc = store_fail(s, err, "reading records");
+            rc = fc__store_fail(s, err, "reading records");
             break;
         }
         rc = emit_record(st, &evs, &cap, cb, ud, err);
@@ -845,7 +821,7 @@ int fc_store_scan(fc_store *s, fc_store_record_cb cb, void *ud, fc_err *err) {
     /* Prepared apart from the cache: a callback may use the store, even scan. */
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, stmt_sql[ST_SCAN], -1, &st, NULL) != SQLITE_OK) {
-        return store_fail(s, err, "reading records");
+        return fc__store_fail(s, err, "reading records");
     }
     int rc = scan_stmt(s, st, cb, ud, err);
     sqlite3_finalize(st);
@@ -855,6 +831,19 @@ int fc_store_scan(fc_store *s, fc_store_record_cb cb, void *ud, fc_err *err) {
 static int cmp_seq(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
+}
+
+int fc_store_scan_unordered(fc_store *s, fc_store_record_cb cb, void *ud, fc_err *err) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, id, n_events, events FROM record INDEXED BY record_unordered"
+                           " WHERE order_id IS NULL ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return fc__store_fail(s, err, "reading records");
+    }
+    int rc = scan_stmt(s, st, cb, ud, err);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *ud, fc_err *err) {
@@ -870,7 +859,7 @@ int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *
     }
     if (sqlite3_prepare_v2(s->db, stmt_sql[ST_SCAN_ORDER], -1, &find, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, stmt_sql[ST_RECORD_AT], -1, &at, NULL) != SQLITE_OK) {
-        rc = store_fail(s, err, "reading an order");
+        rc = fc__store_fail(s, err, "reading an order");
         goto out;
     }
     /* The record whose id is the order (a row of an orders export)... */
@@ -897,14 +886,14 @@ int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *
     }
     /* ...and the records that name it as their order. */
     sqlite3_bind_int64(find, 1, (sqlite3_int64)key_hash(order));
-    bind_str_static(find, 2, order);
+    fc__bind_str(find, 2, order);
     for (;;) {
         int step = sqlite3_step(find);
         if (step == SQLITE_DONE) {
             break;
         }
         if (step != SQLITE_ROW) {
-            rc = store_fail(s, err, "reading an order");
+            rc = fc__store_fail(s, err, "reading an order");
             goto out;
         }
         if (fc_grow((void **)&seqs, &cap, n + 1, sizeof *seqs) != FC_OK) {
@@ -920,7 +909,7 @@ int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *
         sqlite3_bind_int64(at, 1, seqs[i]);
         int step = sqlite3_step(at);
         if (step != SQLITE_ROW) {
-            rc = store_fail(s, err, "reading an order");
+            rc = fc__store_fail(s, err, "reading an order");
             goto out;
         }
         if (seqs[i] == own && !sqlite3_column_int(at, 4)) {
@@ -949,7 +938,7 @@ int fc_store_counts(fc_store *s, int64_t *records, int64_t *events, fc_err *err)
     }
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
-        return store_fail(s, err, "counting records");
+        return fc__store_fail(s, err, "counting records");
     }
     *records = sqlite3_column_int64(st, 0);
     *events = sqlite3_column_int64(st, 1);
@@ -990,8 +979,8 @@ int fc_store_ingest_find(fc_store *s, const char *checksum, const char *kind, fc
     if (st == NULL) {
         return FC_ESTORE;
     }
-    bind_cstr(st, 1, checksum);
-    bind_cstr(st, 2, kind);
+    fc__bind_cstr(st, 1, checksum);
+    fc__bind_cstr(st, 2, kind);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         log_from_row(st, log);
@@ -999,7 +988,7 @@ int fc_store_ingest_find(fc_store *s, const char *checksum, const char *kind, fc
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return store_fail(s, err, "reading the ingest log");
+        return fc__store_fail(s, err, "reading the ingest log");
     }
     return FC_OK;
 }
@@ -1009,11 +998,11 @@ int fc_store_ingest_create(fc_store *s, fc_ingest_log *log, fc_err *err) {
     if (st == NULL) {
         return FC_ESTORE;
     }
-    bind_cstr(st, 1, log->source);
-    bind_cstr(st, 2, log->checksum);
-    bind_cstr(st, 3, log->kind);
+    fc__bind_cstr(st, 1, log->source);
+    fc__bind_cstr(st, 2, log->checksum);
+    fc__bind_cstr(st, 3, log->kind);
     sqlite3_bind_int64(st, 4, log->started_at);
-    int rc = step_done(s, st, err, "creating an ingest log");
+    int rc = fc__step_done(s, st, err, "creating an ingest log");
     if (rc != FC_OK) {
         return rc;
     }
@@ -1042,7 +1031,7 @@ int fc_store_ingest_list(fc_store *s, fc_ingest_log **out, size_t *n, fc_err *er
             break;
         }
         if (step != SQLITE_ROW) {
-            rc = store_fail(s, err, "reading the ingest log");
+            rc = fc__store_fail(s, err, "reading the ingest log");
             goto out;
         }
         if (fc_grow((void **)&logs, &cap, count + 1, sizeof *logs) != FC_OK) {
@@ -1072,22 +1061,22 @@ int fc_store_reject(fc_store *s, int64_t ingest_id, const fc_err *why, fc_str ra
         return FC_ESTORE;
     }
     sqlite3_bind_int64(st, 1, ingest_id);
-    bind_cstr(st, 2, why->file);
+    fc__bind_cstr(st, 2, why->file);
     sqlite3_bind_int64(st, 3, why->line);
     sqlite3_bind_int64(st, 4, why->col);
-    bind_cstr(st, 5, why->field);
+    fc__bind_cstr(st, 5, why->field);
     sqlite3_bind_int(st, 6, why->code);
-    bind_cstr(st, 7, why->msg);
+    fc__bind_cstr(st, 7, why->msg);
     size_t n = raw.n < RAW_MAX_BYTES ? raw.n : RAW_MAX_BYTES;
     sqlite3_bind_blob(st, 8, n > 0 ? raw.p : "", (int)n, SQLITE_TRANSIENT);
-    return step_done(s, st, err, "recording a rejected row");
+    return fc__step_done(s, st, err, "recording a rejected row");
 }
 
 int fc_store_rejects(fc_store *s, int64_t ingest_id, fc_store_reject_cb cb, void *ud, fc_err *err) {
     sqlite3_stmt *st = NULL;
     int rc = FC_OK;
     if (sqlite3_prepare_v2(s->db, stmt_sql[ST_REJECTS], -1, &st, NULL) != SQLITE_OK) {
-        return store_fail(s, err, "reading rejected rows");
+        return fc__store_fail(s, err, "reading rejected rows");
     }
     sqlite3_bind_int64(st, 1, ingest_id);
     for (;;) {
@@ -1096,7 +1085,7 @@ int fc_store_rejects(fc_store *s, int64_t ingest_id, fc_store_reject_cb cb, void
             break;
         }
         if (step != SQLITE_ROW) {
-            rc = store_fail(s, err, "reading rejected rows");
+            rc = fc__store_fail(s, err, "reading rejected rows");
             break;
         }
         fc_err why;
@@ -1126,11 +1115,11 @@ int fc_store_put_city(fc_store *s, const fc_city *c, fc_err *err) {
     if (st == NULL) {
         return FC_ESTORE;
     }
-    bind_cstr(st, 1, c->city);
-    bind_cstr(st, 2, c->country);
-    bind_cstr(st, 3, c->tz_name);
-    bind_cstr(st, 4, c->currency);
-    return step_done(s, st, err, "storing a city");
+    fc__bind_cstr(st, 1, c->city);
+    fc__bind_cstr(st, 2, c->country);
+    fc__bind_cstr(st, 3, c->tz_name);
+    fc__bind_cstr(st, 4, c->currency);
+    return fc__step_done(s, st, err, "storing a city");
 }
 
 int fc_store_put_zone(fc_store *s, const fc_zone *z, fc_err *err) {
@@ -1138,10 +1127,10 @@ int fc_store_put_zone(fc_store *s, const fc_zone *z, fc_err *err) {
     if (st == NULL) {
         return FC_ESTORE;
     }
-    bind_cstr(st, 1, z->city);
-    bind_cstr(st, 2, z->zone);
-    bind_cstr(st, 3, fc_zone_kind_name(z->kind));
-    return step_done(s, st, err, "storing a zone");
+    fc__bind_cstr(st, 1, z->city);
+    fc__bind_cstr(st, 2, z->zone);
+    fc__bind_cstr(st, 3, fc_zone_kind_name(z->kind));
+    return fc__step_done(s, st, err, "storing a zone");
 }
 
 int fc_store_put_merchant(fc_store *s, const fc_merchant *m, fc_err *err) {
@@ -1149,16 +1138,16 @@ int fc_store_put_merchant(fc_store *s, const fc_merchant *m, fc_err *err) {
     if (st == NULL) {
         return FC_ESTORE;
     }
-    bind_cstr(st, 1, m->merchant);
-    bind_cstr(st, 2, m->city);
-    bind_cstr(st, 3, m->zone);
-    bind_cstr(st, 4, m->kind);
-    bind_cstr(st, 5, m->brand);
+    fc__bind_cstr(st, 1, m->merchant);
+    fc__bind_cstr(st, 2, m->city);
+    fc__bind_cstr(st, 3, m->zone);
+    fc__bind_cstr(st, 4, m->kind);
+    fc__bind_cstr(st, 5, m->brand);
     if (m->lat_e6 != FC_GEO_NONE && m->lng_e6 != FC_GEO_NONE) {
         sqlite3_bind_int(st, 6, m->lat_e6);
         sqlite3_bind_int(st, 7, m->lng_e6);
     }
-    return step_done(s, st, err, "storing a merchant");
+    return fc__step_done(s, st, err, "storing a merchant");
 }
 
 int fc_store_put_rider(fc_store *s, const fc_rider *r, fc_err *err) {
@@ -1166,14 +1155,14 @@ int fc_store_put_rider(fc_store *s, const fc_rider *r, fc_err *err) {
     if (st == NULL) {
         return FC_ESTORE;
     }
-    bind_cstr(st, 1, r->rider);
-    bind_cstr(st, 2, r->city);
-    bind_cstr(st, 3, fc_capacity_name(r->capacity));
-    bind_cstr(st, 4, r->fleet);
+    fc__bind_cstr(st, 1, r->rider);
+    fc__bind_cstr(st, 2, r->city);
+    fc__bind_cstr(st, 3, fc_capacity_name(r->capacity));
+    fc__bind_cstr(st, 4, r->fleet);
     if (r->start_date != INT32_MIN) {
         sqlite3_bind_int(st, 5, r->start_date);
     }
-    return step_done(s, st, err, "storing a rider");
+    return fc__step_done(s, st, err, "storing a rider");
 }
 
 static char *col_text(sqlite3_stmt *st, int i) {
@@ -1187,7 +1176,7 @@ static int load_rows(fc_store *s, const char *sql, fc_ref *r,
     sqlite3_stmt *st = NULL;
     int rc = FC_OK;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        return store_fail(s, err, "reading reference data");
+        return fc__store_fail(s, err, "reading reference data");
     }
     for (;;) {
         int step = sqlite3_step(st);
@@ -1195,7 +1184,7 @@ static int load_rows(fc_store *s, const char *sql, fc_ref *r,
             break;
         }
         if (step != SQLITE_ROW) {
-            rc = store_fail(s, err, "reading reference data");
+            rc = fc__store_fail(s, err, "reading reference data");
             break;
         }
         rc = put(st, r, err);
@@ -1280,12 +1269,12 @@ int fc_store_scan_packed(fc_store *s, fc_store_packed_cb cb, void *ud, fc_err *e
     }
     char pragma[64];
     snprintf(pragma, sizeof pragma, "PRAGMA cache_size=-%d", SCAN_CACHE_KIB);
-    rc = exec_sql(s, pragma, err, "configuring a scan");
+    rc = fc__store_exec(s, pragma, err, "configuring a scan");
     if (rc != FC_OK) {
         return rc;
     }
     if (sqlite3_prepare_v2(s->db, stmt_sql[ST_SCAN], -1, &st, NULL) != SQLITE_OK) {
-        rc = store_fail(s, err, "reading records");
+        rc = fc__store_fail(s, err, "reading records");
         goto out;
     }
     for (;;) {
@@ -1294,7 +1283,7 @@ int fc_store_scan_packed(fc_store *s, fc_store_packed_cb cb, void *ud, fc_err *e
             break;
         }
         if (step != SQLITE_ROW) {
-            rc = store_fail(s, err, "reading records");
+            rc = fc__store_fail(s, err, "reading records");
             break;
         }
         fc_str id = fc_str_make((const char *)sqlite3_column_text(st, 0),
@@ -1317,6 +1306,6 @@ out:
     sqlite3_finalize(st);
     snprintf(pragma, sizeof pragma, "PRAGMA cache_size=%lld", (long long)cache_size);
     fc_err ignored;
-    exec_sql(s, pragma, &ignored, "configuring the store");
+    fc__store_exec(s, pragma, &ignored, "configuring the store");
     return rc;
 }

@@ -113,8 +113,90 @@ typedef int (*fc_store_packed_cb)(void *ud, fc_str record_id, fc_str order, cons
  * whole scan reads through a small page cache (a large one costs more than
  * the reading on a sequential pass) and puts the store's cache size back. */
 int fc_store_scan_packed(fc_store *s, fc_store_packed_cb cb, void *ud, fc_err *err);
+/* Only the records that name no order (weather, platform incidents,
+ * shifts), in storage order, decoded as fc_store_scan does; indexed, so a
+ * reader of one order can find its city's windows without a whole scan. */
+int fc_store_scan_unordered(fc_store *s, fc_store_record_cb cb, void *ud, fc_err *err);
 /* Number of records and of events stored. */
 int fc_store_counts(fc_store *s, int64_t *records, int64_t *events, fc_err *err);
+
+/* ---------------------------------------------------------------------------
+ * The case log: decisions, appeals, reviews and ledger entries. Like the
+ * event log it is append-only and idempotent by id (appending an id already
+ * stored stores nothing and reports a duplicate); nothing in it is ever
+ * edited or deleted, so it is the audit trail. Each entry names what it
+ * concerns (order, decision, appeal) and whom (city, rider, merchant) for
+ * indexed lookups, and carries a JSON body whose schema depends on its type
+ * (docs/internals/case-log.md documents every body).
+ */
+typedef enum fc_case_type {
+    FC_CASE_NONE = 0,
+    FC_CASE_DECISION,        /* the judge decided one incident of an order */
+    FC_CASE_APPEAL_FILED,    /* a rider or merchant appealed a decision, with evidence */
+    FC_CASE_APPEAL_REVIEWED, /* auto-review re-judged the appeal (overturned or queued) */
+    FC_CASE_APPEAL_VIEWED,   /* a reviewer opened the appeal: what evidence was shown */
+    FC_CASE_APPEAL_DECIDED,  /* a reviewer's verdict: uphold / overturn / partial, reason */
+    FC_CASE_LEDGER,          /* a penalty, reward, compensation or chargeback, or its reversal */
+    FC_CASE__COUNT
+} fc_case_type;
+const char *fc_case_type_name(fc_case_type t); /* "decision", "appeal_filed", ...; "" NONE */
+fc_case_type fc_case_type_from(fc_str s);      /* FC_CASE_NONE when unknown */
+
+/* One entry. Strings are views: borrowed from the caller when appending,
+ * valid only during the callback when scanning. Empty ({NULL, 0}) when not
+ * applicable. */
+typedef struct fc_case_entry {
+    int64_t seq; /* set by the store: increasing in append order, > 0 */
+    fc_str id;   /* unique; required */
+    fc_case_type type;
+    int64_t ts;      /* when it happened, UTC s (the caller's clock, never the store's) */
+    fc_str order;    /* the order it concerns */
+    fc_str decision; /* the decision it concerns (a decision entry: its own id) */
+    fc_str appeal;   /* the appeal it concerns */
+    fc_str city, rider, merchant;
+    fc_str actor; /* who: "judge", "auto-review", a reviewer's or token's identity, a rider id */
+    fc_str body;  /* one JSON object; required */
+} fc_case_entry;
+
+/* Append one entry. *dup (may be NULL) is 1 when the id was already stored
+ * (nothing written), else 0; *seq (may be NULL) gets the entry's sequence
+ * number (the stored one's for a duplicate). Inside a batch (fc_store_begin
+ * ... fc_store_end) it joins the batch; outside, it is its own transaction.
+ *
+ * Compare-and-append: when expect_seq >= 0 and e->appeal is not empty, the
+ * entry is appended only if the highest seq of the entries of that appeal is
+ * still expect_seq (0: the appeal has no entries yet); otherwise nothing is
+ * written and FC_ECONFLICT is returned (someone else acted on the appeal
+ * first). The check and the write are one transaction, safe across
+ * processes sharing the store. Pass -1 for an unconditional append.
+ * FC_EINVAL when id or body is empty or type is out of range. */
+int fc_store_case_append(fc_store *s, const fc_case_entry *e, int64_t expect_seq, int *dup,
+                         int64_t *seq, fc_err *err);
+
+/* Commit a batch opened with fc_store_begin that wrote no ingest log (case
+ * entries only). */
+int fc_store_end(fc_store *s, fc_err *err);
+
+/* Which entries a scan visits: every set criterion must hold. */
+typedef struct fc_case_filter {
+    fc_case_type type;                                         /* FC_CASE_NONE: any type */
+    fc_str id, order, decision, appeal, city, rider, merchant; /* empty: any */
+    int64_t from, to;  /* ts in [from, to); FC_TS_NONE: open */
+    int64_t after_seq; /* only entries with seq > after_seq (0: all) */
+} fc_case_filter;
+/* A filter that matches everything. */
+void fc_case_filter_init(fc_case_filter *f);
+
+/* Called once per entry, in seq order; a non-zero return stops the scan and
+ * is returned. */
+typedef int (*fc_case_cb)(void *ud, const fc_case_entry *e);
+/* Every entry matching f (NULL: all), in seq order. Lookups by id, order,
+ * decision, appeal, rider or merchant are indexed. */
+int fc_store_case_scan(fc_store *s, const fc_case_filter *f, fc_case_cb cb, void *ud, fc_err *err);
+/* Highest seq of the entries of an appeal (0 when none). */
+int fc_store_case_appeal_seq(fc_store *s, fc_str appeal, int64_t *seq, fc_err *err);
+/* Number of entries of each type: counts[t] for t < FC_CASE__COUNT. */
+int fc_store_case_counts(fc_store *s, int64_t counts[FC_CASE__COUNT], fc_err *err);
 
 /* ---------------------------------------------------------------------------
  * Reference entities (replace by id). Must be inside a batch.

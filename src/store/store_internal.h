@@ -1,0 +1,83 @@
+/*
+ * Internals of the SQLite store shared by its files: sqlite.c (connection,
+ * migrations, the event log, ingest log, rejects, reference entities) and
+ * case.c (the case log). Nothing outside src/store/ includes this.
+ */
+#ifndef FC_STORE_INTERNAL_H
+#define FC_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* Statements of sqlite.c (their SQL is there). */
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_INSERT_RECORD,
+    ST_RECORD_ID_AT,
+    ST_NEXT_SEQ,
+    ST_KEYS_SINCE,
+    ST_KEYS_PUT,
+    ST_LOG_FIND,
+    ST_LOG_CREATE,
+    ST_LOG_SAVE,
+    ST_LOG_LIST,
+    ST_REJECT,
+    ST_REJECTS,
+    ST_SCAN,
+    ST_SCAN_ORDER,
+    ST_RECORD_AT,
+    ST_COUNTS,
+    ST_PUT_CITY,
+    ST_PUT_ZONE,
+    ST_PUT_MERCHANT,
+    ST_PUT_RIDER,
+    ST__COUNT
+};
+
+/* Room for case.c's cached statements. */
+#define FC__CASE_STMTS 16
+
+/* One entry of the in-memory key set. */
+typedef struct key_slot {
+    uint64_t key; /* record key, KEY_EMPTY when free */
+    int64_t seq;  /* the record stored under it */
+} key_slot;
+
+struct fc_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST__COUNT];           /* prepared on first use (sqlite.c's statements) */
+    sqlite3_stmt *case_stmt[FC__CASE_STMTS]; /* case.c's statements, prepared on first use */
+    int in_batch;
+    int version;       /* schema version after migration */
+    uint64_t key_mask; /* record keys keep these bits (all 63 outside tests) */
+    uint8_t *pack;     /* scratch for packing a record's events */
+    size_t pack_len, pack_cap;
+    /* The key set: every stored record key, read from record_keys. */
+    key_slot *keys;     /* open addressing, keys_cap a power of two */
+    size_t keys_cap;    /* slots */
+    size_t keys_n;      /* used slots */
+    int keys_loaded;    /* the set holds every chunk up to keys_chunk */
+    int64_t keys_chunk; /* last record_keys chunk read into the set */
+    /* The open batch's appends. */
+    int batch_ready;       /* next_seq and the set are current for this batch */
+    int64_t next_seq;      /* seq of the next appended record */
+    int64_t pending_first; /* seq of the batch's first appended record */
+    uint64_t *pending;     /* keys appended in this batch, in seq order */
+    size_t pending_n, pending_cap;
+};
+
+/* Fill err with FC_ESTORE, `what` and SQLite's message; returns FC_ESTORE. */
+int fc__store_fail(fc_store *s, fc_err *err, const char *what);
+/* Run SQL that returns no rows (several statements allowed). */
+int fc__store_exec(fc_store *s, const char *sql, fc_err *err, const char *what);
+/* Bind a view that outlives the statement's step (no copy), or a C string
+ * (copied); NULL / empty bind "". */
+int fc__bind_str(sqlite3_stmt *st, int i, fc_str v);
+int fc__bind_cstr(sqlite3_stmt *st, int i, const char *v);
+/* Step a statement that returns no rows, and reset it. */
+int fc__step_done(fc_store *s, sqlite3_stmt *st, fc_err *err, const char *what);
+
+#endif
