@@ -157,6 +157,8 @@ typedef struct fc_consequence {
     int64_t rider_amount_minor;          /* money penalty, 0 none */
     int64_t merchant_chargeback_minor;   /* 0 none */
     int64_t customer_compensation_minor; /* 0 none */
+    int32_t suspend_days;                /* account suspension of the rider, 0 none; a decision
+                                            with one always needs a human (review) */
     int warning_only;                    /* an exemption turned the penalty into a warning */
     char exemption[48];                  /* the exemption's id, "" none */
 } fc_consequence;

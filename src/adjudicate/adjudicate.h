@@ -1,0 +1,154 @@
+/*
+ * adjudicate: the judge run over the store. It reads closed orders through
+ * the scan (scan.h), judges each with the policy governing it (judge.h,
+ * pure), and records every decision in the case log (case.h formats) with
+ * the ledger entries of its consequences. It also replays a period under
+ * another policy and diffs the outcomes, and reports each rule's quality.
+ *
+ * Recording is idempotent: a decision's id depends on the order, incident,
+ * policy version and outcome, so judging again with the same policy and the
+ * same facts writes nothing. When an order's facts changed (a complaint came
+ * later) and its outcome with them, the new decision names the one it
+ * supersedes and the old one's ledger entries are reversed.
+ *
+ * Thread safety: each call uses the store connection it is given.
+ */
+#ifndef FC_ADJUDICATE_H
+#define FC_ADJUDICATE_H
+
+#include "case/case.h"
+#include "core/core.h"
+#include "judge/judge.h"
+#include "policy/policy.h"
+#include "scan/scan.h"
+#include "store/store.h"
+
+typedef struct fc_adj_opts {
+    const fc_policy_pack *pack; /* required */
+    int64_t from, to;           /* orders created in [from, to); FC_TS_NONE open */
+    const char *city;           /* NULL or "": every city */
+    int64_t now;                /* instant written on new entries, UTC s (the caller's clock) */
+    const char *actor;          /* NULL: "judge" */
+    void (*progress)(void *ud, int64_t orders, int64_t records_read, int64_t records_total);
+    void *progress_ud;
+} fc_adj_opts;
+void fc_adj_opts_init(fc_adj_opts *o);
+
+typedef struct fc_adj_stats {
+    int64_t orders;     /* closed orders judged */
+    int64_t decisions;  /* decisions made (an order has one per incident) */
+    int64_t recorded;   /* new decisions written */
+    int64_t unchanged;  /* already recorded: same policy, same outcome */
+    int64_t superseded; /* new decisions replacing an earlier one */
+    int64_t ledger;     /* ledger entries written (reversals included) */
+    int64_t review;     /* decisions needing a human */
+    int64_t by_party[FC_PARTY__COUNT];
+} fc_adj_stats;
+
+/* Judge every closed order matching o and record the decisions (one
+ * transaction per few thousand entries). stats may be NULL. */
+int fc_adj_run(fc_store *s, const fc_adj_opts *o, fc_adj_stats *stats, fc_err *err);
+/* The same for the orders named (the orders an ingest touched); orders that
+ * are open or unknown are skipped. */
+int fc_adj_run_orders(fc_store *s, const fc_adj_opts *o, const fc_str *orders, size_t n,
+                      fc_adj_stats *stats, fc_err *err);
+
+/* The current decisions (not superseded) recorded for orders matching o
+ * (o->pack may be NULL here), each handed to cb in seq order; a non-zero
+ * return stops and is returned. The decision's strings are valid during
+ * the call. */
+typedef int (*fc_adj_decision_cb)(void *ud, const fc_case_decision *d);
+int fc_adj_decisions(fc_store *s, const fc_adj_opts *o, fc_adj_decision_cb cb, void *ud,
+                     fc_err *err);
+/* One recorded decision by id; FC_ENOTFOUND when none. Evidence words are
+ * copied into arena. */
+int fc_adj_decision_get(fc_store *s, const char *id, fc_arena *arena, fc_case_decision *out,
+                        fc_err *err);
+
+/* ---------------------------------------------------------------------------
+ * Replay: judge a period under a base and a candidate policy pack in one
+ * scan, and diff. Nothing is written.
+ */
+typedef struct fc_replay_opts {
+    const fc_policy_pack *base;      /* required: the policy in force */
+    const fc_policy_pack *candidate; /* required: the policy to try */
+    int64_t from, to;
+    const char *city;
+    size_t top_riders; /* riders most affected to list (0: 10) */
+    void (*progress)(void *ud, int64_t orders, int64_t records_read, int64_t records_total);
+    void *progress_ud;
+} fc_replay_opts;
+
+/* One row of a diff table: a rule, a liable party or a capacity type. */
+typedef struct fc_replay_row {
+    char key[64];      /* the rule id, party name or capacity type */
+    int64_t base;      /* decisions with this key under the base */
+    int64_t candidate; /* ... under the candidate */
+    int64_t changed;   /* decisions with this key under the base whose outcome changed */
+} fc_replay_row;
+
+typedef struct fc_replay_rider {
+    char rider[64];
+    char capacity[16];
+    int64_t changed;                       /* decisions about them that changed */
+    int64_t points_base, points_candidate; /* rider penalty points, summed */
+} fc_replay_rider;
+
+typedef struct fc_replay_report {
+    int64_t orders; /* closed orders judged */
+    int64_t decisions_base, decisions_candidate;
+    int64_t changed;        /* (order, incident) pairs whose liable party, rule or
+                               consequence differ, appeared or disappeared */
+    int64_t liable_changed; /* ... whose liable party differs */
+    fc_replay_row *by_rule; /* sorted by changed, descending */
+    size_t n_by_rule;
+    fc_replay_row *by_party; /* one per liable party */
+    size_t n_by_party;
+    fc_replay_row *by_capacity; /* one per rider capacity type */
+    size_t n_by_capacity;
+    /* Totals in minor units per currency (three-letter codes), base and
+     * candidate. */
+    struct fc_replay_money {
+        char currency[4];
+        int64_t penalty_base, penalty_candidate;           /* rider money penalties */
+        int64_t compensation_base, compensation_candidate; /* customer */
+        int64_t chargeback_base, chargeback_candidate;     /* merchant */
+    } * money;
+    size_t n_money;
+    int64_t points_base, points_candidate; /* rider penalty points */
+    fc_replay_rider *riders;               /* most affected first */
+    size_t n_riders;
+} fc_replay_report;
+
+/* Run a replay. *out is freed with fc_replay_report_free. */
+int fc_replay(fc_store *s, const fc_replay_opts *o, fc_replay_report **out, fc_err *err);
+void fc_replay_report_free(fc_replay_report *r); /* NULL is a no-op */
+
+/* ---------------------------------------------------------------------------
+ * Rule quality, from the recorded decisions and their appeals.
+ */
+typedef struct fc_rule_quality {
+    char rule_id[64]; /* "" for undetermined decisions */
+    fc_incident_kind incident;
+    fc_party liable;
+    int64_t fired;           /* current decisions made by the rule */
+    int64_t appealed;        /* ... appealed */
+    int64_t overturned;      /* ... overturned (auto-review or human), partials counted half */
+    double avg_points;       /* mean rider penalty points per firing */
+    double avg_amount_minor; /* mean rider money penalty per firing (mixed currencies: per
+                                firing in its own currency) */
+    /* Firing rate per 1000 closed orders of each rider capacity type, and
+     * the spread across zones (the highest and lowest zone rates with at
+     * least 50 orders, and their zones): unfair rules stand out. */
+    double rate_by_capacity[4]; /* index: fc_capacity (0 unknown) */
+    double zone_rate_max, zone_rate_min;
+    char zone_max[64], zone_min[64];
+    int flagged; /* rate ratio across capacity types >= 2, or overturn rate >= 30% */
+} fc_rule_quality;
+
+/* Rows for decisions of orders matching o (o->pack may be NULL), most
+ * fired first. *out is caller-freed with fc_free. */
+int fc_adj_quality(fc_store *s, const fc_adj_opts *o, fc_rule_quality **out, size_t *n,
+                   fc_err *err);
+
+#endif

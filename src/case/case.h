@@ -1,0 +1,114 @@
+/*
+ * case: what the case log's decision and ledger entries say, and their JSON
+ * bodies. The store keeps entries (store.h: fc_case_entry); this module
+ * gives them meaning: a judge's decision as recorded (with its context,
+ * evidence, margin and explanation in every language of its policy), and
+ * the ledger entries a decision's consequences make (penalty points and
+ * money for the rider, a chargeback for the merchant, a compensation for the
+ * customer) and the compensating entries that undo them when a decision is
+ * superseded or overturned. History is never edited: a reversal is a new
+ * entry with the opposite amounts that names the entry it reverses.
+ *
+ * docs/internals/case-log.md documents every body, field by field.
+ *
+ * Pure: encoding and decoding only (jansson), no I/O, no clock.
+ */
+#ifndef FC_CASE_H
+#define FC_CASE_H
+
+#include "core/core.h"
+#include "judge/judge.h"
+#include "order/order.h"
+#include "policy/policy.h"
+
+/* ---------------------------------------------------------------------------
+ * Decisions as recorded.
+ */
+#define FC_CASE_ID_MAX 96
+
+/* A decision with what it concerns. The fc_decision's evidence words
+ * (fc_value.text) point into `arena` of fc_case_decision_parse, or into the
+ * order's facts when made by fc_case_decision_make. */
+typedef struct fc_case_decision {
+    char id[FC_CASE_ID_MAX]; /* "dec-" + 24 hex digits, see fc_case_decision_id */
+    char order[64], city[64], zone[64], rider[64], merchant[64];
+    char country[4];
+    char capacity[16];      /* the rider's capacity type, "" unknown */
+    char merchant_kind[32]; /* "" unknown */
+    int64_t created_at;     /* the order's creation instant, UTC s */
+    int64_t closed_at;      /* the order's closing instant, UTC s */
+    int32_t stacked_orders; /* context the judge used, FC_INT_NONE unknown */
+    int32_t dispatch_outage;
+    fc_decision d; /* incident, liable, rule, policy and version, consequence,
+                      evidence, margin; d.explanation in d.lang */
+    char explanation[FC_LANG__COUNT][768]; /* every language the policy has, "" others */
+    char margin_text[FC_LANG__COUNT][160];
+    char supersedes[FC_CASE_ID_MAX]; /* the decision of the same order and incident it
+                                        replaces (facts changed since), "" none */
+} fc_case_decision;
+
+/* The decision's id: "dec-" and 24 hex digits of SHA-256 over the order id,
+ * the incident, the policy id and version, the liable party, the rule, the
+ * review flag, the severe flag and the consequence. The same order judged
+ * under the same policy with the same outcome always gets the same id, so
+ * re-judging records nothing new; any change of outcome gets a new id. */
+void fc_case_decision_id(const fc_decision *d, fc_str order, char out[FC_CASE_ID_MAX]);
+
+/* Fill *out from a judge's decision and the order it is about (in: the
+ * policy input the judge read), rendering the explanation and margin in
+ * every language the policy has (fc_judge_explain). Sets out->id. Pure. */
+void fc_case_decision_make(const fc_policy *p, const fc_policy_input *in, const fc_decision *d,
+                           fc_case_decision *out);
+
+/* Encode as the JSON body of a decision entry; *out is caller-freed with
+ * fc_free (NUL-terminated, *len bytes). FC_OK or FC_ENOMEM. */
+int fc_case_decision_json(const fc_case_decision *cd, char **out, size_t *len);
+/* Decode a decision entry's body. Strings of the evidence are copied into
+ * `arena` (caller owned). FC_EPARSE (err says which field) on a body that is
+ * not a decision. */
+int fc_case_decision_parse(fc_str body, fc_arena *arena, fc_case_decision *out, fc_err *err);
+
+/* ---------------------------------------------------------------------------
+ * The ledger.
+ */
+typedef enum fc_ledger_kind {
+    FC_LEDGER_PENALTY = 0,  /* rider: points and/or money (negative amounts) */
+    FC_LEDGER_REWARD,       /* rider: points and/or money (positive) */
+    FC_LEDGER_CHARGEBACK,   /* merchant: money charged back (negative) */
+    FC_LEDGER_COMPENSATION, /* customer: money paid (positive) */
+    FC_LEDGER_REVERSAL,     /* undoes another entry: its amounts negated */
+    FC_LEDGER__COUNT
+} fc_ledger_kind;
+const char *fc_ledger_kind_name(fc_ledger_kind k); /* "penalty", ... */
+
+typedef struct fc_ledger_entry {
+    char id[FC_CASE_ID_MAX + 32]; /* "<decision id>:<kind>:<party>" or, for a reversal,
+                                     "<reversed id>:rev:<cause id>" */
+    fc_ledger_kind kind;
+    fc_party party;       /* rider, merchant, customer */
+    char party_id[64];    /* rider or merchant id; the order id for a customer */
+    int32_t points;       /* score points, 0 none */
+    int64_t amount_minor; /* money in minor units, 0 none */
+    char currency[4];
+    char decision[FC_CASE_ID_MAX];      /* the decision that caused it */
+    char reverses[FC_CASE_ID_MAX + 32]; /* REVERSAL: the entry undone */
+    char cause[FC_CASE_ID_MAX];         /* what made it: the decision, or for a reversal the appeal
+                                           or superseding decision */
+    int warning_only;                   /* a penalty an exemption turned into a warning */
+} fc_ledger_entry;
+
+/* The entries a decision's consequence makes, at most 4 (rider penalty,
+ * merchant chargeback, customer compensation). A decision needing review
+ * takes effect only once a human confirms it: with `confirmed` 0 it makes
+ * none. Returns how many were written into out[0..max). Pure. */
+size_t fc_case_ledger_for(const fc_case_decision *cd, int confirmed, fc_ledger_entry *out,
+                          size_t max);
+/* The reversal of e caused by `cause` (an appeal id or a decision id).
+ * `keep_percent` (0..100) keeps that share of the amounts (a partial
+ * verdict): the reversal undoes the rest. Pure. */
+void fc_case_ledger_reverse(const fc_ledger_entry *e, const char *cause, int keep_percent,
+                            fc_ledger_entry *out);
+int fc_case_ledger_json(const fc_ledger_entry *e, char **out, size_t *len);
+int fc_case_ledger_parse(fc_str body, fc_ledger_entry *out, fc_err *err);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * scan: every order of the store, folded, with the context the judge needs.
+ *
+ * A scan reads the event log, groups each order's events (its CSV row, then
+ * extra JSON Lines events ingested later, in any order), collects the
+ * windows of records that name no order (weather; platform incidents such as
+ * a dispatch outage), folds each order with its city's thresholds and
+ * weather and hands the visitor the order's facts, its events and the
+ * context a policy reads (fc_policy_input): the country, the rider's
+ * capacity, the merchant's kind, the zone's kind, the orders stacked on the
+ * rider, whether a dispatch outage covered the order's creation.
+ *
+ * The KPI load (kpi/load.c), the judge run, replays and appeal reviews all
+ * read orders through here, so they all see the same facts.
+ *
+ * Context computed across orders:
+ * - stacked_orders: how many other orders of the same rider were being
+ *   carried at the same time: their [picked_up_at, delivered_at) overlaps this
+ *   order's. Only when fc_scan_opts.context is set (it costs a pass over the
+ *   riders' pickups); FC_INT_NONE otherwise, and for an order never picked
+ *   up or delivered.
+ * - dispatch_outage: 1 when the order was created inside a platform_incident
+ *   window with reason "dispatch_outage" of its city (zone empty, or the
+ *   order's zone), else 0.
+ *
+ * Thread safety: a scan uses its store connection only; concurrent scans
+ * need their own connections. Visitors are called on the scanning thread.
+ */
+#ifndef FC_SCAN_H
+#define FC_SCAN_H
+
+#include "core/core.h"
+#include "event/event.h"
+#include "order/order.h"
+#include "policy/policy.h"
+#include "ref/ref.h"
+#include "store/store.h"
+
+typedef struct fc_scan_opts {
+    const fc_settings *settings;    /* thresholds per city; NULL: built-in defaults */
+    const fc_policy_pack *policies; /* when set, an order's thresholds are those of the
+                                       policy governing it (its on_time section) */
+    int64_t from, to;               /* only orders created in [from, to); FC_TS_NONE open */
+    const char *city;               /* only this city; NULL or "": every city */
+    int context;                    /* compute stacked_orders (see above) */
+    int closed_only;                /* only orders that are delivered, cancelled or
+                                       undeliverable */
+    /* Progress, called now and then with orders visited so far and the
+     * records read out of the total; may be NULL. */
+    void (*progress)(void *ud, int64_t orders, int64_t records_read, int64_t records_total);
+    void *progress_ud;
+} fc_scan_opts;
+/* Defaults: every order, built-in thresholds, no context, no progress. */
+void fc_scan_opts_init(fc_scan_opts *o);
+
+/* One folded order, as a visitor sees it. Everything is borrowed and valid
+ * only during the call. */
+typedef struct fc_scan_order {
+    const fc_order_facts *facts;
+    const fc_event *events; /* the order's events, in no particular order */
+    size_t n_events;
+    const fc_policy_input *input;    /* facts plus context, ready for fc_judge */
+    const fc_thresholds *thresholds; /* the ones the fold used */
+    const fc_policy *policy;         /* the governing policy when opts.policies is set, else NULL */
+    const fc_city *city;             /* reference entities, NULL when unknown */
+    const fc_zone *zone;
+    const fc_merchant *merchant;
+    const fc_rider *rider;
+    const fc_ref *ref; /* all reference entities of the store */
+} fc_scan_order;
+
+/* A visitor: a non-zero return stops the scan and is returned by it. */
+typedef int (*fc_scan_cb)(void *ud, const fc_scan_order *o);
+
+typedef struct fc_scan_stats {
+    int64_t records;   /* records read */
+    int64_t events;    /* events read */
+    int64_t orders;    /* orders visited */
+    int64_t skipped;   /* orders not visited: the fold refused them, or no creation event */
+    int64_t filtered;  /* orders left out by from/to, city or closed_only */
+    int64_t weather;   /* weather windows collected */
+    int64_t incidents; /* platform incident windows collected */
+} fc_scan_stats;
+
+/* Visit every order of the store (matching the options), each once, in the
+ * order in which it first appears in the log. Returns FC_OK, the visitor's
+ * non-zero return, or an error (err filled). stats may be NULL. Memory
+ * follows the KPI load's budget (FULCRUM_LOAD_HOLD_MB, docs/kpis.md). */
+int fc_scan_orders(fc_store *s, const fc_scan_opts *o, fc_scan_cb cb, void *ud,
+                   fc_scan_stats *stats, fc_err *err);
+
+/* Visit one order, read by its id (indexed; no whole scan), with `extra`
+ * events added to its stored ones (an appeal's new evidence; may be NULL
+ * when n_extra is 0). The context is the same as a whole scan gives, except
+ * stacked_orders, which is FC_INT_NONE (it needs the rider's other orders;
+ * a caller that knows it sets it in a copy of the input). FC_ENOTFOUND when
+ * the store holds no event of that order. */
+int fc_scan_order_one(fc_store *s, const fc_scan_opts *o, fc_str order, const fc_event *extra,
+                      size_t n_extra, fc_scan_cb cb, void *ud, fc_err *err);
+
+#endif
