@@ -99,6 +99,13 @@ typedef struct fc_ingest_opts {
     size_t batch_rows;       /* rows per transaction, 0 = default */
     int quiet;               /* no summary lines */
     FILE *summary;           /* where summary lines go; NULL: stdout */
+    /* Called once for each newly stored record (not a duplicate) that names
+     * an order, after the batch holding it committed, with the order's id
+     * (valid during the call): lets a caller judge the orders an ingest
+     * touched. A non-zero return stops the ingest with that status. NULL:
+     * not called. */
+    int (*on_order)(void *ud, fc_str order);
+    void *on_order_ud;
 } fc_ingest_opts;
 
 /* Ingest one file (or "-" for stdin) into the store: parse, validate, dedupe

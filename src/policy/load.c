@@ -2286,3 +2286,15 @@ int fc_policy_name_value(const fc_policy *p, const char *name, size_t len,
     }
     return FC_OK;
 }
+
+#ifndef FC_SOURCE_DIR
+#define FC_SOURCE_DIR "."
+#endif
+
+const char *fc_policy_dir(void) {
+    const char *env = getenv("FULCRUM_POLICIES");
+    if (env != NULL && env[0] != '\0') {
+        return env;
+    }
+    return FC_SOURCE_DIR "/policies";
+}

@@ -233,6 +233,10 @@ void fc_policy_consequence(const fc_policy *p, const fc_rule *r, const fc_policy
  */
 typedef struct fc_policy_pack fc_policy_pack;
 
+/* The default policy pack's folder: $FULCRUM_POLICIES when set, else the
+ * policies/ folder of the source tree this binary was built from. */
+const char *fc_policy_dir(void);
+
 /* Load every *.yaml of `dir`, resolve inheritance (a missing parent, a
  * cycle, two policies of one scope are errors), compile every condition.
  * Errors carry file, line and column. *out is freed with
