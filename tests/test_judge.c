@@ -23,6 +23,7 @@
  *       rule: late.rider_slow  # "" when no rule held
  *       review: false          # default: true only when undetermined
  *       points: -1             # consequences default to none
+ *       suspend_days: 3        # an account suspension (always with review)
  *       amount: "0.00"         # rider money penalty
  *       chargeback: "5.00"
  *       compensation: "10.00"
@@ -429,6 +430,12 @@ static void check_decision(jcase *c, size_t k, const fc_yaml *want, fc_decision 
     const fc_consequence *q = &d->consequence;
     if (points != q->rider_points) {
         note(c, "decision %zu (%s): points %d, expected %d", k, incident, q->rider_points, points);
+    }
+    const char *sus = scalar(want, "suspend_days");
+    int32_t suspend_days = sus ? (int32_t)strtol(sus, NULL, 10) : 0;
+    if (suspend_days != q->suspend_days) {
+        note(c, "decision %zu (%s): suspend_days %d, expected %d", k, incident, q->suspend_days,
+             suspend_days);
     }
     struct {
         const char *key;

@@ -709,6 +709,7 @@ static const struct {
 } error_cases[] = {
     {"unknown_key.yaml", 4, 1, "unknown key \"langauges\""},
     {"wrong_type.yaml", 6, 31, "points must be a number"},
+    {"suspend_fraction.yaml", 6, 49, "suspend_days must be a whole number of days, not 1.5"},
     {"out_of_range.yaml", 20, 14, "grace_min is 2000, outside 0..1440"},
     {"unknown_name.yaml", 15, 13, "unknown name \"lateness_mins\""},
     {"syntax.yaml", 15, 28, "expected a fact, a number or \"(\", found \">\""},

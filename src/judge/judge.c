@@ -627,6 +627,8 @@ static void judge_incident(const fc_policy *p, const fc_policy_input *in, fc_inc
         d->review = decider->review || decider->liable == FC_PARTY_UNDETERMINED;
         copy_text(d->rule_id, sizeof d->rule_id, decider->id);
         fc_policy_consequence(p, decider, in, &d->consequence);
+        /* An account sanction is never applied without a human. */
+        d->review = d->review || d->consequence.suspend_days > 0;
         add_evidence(d, ev, n_ev);
         long m = pick_margin(ev, n_ev, 1);
         if (m >= 0) {

@@ -104,7 +104,8 @@ typedef struct level {
     char name[64];
     int32_t points[CAP__COUNT];
     int64_t amount_minor[CAP__COUNT];
-    unsigned set; /* bit per capacity */
+    int32_t suspend_days[CAP__COUNT]; /* account suspension, 0 none */
+    unsigned set;                     /* bit per capacity */
 } level;
 
 typedef struct amount {
@@ -601,9 +602,20 @@ static int apply_penalties(loader *ld, const rawfile *rf, const fc_yaml *m, kvs 
                     if (want_scalar(ld, &vf, "amount") != FC_OK) {
                         continue;
                     }
+                } else if (strcmp(cv->keys[j], "suspend_days") == 0) {
+                    double x;
+                    if (want_number(ld, &vf, "suspend_days", 0, 365, &x) != FC_OK) {
+                        continue;
+                    }
+                    if (x != floor(x)) {
+                        at(ld, &vf, "suspend_days must be a whole number of days, not %s",
+                           cv->vals[j]->scalar);
+                        continue;
+                    }
                 } else {
                     at_key(ld, rf, cv, j,
-                           "unknown key \"%s\" in penalty %s (expected points or amount)",
+                           "unknown key \"%s\" in penalty %s (expected points, amount or "
+                           "suspend_days)",
                            cv->keys[j], what);
                     continue;
                 }
@@ -1353,6 +1365,14 @@ static int resolve_money(loader *ld, fc_policy *p) {
             const kv *pt = kv_get(&p->penalties, key);
             snprintf(key, sizeof key, "%s/%s/amount", e->key, capacity_names[c]);
             const kv *am = kv_get(&p->penalties, key);
+            snprintf(key, sizeof key, "%s/%s/suspend_days", e->key, capacity_names[c]);
+            const kv *sd = kv_get(&p->penalties, key);
+            if (sd != NULL) {
+                double x = 0;
+                fc_parse_f64(fc_str_c(sd->v.n->scalar), &x);
+                lv->suspend_days[c] = (int32_t)x;
+                lv->set |= 1u << c;
+            }
             if (pt != NULL) {
                 double x = 0;
                 fc_parse_f64(fc_str_c(pt->v.n->scalar), &x);
@@ -2247,6 +2267,7 @@ void fc_policy_consequence(const fc_policy *p, const fc_rule *r, const fc_policy
         }
         out->rider_points = lv->points[c];
         out->rider_amount_minor = lv->amount_minor[c];
+        out->suspend_days = lv->suspend_days[c];
     }
     for (size_t i = 0; i < p->exemptions.n; i++) {
         const exemption *x = &p->exemptions.a[i];
@@ -2255,6 +2276,7 @@ void fc_policy_consequence(const fc_policy *p, const fc_rule *r, const fc_policy
         }
         out->rider_points = 0;
         out->rider_amount_minor = 0;
+        out->suspend_days = 0;
         out->warning_only = !x->waive;
         snprintf(out->exemption, sizeof out->exemption, "%.47s", x->id);
         break;
