@@ -88,7 +88,10 @@ static void test_jsonl_every_event_type_parses(void **state) {
                               fc_event_type_has_order((fc_event_type)t) ? ",\"order\":\"o-1\"" : "",
                               t == FC_EV_WEATHER  ? ",\"city\":\"riyadh\",\"severity\":2"
                               : t == FC_EV_RATING ? ",\"score\":4"
-                                                  : "");
+                              : t == FC_EV_PLATFORM_INCIDENT
+                                  ? ",\"city\":\"riyadh\",\"from\":1772467000,\"to\":1772468000,"
+                                    "\"reason\":\"dispatch_outage\""
+                                  : "");
     }
     fc_reader *r;
     fc_err err;

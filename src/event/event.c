@@ -38,6 +38,7 @@ static const char *const fc_type_names[FC_EV__COUNT] = {
     [FC_EV_SHIFT_STARTED] = "shift_started",
     [FC_EV_SHIFT_ENDED] = "shift_ended",
     [FC_EV_SURVEY_RESPONSE] = "survey_response",
+    [FC_EV_PLATFORM_INCIDENT] = "platform_incident",
 };
 
 const char *fc_event_type_name(fc_event_type t) {
@@ -69,6 +70,7 @@ int fc_event_type_has_order(fc_event_type t) {
     case FC_EV_SHIFT_STARTED:
     case FC_EV_SHIFT_ENDED:
     case FC_EV_SURVEY_RESPONSE:
+    case FC_EV_PLATFORM_INCIDENT:
     case FC_EV__COUNT:
         return 0;
     default:

@@ -38,6 +38,8 @@ typedef enum fc_event_type {
     FC_EV_SHIFT_STARTED,
     FC_EV_SHIFT_ENDED,
     FC_EV_SURVEY_RESPONSE,
+    FC_EV_PLATFORM_INCIDENT, /* city (zone optional), from, to, reason: a window in which the
+                                platform failed (reason dispatch_outage); names no order */
     FC_EV__COUNT
 } fc_event_type;
 
@@ -60,8 +62,8 @@ typedef struct fc_event {
     fc_str id;    /* unique event id */
     fc_str order; /* order id, where the type has one */
     fc_str city, zone, merchant, customer, rider;
-    fc_str reason;          /* refusal / reassignment / cancel / undeliverable reason */
-    fc_str by;              /* party: customer, merchant, rider, platform, ... */
+    fc_str reason; /* refusal / reassignment / cancel / undeliverable / platform incident reason */
+    fc_str by;     /* party: customer, merchant, rider, platform, ... */
     fc_str category;        /* order category, complaint category */
     fc_str channel;         /* contact channel: call, sms, chat, app, door */
     fc_str outcome;         /* contact outcome: reached, no_answer, ... */
@@ -69,7 +71,7 @@ typedef struct fc_event {
     fc_str currency;        /* ISO 4217 of amount_minor */
     int64_t promised_at;    /* order_created: promised delivery instant */
     int64_t est_ready_at;   /* order_created: estimated meal-ready instant */
-    int64_t from, to;       /* weather, shifts: the window */
+    int64_t from, to;       /* weather, platform incidents, shifts: the window */
     int64_t amount_minor;   /* compensation amount; order_created: order value; minor units */
     int64_t cost_minor;     /* order_delivered / order_cancelled: what the delivery cost the
                                platform (rider pay, fees), minor units */

@@ -300,6 +300,21 @@ int fc__jsonl_line(fc__jsonl *j, const char *p, size_t n, const char *source, lo
     if (e->type == FC_EV_WEATHER && e->city.p == NULL) {
         return jerr(&c, FC_EINVAL, NULL, "missing city (a weather event covers a city)");
     }
+    if (e->type == FC_EV_PLATFORM_INCIDENT) {
+        if (e->city.p == NULL) {
+            return jerr(&c, FC_EINVAL, NULL, "missing city (a platform incident covers a city)");
+        }
+        if (e->from == FC_TS_NONE || e->to == FC_TS_NONE) {
+            return jerr(&c, FC_EINVAL, NULL, "missing %s (a platform incident is a window)",
+                        e->from == FC_TS_NONE ? "from" : "to");
+        }
+        if (e->to <= e->from) {
+            return jerr(&c, FC_EINVAL, "to", "to is not after from");
+        }
+        if (e->reason.n == 0) {
+            return jerr(&c, FC_EINVAL, "reason", "missing reason (what failed: dispatch_outage)");
+        }
+    }
     if ((e->amount_minor != FC_MONEY_NONE || e->cost_minor != FC_MONEY_NONE) &&
         e->currency.p == NULL) {
         return jerr(&c, FC_EINVAL, NULL, "an amount needs a currency");
