@@ -389,6 +389,122 @@ static void test_small_batches_give_same_counts(void **state) {
     assert_int_equal(log.duplicates, 1);
 }
 
+/* What the on_order callback saw. */
+typedef struct told {
+    const char *db; /* the store's file, opened afresh to see what is committed */
+    int n;          /* orders told */
+    char orders[16][16];
+    int not_committed; /* an order told before its records were committed */
+    int stop_after;    /* return FC_ECONFLICT once this many were told; 0 never */
+} told;
+
+static int tell_order(void *ud, fc_str order) {
+    told *t = ud;
+    if (t->n < 16) {
+        snprintf(t->orders[t->n], sizeof t->orders[t->n], "%.*s", (int)order.n, order.p);
+    }
+    t->n++;
+    /* Another connection sees only committed rows. */
+    fc_store *other = NULL;
+    fc_err err;
+    types_seen ts = {0};
+    if (fc_store_open(t->db, &other, &err) != FC_OK ||
+        fc_store_scan_order(other, order, keep_types, &ts, &err) != FC_OK || ts.n == 0) {
+        t->not_committed++;
+    }
+    fc_store_close(other);
+    return t->stop_after > 0 && t->n >= t->stop_after ? FC_ECONFLICT : 0;
+}
+
+static void test_on_order_tells_newly_stored_orders(void **state) {
+    fixture *fx = *state;
+    char path[256];
+    copy_fixture(fx, "events.jsonl", path, sizeof path);
+    told t = {.db = fx->db};
+    fc_ingest_opts o = quiet_opts();
+    o.batch_rows = 2; /* several commits */
+    o.on_order = tell_order;
+    o.on_order_ud = &t;
+    fc_ingest_log log;
+    fc_err err;
+    assert_int_equal(fc_ingest_file(fx->s, path, &o, &log, &err), FC_OK);
+    /* ev-1, ev-2, ev-3, ev-5 name order A1; ev-4 (weather) names none; the
+     * second ev-2 is a duplicate. */
+    assert_int_equal(log.accepted, 5);
+    assert_int_equal(log.duplicates, 1);
+    assert_int_equal(t.n, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(t.orders[i], "A1");
+    }
+    assert_int_equal(t.not_committed, 0);
+
+    /* A re-run of the same file stores nothing, and tells nothing. */
+    t.n = 0;
+    assert_int_equal(fc_ingest_file(fx->s, path, &o, &log, &err), FC_OK);
+    assert_int_equal(t.n, 0);
+
+    /* Another file repeating stored events tells only the new one. */
+    static const char more[] =
+        "{\"id\":\"ev-2\",\"type\":\"order_accepted\",\"ts\":1772467500,\"order\":\"A1\","
+        "\"rider\":\"r1\"}\n"
+        "{\"id\":\"ev-9\",\"type\":\"order_created\",\"ts\":\"2026-03-02T19:05:00+03:00\","
+        "\"order\":\"B7\",\"city\":\"riyadh\",\"zone\":\"olaya\",\"merchant\":\"m1\","
+        "\"customer\":\"c2\",\"promised_at\":\"2026-03-02T19:45:00+03:00\","
+        "\"category\":\"food\",\"amount\":10,\"currency\":\"SAR\"}\n";
+    char more_path[256];
+    snprintf(more_path, sizeof more_path, "%s/more.jsonl", fx->dir);
+    FILE *f = fopen(more_path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(more, 1, sizeof more - 1, f), sizeof more - 1);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(fc_ingest_file(fx->s, more_path, &o, &log, &err), FC_OK);
+    assert_int_equal(log.duplicates, 1);
+    assert_int_equal(log.accepted, 1);
+    assert_int_equal(t.n, 1);
+    assert_string_equal(t.orders[0], "B7");
+    assert_int_equal(t.not_committed, 0);
+}
+
+static void test_on_order_csv_rows_and_stop(void **state) {
+    fixture *fx = *state;
+    char path[256];
+    copy_fixture(fx, "orders.csv", path, sizeof path);
+    told t = {.db = fx->db, .stop_after = 2};
+    fc_ingest_opts o = quiet_opts();
+    o.batch_rows = 2;
+    o.on_order = tell_order;
+    o.on_order_ud = &t;
+    fc_ingest_log log;
+    fc_err err;
+    /* The callback's status stops the ingest and is returned. */
+    assert_int_equal(fc_ingest_file(fx->s, path, &o, &log, &err), FC_ECONFLICT);
+    assert_int_equal(err.code, FC_ECONFLICT);
+    assert_non_null(strstr(err.msg, "order callback"));
+    assert_int_equal(t.n, 2);
+    assert_string_equal(t.orders[0], "o1");
+    assert_string_equal(t.orders[1], "o2");
+    assert_int_equal(t.not_committed, 0);
+    /* The batch that held o1 and o2 stayed committed. Until the checksum is
+     * known a batch keeps growing, so that batch may hold o3 too. */
+    int64_t records, events;
+    counts(fx->s, &records, &events);
+    assert_true(records == 2 || records == 3);
+
+    /* A re-run tells only orders stored by it: o3 when the first run's batch
+     * ended before it, else nothing. */
+    t.n = 0;
+    t.stop_after = 0;
+    assert_int_equal(fc_ingest_file(fx->s, path, &o, &log, &err), FC_OK);
+    assert_int_equal(log.state, FC_INGEST_DONE);
+    assert_int_equal(log.accepted, 3);
+    assert_int_equal(t.n, (int)(3 - records));
+    if (t.n == 1) {
+        assert_string_equal(t.orders[0], "o3");
+    }
+    counts(fx->s, &records, &events);
+    assert_int_equal(records, 3);
+}
+
 static void test_missing_file_is_an_error(void **state) {
     fixture *fx = *state;
     char path[256];
@@ -874,6 +990,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bad_file_keeps_good_rows_and_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_errors_stops_the_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_batches_give_same_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_order_tells_newly_stored_orders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_order_csv_rows_and_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_exit_statuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_stdin_and_reference_first, setup, teardown),

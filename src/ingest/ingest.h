@@ -103,7 +103,13 @@ typedef struct fc_ingest_opts {
      * an order, after the batch holding it committed, with the order's id
      * (valid during the call): lets a caller judge the orders an ingest
      * touched. A non-zero return stops the ingest with that status. NULL:
-     * not called. */
+     * not called.
+     * The orders of one batch are told in input order, once per record (an
+     * order with several new records is told several times), on the thread
+     * that writes the store, while no batch is open: the callback may read
+     * the store but must not open a batch. When it stops the ingest, the
+     * batch stays committed and the orders after the one that stopped it
+     * are not told, then or on a re-run (which resumes after that batch). */
     int (*on_order)(void *ud, fc_str order);
     void *on_order_ud;
 } fc_ingest_opts;

@@ -314,9 +314,71 @@ typedef struct run {
     progress prog;
     hasher *hash;
     int resolved; /* the checksum is known and names no existing log */
+    /* Order ids of the records newly stored by the open batch, handed to
+     * o->on_order once it commits (writer thread only). */
+    char *touched;       /* the ids, one after another */
+    size_t touched_len;  /* bytes used in touched */
+    size_t touched_cap;  /* bytes allocated */
+    size_t *touched_end; /* end of each id in touched */
+    size_t n_touched, touched_end_cap;
+    int caller_stopped; /* o->on_order returned non-zero: the status is the caller's */
 } run;
 
 #define RESTART 1 /* the checksum names an existing log: start over with it */
+
+/* Remember that the open batch newly stored a record of `order` (nothing
+ * when no callback wants it, or the record names no order). FC_ENOMEM when
+ * memory runs out. */
+static int touched_add(run *r, fc_str order) {
+    if (r->o->on_order == NULL || order.n == 0) {
+        return FC_OK;
+    }
+    if (fc_grow((void **)&r->touched, &r->touched_cap, r->touched_len + order.n, 1) != FC_OK ||
+        fc_grow((void **)&r->touched_end, &r->touched_end_cap, r->n_touched + 1,
+                sizeof *r->touched_end) != FC_OK) {
+        return FC_ENOMEM;
+    }
+    memcpy(r->touched + r->touched_len, order.p, order.n);
+    r->touched_len += order.n;
+    r->touched_end[r->n_touched++] = r->touched_len;
+    return FC_OK;
+}
+
+/* Forget the open batch's orders (it was rolled back, or they were told). */
+static void touched_clear(run *r) {
+    r->touched_len = 0;
+    r->n_touched = 0;
+}
+
+static void touched_free(run *r) {
+    fc_free(r->touched);
+    fc_free(r->touched_end);
+    r->touched = NULL;
+    r->touched_end = NULL;
+    r->touched_cap = r->touched_end_cap = 0;
+    touched_clear(r);
+}
+
+/* After a commit: hand every order the batch newly stored to o->on_order,
+ * in input order. FC_OK, or the callback's non-zero status (err says so;
+ * the orders after it are not told). */
+static int touched_tell(run *r, fc_err *err) {
+    int rc = FC_OK;
+    size_t at = 0;
+    for (size_t i = 0; i < r->n_touched && rc == FC_OK; i++) {
+        fc_str order = fc_str_make(r->touched + at, r->touched_end[i] - at);
+        at = r->touched_end[i];
+        rc = r->o->on_order(r->o->on_order_ud, order);
+        if (rc != FC_OK) {
+            r->caller_stopped = 1;
+            fc_err_set(err, rc, r->path, (long)r->log->resume_line, 0,
+                       "stopped by the order callback (status %d) at order %.*s", rc,
+                       (int)(order.n < 200 ? order.n : 200), order.p);
+        }
+    }
+    touched_clear(r);
+    return rc;
+}
 
 /* Before the first commit of a log created ahead of its checksum: wait for
  * the checksum and look it up. FC_OK when the file is new (the log takes
@@ -658,6 +720,11 @@ static int write_chunk(run *r, const chunk *c, int *commit_due, int *end, fc_err
             log->duplicates++;
         } else {
             log->accepted++;
+            rc = touched_add(r, chunk_str(c, pr->order_at, pr->order_n));
+            if (rc != FC_OK) {
+                fc_err_set(err, rc, r->path, 0, 0, "out of memory noting the orders stored");
+                goto fail;
+            }
         }
     }
     for (size_t i = 0; i < c->n_rejects; i++) {
@@ -680,6 +747,9 @@ static int write_chunk(run *r, const chunk *c, int *commit_due, int *end, fc_err
         log->finished_at = (int64_t)time(NULL);
         memcpy(log->note, c->note, sizeof log->note);
         rc = fc_store_commit(r->s, log, err);
+        if (rc == FC_OK) {
+            rc = touched_tell(r, err);
+        }
         if (rc == FC_OK && c->end == CHUNK_STOPPED) {
             rc = fc_err_set(err, FC_ELIMIT, r->path, (long)log->resume_line, 0, "%s", log->note);
         }
@@ -697,6 +767,9 @@ static int write_chunk(run *r, const chunk *c, int *commit_due, int *end, fc_err
         if (r->resolved) {
             rc = fc_store_commit(r->s, log, err);
             if (rc == FC_OK) {
+                rc = touched_tell(r, err);
+            }
+            if (rc == FC_OK) {
                 rc = fc_store_begin(r->s, err);
             }
             if (rc != FC_OK) {
@@ -710,6 +783,7 @@ static int write_chunk(run *r, const chunk *c, int *commit_due, int *end, fc_err
 fail:
     *end = 1;
     fc_store_rollback(r->s);
+    touched_clear(r);
     return rc;
 }
 
@@ -728,6 +802,7 @@ static void *writer_main(void *arg) {
         pthread_mutex_unlock(&w->mu);
         if (abandon) {
             fc_store_rollback(w->r->s);
+            touched_clear(w->r);
             rc = FC_EINTERNAL; /* the parser's error is the one reported */
             break;
         }
@@ -975,8 +1050,10 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
     fc_record *rec = NULL;
     int already = 0;
     char rejects[1024] = "";
+    run r;
     int rc;
 
+    memset(&r, 0, sizeof r);
     memset(&hash, 0, sizeof hash);
     memset(log, 0, sizeof *log);
     fc_err_clear(err);
@@ -1010,15 +1087,21 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
         goto out;
     }
 
-    run r = {s,   path,  o,  o->batch_rows > 0 ? o->batch_rows : DEFAULT_BATCH_ROWS,
-             log, ref,   rd, rec,
-             {0}, &hash, 0};
+    r.s = s;
+    r.path = path;
+    r.o = o;
+    r.batch_rows = o->batch_rows > 0 ? o->batch_rows : DEFAULT_BATCH_ROWS;
+    r.log = log;
+    r.ref = ref;
+    r.rd = rd;
+    r.rec = rec;
+    r.hash = &hash;
     r.prog.on = o->progress;
     r.prog.t0 = r.prog.last = t0;
     r.prog.total = in.n;
     if (!hash_ready(&hash)) {
         rc = run_ahead(&r, err);
-        if (rc != RESTART) {
+        if (rc != RESTART || r.caller_stopped) {
             progress_end(&r.prog);
             if (rc != FC_OK && rc != FC_ELIMIT) {
                 goto out;
@@ -1103,6 +1186,7 @@ report:;
         rc = wrc;
     }
 out:
+    touched_free(&r);
     hash_wait(&hash); /* the thread reads the input: stop it before unmapping */
     fc_reader_free(rd);
     fc_free(rec);
