@@ -19,6 +19,7 @@ int fc_cmd_ingest(int argc, char **argv);
 int fc_cmd_kpi(int argc, char **argv);
 int fc_cmd_demo(int argc, char **argv);
 int fc_cmd_policy(int argc, char **argv);
+int fc_cmd_judge(int argc, char **argv);
 
 /* Print the KPI overview per country and city of the store at db_path (the
  * main KPIs, as a table) to out; returns an exit status (errors on stderr). */

@@ -16,6 +16,7 @@ static const command commands[] = {
     {"demo", fc_cmd_demo, "generate the demo world, ingest it and print its KPIs"},
     {"gen", fc_cmd_gen, "write a deterministic synthetic delivery operation"},
     {"ingest", fc_cmd_ingest, "append events, orders or reference files to the store"},
+    {"judge", fc_cmd_judge, "judge closed orders: who is responsible, recorded with evidence"},
     {"kpi", fc_cmd_kpi, "experience KPIs on any slice"},
     {"policy", fc_cmd_policy, "check responsibility policies, list facts, show a policy"},
 };

@@ -1,0 +1,628 @@
+/*
+ * The judge run: closed orders read through the scan, judged under the
+ * policy governing each, and recorded in the case log with the ledger
+ * entries of their consequences.
+ *
+ * Idempotence comes from the decision ids (case.h): a decision already
+ * recorded is recognised by its id without a query, through a map of the
+ * current decision of every (order, incident) read from the case log once
+ * at the start. The log is append-only and a superseding decision is always
+ * appended after the one it replaces, so the current decision of a pair is
+ * the last one recorded for it.
+ *
+ * A superseded decision's ledger entries are reversed for what is left of
+ * them: an appeal may already have undone part of one, and the reversal
+ * undoes only the rest, so that a party's ledger always sums to the
+ * consequences of the decisions in force.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "adjudicate/adjudicate.h"
+
+/* Entries written per transaction. */
+#define ENTRIES_PER_BATCH 4096
+/* Up to this many orders, run_orders reads their decisions order by order
+ * (indexed); more, and one scan of every decision is cheaper. */
+#define ORDERS_LOOKED_UP 4096
+
+void fc_adj_opts_init(fc_adj_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->from = FC_TS_NONE;
+    o->to = FC_TS_NONE;
+}
+
+/* ---------------------------------------------------------------------------
+ * Fields of a decision body read without decoding it. The bodies are
+ * written by fc_case_decision_json: compact, and the names and ids read
+ * here hold no quote or backslash, so `"key":"value"` can only be the field
+ * itself (a quote inside a string value is always escaped).
+ */
+static fc_str body_field(fc_str body, const char *key) {
+    char pat[48];
+    int k = snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    if (k <= 0 || (size_t)k >= sizeof pat || body.p == NULL) {
+        return FC_STR_NULL;
+    }
+    const char *end = body.p + body.n, *at = NULL;
+    for (const char *c = body.p; c != NULL && (size_t)(end - c) >= (size_t)k;
+         c = memchr(c + 1, '"', (size_t)(end - c - 1))) {
+        if (*c == '"' && memcmp(c, pat, (size_t)k) == 0) {
+            at = c;
+            break;
+        }
+    }
+    if (at == NULL) {
+        return FC_STR_NULL;
+    }
+    const char *v = at + k;
+    const char *q = memchr(v, '"', (size_t)(end - v));
+    if (q == NULL) {
+        return FC_STR_NULL;
+    }
+    return fc_str_make(v, (size_t)(q - v));
+}
+
+/* ---------------------------------------------------------------------------
+ * The current decision of each (order, incident).
+ */
+typedef struct current_map {
+    fc_dict *keys; /* "<order>\x1f<incident>" -> index into ids */
+    fc_str *ids;   /* the current decision's id (in arena), {NULL, 0} none */
+    size_t cap;
+    fc_arena *arena;
+    char key[128 + 32];
+} current_map;
+
+static void map_free(current_map *m) {
+    fc_dict_free(m->keys);
+    fc_free(m->ids);
+    fc_arena_free(m->arena);
+    memset(m, 0, sizeof *m);
+}
+
+static int map_init(current_map *m) {
+    memset(m, 0, sizeof *m);
+    m->keys = fc_dict_new();
+    m->arena = fc_arena_new(0);
+    if (m->keys == NULL || m->arena == NULL) {
+        map_free(m);
+        return FC_ENOMEM;
+    }
+    return FC_OK;
+}
+
+static fc_str map_key(current_map *m, fc_str order, fc_str incident) {
+    size_t n = order.n < 128 ? order.n : 128;
+    if (n > 0) {
+        memcpy(m->key, order.p, n);
+    }
+    m->key[n++] = '\x1f';
+    size_t k = incident.n < 31 ? incident.n : 31;
+    if (k > 0) {
+        memcpy(m->key + n, incident.p, k);
+    }
+    return fc_str_make(m->key, n + k);
+}
+
+/* The current decision of (order, incident), {NULL, 0} when none. */
+static fc_str map_get(current_map *m, fc_str order, fc_str incident) {
+    int64_t i = fc_dict_find(m->keys, map_key(m, order, incident));
+    return i < 0 ? FC_STR_NULL : m->ids[i];
+}
+
+static int map_set(current_map *m, fc_str order, fc_str incident, fc_str id) {
+    int64_t i = fc_dict_intern(m->keys, map_key(m, order, incident));
+    if (i < 0) {
+        return FC_ENOMEM;
+    }
+    if ((size_t)i >= m->cap) {
+        size_t old = m->cap;
+        if (fc_grow((void **)&m->ids, &m->cap, (size_t)i + 1, sizeof *m->ids) != FC_OK) {
+            return FC_ENOMEM;
+        }
+        memset(m->ids + old, 0, (m->cap - old) * sizeof *m->ids);
+    }
+    fc_str copy = fc_arena_str(m->arena, id);
+    if (copy.p == NULL) {
+        return FC_ENOMEM;
+    }
+    m->ids[i] = copy;
+    return FC_OK;
+}
+
+static int map_visit(void *ud, const fc_case_entry *e) {
+    current_map *m = ud;
+    fc_str incident = body_field(e->body, "incident");
+    if (incident.n == 0 || e->order.n == 0) {
+        return FC_OK; /* not a body this run wrote: nothing to supersede */
+    }
+    return map_set(m, e->order, incident, e->id);
+}
+
+/* Read the decisions of the case log (of `order` when not empty, of `city`
+ * when not empty) into the map. */
+static int map_load(fc_store *s, current_map *m, fc_str order, const char *city, fc_err *err) {
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.type = FC_CASE_DECISION;
+    f.order = order;
+    f.city = fc_str_c(city);
+    int rc = fc_store_case_scan(s, &f, map_visit, m, err);
+    if (rc == FC_ENOMEM) {
+        fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory reading the recorded decisions");
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * A run.
+ */
+typedef struct run {
+    fc_store *s;
+    const fc_adj_opts *o;
+    fc_adj_stats st;
+    fc_err *err;
+    current_map map;
+    fc_dict *only; /* run_orders: the orders to judge, NULL all */
+    int in_batch;
+    int64_t batch_entries;
+    fc_decision d[FC_JUDGE_MAX_DECISIONS];
+    fc_case_decision cd;
+} run;
+
+static int batch_open(run *r) {
+    if (r->in_batch) {
+        return FC_OK;
+    }
+    int rc = fc_store_begin(r->s, r->err);
+    if (rc == FC_OK) {
+        r->in_batch = 1;
+        r->batch_entries = 0;
+    }
+    return rc;
+}
+
+static int batch_close(run *r) {
+    if (!r->in_batch) {
+        return FC_OK;
+    }
+    r->in_batch = 0;
+    return fc_store_end(r->s, r->err);
+}
+
+/* Append one entry about the decision being recorded. */
+static int append(run *r, fc_case_type type, const char *id, const char *decision, const char *body,
+                  size_t len, int *dup) {
+    const fc_case_decision *cd = &r->cd;
+    fc_case_entry e;
+    memset(&e, 0, sizeof e);
+    e.id = fc_str_c(id);
+    e.type = type;
+    e.ts = r->o->now;
+    e.order = fc_str_c(cd->order);
+    e.decision = fc_str_c(decision);
+    e.city = fc_str_c(cd->city);
+    e.rider = fc_str_c(cd->rider);
+    e.merchant = fc_str_c(cd->merchant);
+    e.actor = fc_str_c(r->o->actor != NULL && r->o->actor[0] != '\0' ? r->o->actor : "judge");
+    e.body = fc_str_make(body, len);
+    int rc = fc_store_case_append(r->s, &e, -1, dup, NULL, r->err);
+    if (rc == FC_OK) {
+        r->batch_entries++;
+    }
+    return rc;
+}
+
+static int append_ledger(run *r, const fc_ledger_entry *le) {
+    char *body = NULL;
+    size_t len = 0;
+    int dup = 0;
+    int rc = fc_case_ledger_json(le, &body, &len);
+    if (rc != FC_OK) {
+        return fc_err_set(r->err, rc, NULL, 0, 0, "out of memory encoding a ledger entry");
+    }
+    rc = append(r, FC_CASE_LEDGER, le->id, le->decision, body, len, &dup);
+    fc_free(body);
+    if (rc == FC_OK && !dup) {
+        r->st.ledger++;
+    }
+    return rc;
+}
+
+/* The ledger entries of a decision as recorded: originals and what was
+ * reversed of each. */
+#define LEDGER_READ_MAX 64
+typedef struct ledger_read {
+    fc_ledger_entry e[LEDGER_READ_MAX];
+    size_t n;
+    int64_t undone_points[LEDGER_READ_MAX], undone_amount[LEDGER_READ_MAX];
+    int reversed[LEDGER_READ_MAX];
+    fc_ledger_entry rev[LEDGER_READ_MAX];
+    size_t n_rev;
+    fc_err *err;
+} ledger_read;
+
+static int ledger_visit(void *ud, const fc_case_entry *e) {
+    ledger_read *lr = ud;
+    fc_ledger_entry le;
+    int rc = fc_case_ledger_parse(e->body, &le, lr->err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    if (le.kind == FC_LEDGER_REVERSAL) {
+        if (lr->n_rev < LEDGER_READ_MAX) {
+            lr->rev[lr->n_rev++] = le;
+        }
+    } else if (lr->n < LEDGER_READ_MAX) {
+        lr->e[lr->n++] = le;
+    }
+    return FC_OK;
+}
+
+/* Reverse what is left of the ledger entries of decision `old`, caused by
+ * the decision being recorded. */
+static int reverse_superseded(run *r, fc_str old) {
+    ledger_read *lr = fc_calloc(1, sizeof *lr);
+    if (lr == NULL) {
+        return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory reading a ledger");
+    }
+    lr->err = r->err;
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.type = FC_CASE_LEDGER;
+    f.decision = old;
+    int rc = fc_store_case_scan(r->s, &f, ledger_visit, lr, r->err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    for (size_t k = 0; k < lr->n_rev; k++) {
+        for (size_t i = 0; i < lr->n; i++) {
+            if (strcmp(lr->rev[k].reverses, lr->e[i].id) == 0) {
+                lr->undone_points[i] += lr->rev[k].points;
+                lr->undone_amount[i] += lr->rev[k].amount_minor;
+                lr->reversed[i] = 1;
+            }
+        }
+    }
+    for (size_t i = 0; i < lr->n; i++) {
+        fc_ledger_entry left = lr->e[i];
+        left.points = (int32_t)(left.points + lr->undone_points[i]);
+        left.amount_minor += lr->undone_amount[i];
+        /* A warning (nothing to undo) is still withdrawn once. */
+        if (left.points == 0 && left.amount_minor == 0 && lr->reversed[i]) {
+            continue;
+        }
+        fc_ledger_entry rev;
+        fc_case_ledger_reverse(&left, r->cd.id, 0, &rev);
+        rc = append_ledger(r, &rev);
+        if (rc != FC_OK) {
+            goto out;
+        }
+    }
+out:
+    fc_free(lr);
+    return rc;
+}
+
+/* Record one decision of the order being visited. */
+static int record(run *r, const fc_policy *p, const fc_policy_input *in, const fc_decision *d) {
+    fc_case_decision *cd = &r->cd;
+    fc_case_decision_make(p, in, d, cd);
+    /* An account sanction is never applied without a human. */
+    if (cd->d.consequence.suspend_days > 0 && !cd->d.review) {
+        cd->d.review = 1;
+        fc_case_decision_id(&cd->d, in->facts->order, cd->id);
+    }
+    r->st.decisions++;
+    r->st.review += cd->d.review != 0;
+    if ((unsigned)cd->d.liable < FC_PARTY__COUNT) {
+        r->st.by_party[cd->d.liable]++;
+    }
+    fc_str incident = fc_str_c(fc_incident_name(cd->d.incident));
+    fc_str order = fc_str_c(cd->order);
+    fc_str current = map_get(&r->map, order, incident);
+    if (current.n > 0 && fc_str_eqc(current, cd->id)) {
+        r->st.unchanged++;
+        return FC_OK;
+    }
+    if (current.n > 0) {
+        fc_str_cpy(cd->supersedes, sizeof cd->supersedes, current);
+    }
+    int rc = batch_open(r);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    char *body = NULL;
+    size_t len = 0;
+    rc = fc_case_decision_json(cd, &body, &len);
+    if (rc != FC_OK) {
+        return fc_err_set(r->err, rc, NULL, 0, 0, "out of memory encoding a decision");
+    }
+    int dup = 0;
+    rc = append(r, FC_CASE_DECISION, cd->id, cd->id, body, len, &dup);
+    fc_free(body);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    if (dup) {
+        /* Recorded before and superseded since (the outcome went back to
+         * an earlier one): its id is taken, the later decision stays in
+         * force. */
+        r->st.unchanged++;
+        return FC_OK;
+    }
+    r->st.recorded++;
+    if (current.n > 0) {
+        r->st.superseded++;
+        rc = reverse_superseded(r, current);
+        if (rc != FC_OK) {
+            return rc;
+        }
+    }
+    fc_ledger_entry le[4];
+    size_t n = fc_case_ledger_for(cd, 0, le, 4);
+    for (size_t i = 0; i < n; i++) {
+        rc = append_ledger(r, &le[i]);
+        if (rc != FC_OK) {
+            return rc;
+        }
+    }
+    rc = map_set(&r->map, order, incident, fc_str_c(cd->id));
+    if (rc != FC_OK) {
+        return fc_err_set(r->err, rc, NULL, 0, 0, "out of memory");
+    }
+    if (r->batch_entries >= ENTRIES_PER_BATCH) {
+        rc = batch_close(r);
+    }
+    return rc;
+}
+
+static int visit(void *ud, const fc_scan_order *so) {
+    run *r = ud;
+    const fc_order_facts *f = so->facts;
+    if (r->only != NULL && fc_dict_find(r->only, f->order) < 0) {
+        return FC_OK;
+    }
+    if (f->status == FC_ORDER_OPEN) {
+        return FC_OK;
+    }
+    const fc_policy *p = so->policy;
+    if (p == NULL) {
+        p = fc_policy_for(r->o->pack, so->input->country, f->city);
+    }
+    size_t n = 0;
+    int rc = fc_judge(p, so->input, FC_LANG_EN, r->d, FC_JUDGE_MAX_DECISIONS, &n);
+    if (rc != FC_OK) {
+        return fc_err_set(r->err, rc, NULL, 0, 0, "judging order %.*s failed", (int)f->order.n,
+                          f->order.p);
+    }
+    r->st.orders++;
+    for (size_t i = 0; i < n; i++) {
+        rc = record(r, p, so->input, &r->d[i]);
+        if (rc != FC_OK) {
+            return rc;
+        }
+    }
+    return FC_OK;
+}
+
+static void run_free(run *r) {
+    map_free(&r->map);
+    fc_dict_free(r->only);
+    fc_free(r);
+}
+
+static int run_new(fc_store *s, const fc_adj_opts *o, fc_err *err, run **out) {
+    *out = NULL;
+    if (s == NULL || o == NULL || o->pack == NULL) {
+        return fc_err_set(err, FC_EINVAL, NULL, 0, 0,
+                          "a judge run needs a store and a policy pack");
+    }
+    run *r = fc_calloc(1, sizeof *r);
+    if (r == NULL) {
+        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    r->s = s;
+    r->o = o;
+    r->err = err;
+    if (map_init(&r->map) != FC_OK) {
+        fc_free(r);
+        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    *out = r;
+    return FC_OK;
+}
+
+static int run_scan(run *r, fc_adj_stats *stats) {
+    fc_scan_opts so;
+    fc_scan_opts_init(&so);
+    so.policies = r->o->pack;
+    so.from = r->o->from;
+    so.to = r->o->to;
+    so.city = r->o->city;
+    so.context = 1;
+    so.closed_only = 1;
+    so.progress = r->o->progress;
+    so.progress_ud = r->o->progress_ud;
+    int rc = fc_scan_orders(r->s, &so, visit, r, NULL, r->err);
+    if (rc == FC_OK) {
+        rc = batch_close(r);
+    }
+    if (rc != FC_OK && r->in_batch) {
+        fc_store_rollback(r->s);
+        r->in_batch = 0;
+    }
+    if (stats != NULL) {
+        *stats = r->st;
+    }
+    return rc;
+}
+
+int fc_adj_run(fc_store *s, const fc_adj_opts *o, fc_adj_stats *stats, fc_err *err) {
+    if (stats != NULL) {
+        memset(stats, 0, sizeof *stats);
+    }
+    run *r = NULL;
+    int rc = run_new(s, o, err, &r);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    rc = map_load(s, &r->map, FC_STR_NULL, o->city, err);
+    if (rc == FC_OK) {
+        rc = run_scan(r, stats);
+    }
+    run_free(r);
+    return rc;
+}
+
+int fc_adj_run_orders(fc_store *s, const fc_adj_opts *o, const fc_str *orders, size_t n,
+                      fc_adj_stats *stats, fc_err *err) {
+    if (stats != NULL) {
+        memset(stats, 0, sizeof *stats);
+    }
+    if (n == 0) {
+        return FC_OK;
+    }
+    run *r = NULL;
+    int rc = run_new(s, o, err, &r);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    r->only = fc_dict_new();
+    if (r->only == NULL) {
+        rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (fc_dict_intern(r->only, orders[i]) < 0) {
+            rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+            goto out;
+        }
+    }
+    /* The orders' decisions, each order once. */
+    uint32_t distinct = fc_dict_count(r->only);
+    if (distinct <= ORDERS_LOOKED_UP) {
+        for (uint32_t i = 0; i < distinct && rc == FC_OK; i++) {
+            rc = map_load(s, &r->map, fc_dict_get(r->only, i), o->city, err);
+        }
+    } else {
+        rc = map_load(s, &r->map, FC_STR_NULL, o->city, err);
+    }
+    /* One scan with the same context a whole run sees (stacked orders need
+     * the riders' other orders), visiting only the orders named. */
+    if (rc == FC_OK) {
+        rc = run_scan(r, stats);
+    }
+out:
+    run_free(r);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Reading recorded decisions.
+ */
+typedef struct reader {
+    const fc_adj_opts *o;
+    fc_dict *superseded;
+    fc_arena *arena;
+    fc_case_decision cd;
+    fc_adj_decision_cb cb;
+    void *ud;
+    fc_err *err;
+} reader;
+
+static int collect_superseded(void *ud, const fc_case_entry *e) {
+    reader *rd = ud;
+    fc_str old = body_field(e->body, "supersedes");
+    if (old.n > 0 && fc_dict_intern(rd->superseded, old) < 0) {
+        return fc_err_set(rd->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    return FC_OK;
+}
+
+static int emit_current(void *ud, const fc_case_entry *e) {
+    reader *rd = ud;
+    if (fc_dict_find(rd->superseded, e->id) >= 0) {
+        return FC_OK;
+    }
+    fc_arena_reset(rd->arena);
+    int rc = fc_case_decision_parse(e->body, rd->arena, &rd->cd, rd->err);
+    if (rc != FC_OK) {
+        char id[FC_CASE_ID_MAX];
+        fc_str_cpy(id, sizeof id, e->id);
+        size_t len = strlen(rd->err->msg);
+        snprintf(rd->err->msg + len, sizeof rd->err->msg - len, " (entry %s)", id);
+        return rc;
+    }
+    const fc_adj_opts *o = rd->o;
+    if (o != NULL && o->from != FC_TS_NONE && rd->cd.created_at < o->from) {
+        return FC_OK;
+    }
+    if (o != NULL && o->to != FC_TS_NONE && rd->cd.created_at >= o->to) {
+        return FC_OK;
+    }
+    return rd->cb(rd->ud, &rd->cd);
+}
+
+int fc_adj_decisions(fc_store *s, const fc_adj_opts *o, fc_adj_decision_cb cb, void *ud,
+                     fc_err *err) {
+    reader *rd = fc_calloc(1, sizeof *rd);
+    int rc = FC_OK;
+    if (rd == NULL) {
+        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    rd->o = o;
+    rd->cb = cb;
+    rd->ud = ud;
+    rd->err = err;
+    rd->superseded = fc_dict_new();
+    rd->arena = fc_arena_new(0);
+    if (rd->superseded == NULL || rd->arena == NULL) {
+        rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        goto out;
+    }
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.type = FC_CASE_DECISION;
+    f.city = fc_str_c(o != NULL ? o->city : NULL);
+    rc = fc_store_case_scan(s, &f, collect_superseded, rd, err);
+    if (rc == FC_OK) {
+        rc = fc_store_case_scan(s, &f, emit_current, rd, err);
+    }
+out:
+    fc_dict_free(rd->superseded);
+    fc_arena_free(rd->arena);
+    fc_free(rd);
+    return rc;
+}
+
+typedef struct getter {
+    fc_arena *arena;
+    fc_case_decision *out;
+    fc_err *err;
+    int found;
+} getter;
+
+static int get_one(void *ud, const fc_case_entry *e) {
+    getter *g = ud;
+    g->found = 1;
+    return fc_case_decision_parse(e->body, g->arena, g->out, g->err);
+}
+
+int fc_adj_decision_get(fc_store *s, const char *id, fc_arena *arena, fc_case_decision *out,
+                        fc_err *err) {
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.type = FC_CASE_DECISION;
+    f.id = fc_str_c(id);
+    if (f.id.n == 0) {
+        return fc_err_set(err, FC_ENOTFOUND, NULL, 0, 0, "no decision id given");
+    }
+    getter g = {arena, out, err, 0};
+    int rc = fc_store_case_scan(s, &f, get_one, &g, err);
+    if (rc == FC_OK && !g.found) {
+        rc = fc_err_set(err, FC_ENOTFOUND, NULL, 0, 0, "no decision %s", id);
+    }
+    return rc;
+}
