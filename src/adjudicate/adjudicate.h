@@ -100,14 +100,23 @@ typedef struct fc_replay_report {
     int64_t changed;        /* (order, incident) pairs whose liable party, rule or
                                consequence differ, appeared or disappeared */
     int64_t liable_changed; /* ... whose liable party differs */
-    fc_replay_row *by_rule; /* sorted by changed, descending */
+    int64_t pairs;          /* (order, incident) pairs decided on either side */
+    int64_t appeared;       /* changed pairs decided only under the candidate */
+    int64_t disappeared;    /* changed pairs decided only under the base */
+    /* by_rule: a decision counts under the base's rule when the base
+     * decided the pair, else under the candidate's; undetermined decisions
+     * under "(no rule) <incident>". Sorted by changed, descending. */
+    fc_replay_row *by_rule;
     size_t n_by_rule;
     fc_replay_row *by_party; /* one per liable party */
     size_t n_by_party;
-    fc_replay_row *by_capacity; /* one per rider capacity type */
+    fc_replay_row *by_capacity; /* one per rider capacity type (full_time, part_time,
+                                   crowd), then "no rider" when orders without one
+                                   were decided */
     size_t n_by_capacity;
     /* Totals in minor units per currency (three-letter codes), base and
-     * candidate. */
+     * candidate, of the decisions' consequences as the judge states them;
+     * those of decisions that need review count as if confirmed. */
     struct fc_replay_money {
         char currency[4];
         int64_t penalty_base, penalty_candidate;           /* rider money penalties */
@@ -116,7 +125,9 @@ typedef struct fc_replay_report {
     } * money;
     size_t n_money;
     int64_t points_base, points_candidate; /* rider penalty points */
-    fc_replay_rider *riders;               /* most affected first */
+    /* Riders with changed decisions, most affected first (changed, then
+     * the change of points), at most top_riders. */
+    fc_replay_rider *riders;
     size_t n_riders;
 } fc_replay_report;
 
@@ -133,7 +144,10 @@ typedef struct fc_rule_quality {
     fc_party liable;
     int64_t fired;           /* current decisions made by the rule */
     int64_t appealed;        /* ... appealed */
-    int64_t overturned;      /* ... overturned (auto-review or human), partials counted half */
+    int64_t overturned;      /* ... overturned (auto-review or human), partials counted half
+                                (rounded down; overturn_rate is exact) */
+    int64_t partial;         /* appealed decisions whose verdict kept part of the penalty */
+    double overturn_rate;    /* overturned (partials half) / appealed; 0 when none appealed */
     double avg_points;       /* mean rider penalty points per firing */
     double avg_amount_minor; /* mean rider money penalty per firing (mixed currencies: per
                                 firing in its own currency) */
@@ -143,11 +157,30 @@ typedef struct fc_rule_quality {
     double rate_by_capacity[4]; /* index: fc_capacity (0 unknown) */
     double zone_rate_max, zone_rate_min;
     char zone_max[64], zone_min[64];
-    int flagged; /* rate ratio across capacity types >= 2, or overturn rate >= 30% */
+    double capacity_ratio; /* highest / lowest rate across the capacity types with at
+                              least 50 closed orders; INFINITY when the lowest is 0 and
+                              the highest not; 0 when fewer than two types qualify */
+    int flagged;           /* FC_RULE_FLAG_* bits; 0 not flagged */
 } fc_rule_quality;
 
+/* Why a rule is flagged. A spread across capacity types flags only rules
+ * that name the rider (a penalty falling twice as often on one kind of
+ * rider), once the rule fired at least FC_RULE_FLAG_MIN_FIRED times; an
+ * overturn rate once at least FC_RULE_FLAG_MIN_APPEALS decisions were
+ * appealed: fewer are noise. */
+enum {
+    FC_RULE_FLAG_CAPACITY = 1, /* capacity_ratio >= 2 */
+    FC_RULE_FLAG_OVERTURN = 2, /* overturn_rate >= 0.30 */
+};
+#define FC_RULE_FLAG_MIN_FIRED   20
+#define FC_RULE_FLAG_MIN_APPEALS 5
+
 /* Rows for decisions of orders matching o (o->pack may be NULL), most
- * fired first. *out is caller-freed with fc_free. */
+ * fired first. The closed orders the rates divide by come from one scan of
+ * the orders matching o (decisions exist only for orders with an
+ * incident, so they cannot give them). Appeals are the items of kind
+ * appeal (fc_appeal_list at o->now) on those decisions; review items are
+ * not appeals and are not counted. *out is caller-freed with fc_free. */
 int fc_adj_quality(fc_store *s, const fc_adj_opts *o, fc_rule_quality **out, size_t *n,
                    fc_err *err);
 

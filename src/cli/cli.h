@@ -20,6 +20,8 @@ int fc_cmd_kpi(int argc, char **argv);
 int fc_cmd_demo(int argc, char **argv);
 int fc_cmd_policy(int argc, char **argv);
 int fc_cmd_judge(int argc, char **argv);
+int fc_cmd_replay(int argc, char **argv);
+int fc_cmd_report(int argc, char **argv);
 
 /* Print the KPI overview per country and city of the store at db_path (the
  * main KPIs, as a table) to out; returns an exit status (errors on stderr). */
@@ -27,6 +29,20 @@ int fc_cli_kpi_overview(const char *db_path, FILE *out);
 
 /* The store path: --db value when given, else $FULCRUM_DB, else ./fulcrum.db. */
 const char *fc_cli_db_path(const char *flag_value);
+
+/* The value of option `name` at argv[*i] ("--name V", *i then moves past V,
+ * or "--name=V"), NULL when argv[*i] is another option; *missing is set
+ * when the value is absent. */
+const char *fc_cli_opt(int argc, char **argv, int *i, const char *name, int *missing);
+
+/* A period's --from / --to text (either NULL) into instants (FC_TS_NONE
+ * when absent): an instant with offset as given, a date YYYY-MM-DD the
+ * local day of `city` (store s's reference data) when one is named, else
+ * the UTC day; --to's day is included. Returns an exit status (errors on
+ * stderr, prefixed "fulcrum <cmd>"). */
+struct fc_store;
+int fc_cli_period(const char *cmd, struct fc_store *s, const char *city, const char *from,
+                  const char *to, int64_t *from_ts, int64_t *to_ts);
 
 /* Print an error as "fulcrum <cmd>: file:line:col: reason" to stderr and
  * return the exit status that fits its code. */
