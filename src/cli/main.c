@@ -19,6 +19,7 @@ static const command commands[] = {
     {"judge", fc_cmd_judge, "judge closed orders: who is responsible, recorded with evidence"},
     {"kpi", fc_cmd_kpi, "experience KPIs on any slice"},
     {"policy", fc_cmd_policy, "check responsibility policies, list facts, show a policy"},
+    {"replay", fc_cmd_replay, "backtest a policy change: re-judge a period and diff"},
 };
 
 static void usage(FILE *f) {
