@@ -109,6 +109,10 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'the case log is append-only'); END;"
     "CREATE TRIGGER case_entry_no_delete BEFORE DELETE ON case_entry"
     " BEGIN SELECT RAISE(ABORT, 'the case log is append-only'); END;",
+    /* 3: a record that names no order stores order_id '' (NULL means the
+     * record's order is its own id): index those. */
+    "DROP INDEX record_unordered;"
+    "CREATE INDEX record_unordered ON record(seq) WHERE order_id = '';",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -837,7 +841,7 @@ int fc_store_scan_unordered(fc_store *s, fc_store_record_cb cb, void *ud, fc_err
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id, id, n_events, events FROM record INDEXED BY record_unordered"
-                           " WHERE order_id IS NULL ORDER BY seq",
+                           " WHERE order_id = '' ORDER BY seq",
                            -1, &st, NULL) != SQLITE_OK) {
         return fc__store_fail(s, err, "reading records");
     }
