@@ -19,6 +19,7 @@ int fc_cmd_ingest(int argc, char **argv);
 int fc_cmd_kpi(int argc, char **argv);
 int fc_cmd_demo(int argc, char **argv);
 int fc_cmd_policy(int argc, char **argv);
+int fc_cmd_appeal(int argc, char **argv);
 int fc_cmd_judge(int argc, char **argv);
 int fc_cmd_replay(int argc, char **argv);
 int fc_cmd_report(int argc, char **argv);

@@ -13,6 +13,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"appeal", fc_cmd_appeal, "appeal a decision; the reviewers' queue, verdicts and SLA"},
     {"demo", fc_cmd_demo, "generate the demo world, ingest it and print its KPIs"},
     {"gen", fc_cmd_gen, "write a deterministic synthetic delivery operation"},
     {"ingest", fc_cmd_ingest, "append events, orders or reference files to the store"},

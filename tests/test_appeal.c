@@ -1,0 +1,964 @@
+/*
+ * appeal: filing, auto-review, the queue, verdicts, SLA and the CLI, against
+ * a real SQLite store in a temp folder, with decisions recorded from stored
+ * orders judged under tests/data/appeal/policies.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+
+#include "appeal/appeal.h"
+#include "case/case.h"
+#include "judge/judge.h"
+#include "scan/scan.h"
+#include "store/store.h"
+#include "support.h"
+
+#define T0  1772000000 /* 2026-02-25T06:13:20Z */
+#define MIN 60
+#define H   3600
+/* Decisions are recorded two hours after the orders. */
+#define RECORDED (T0 + 2 * H)
+
+#define DOOR_LAT 24713600
+#define DOOR_LNG 46675300
+
+typedef struct fixture {
+    char *dir;
+    char db[256];
+    char policies[256];
+    fc_store *s;
+    fc_policy_pack *pk;
+} fixture;
+
+static int setup(void **state) {
+    fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    fx->dir = fc_test_tmpdir();
+    assert_non_null(fx->dir);
+    snprintf(fx->db, sizeof fx->db, "%s/t.db", fx->dir);
+    snprintf(fx->policies, sizeof fx->policies, "%s/appeal/policies", FC_TEST_DATA);
+    fc_err err;
+    assert_int_equal(fc_store_open(fx->db, &fx->s, &err), FC_OK);
+    assert_int_equal(fc_policy_pack_load(fx->policies, &fx->pk, &err), FC_OK);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *fx = *state;
+    fc_store_close(fx->s);
+    fc_policy_pack_free(fx->pk);
+    fc_test_rmtree(fx->dir);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * A small world: orders written to the store's event log.
+ */
+typedef struct order_events {
+    fc_event ev[32];
+    char ids[32][48];
+    size_t n;
+    char order[32];
+} order_events;
+
+static fc_event *add(order_events *o, fc_event_type type, int64_t at, const char *rider) {
+    assert_true(o->n < 32);
+    fc_event *e = &o->ev[o->n];
+    fc_event_init(e);
+    snprintf(o->ids[o->n], sizeof o->ids[o->n], "%s:%zu", o->order, o->n);
+    e->id = fc_str_c(o->ids[o->n]);
+    e->type = type;
+    e->ts = at;
+    e->order = fc_str_c(o->order);
+    e->rider = fc_str_c(rider);
+    o->n++;
+    return e;
+}
+
+/* Created at `at`, rider to the door at +25 min. */
+static void to_the_door(order_events *o, const char *order, const char *rider, int64_t at) {
+    memset(o, 0, sizeof *o);
+    snprintf(o->order, sizeof o->order, "%s", order);
+    fc_event *c = add(o, FC_EV_ORDER_CREATED, at, "");
+    c->city = fc_str_c("riyadh");
+    c->zone = fc_str_c("olaya");
+    c->merchant = fc_str_c("M1");
+    c->customer = fc_str_c("C1");
+    c->promised_at = at + 30 * MIN;
+    c->est_ready_at = at + 12 * MIN;
+    c->distance_m = 2400;
+    c->amount_minor = 4250;
+    c->currency = fc_str_c("USD");
+    c->customer_lat_e6 = DOOR_LAT;
+    c->customer_lng_e6 = DOOR_LNG;
+    c->merchant_lat_e6 = DOOR_LAT + 20000;
+    c->merchant_lng_e6 = DOOR_LNG;
+    add(o, FC_EV_ORDER_ACCEPTED, at + 1 * MIN, rider);
+    add(o, FC_EV_RIDER_ARRIVED_MERCHANT, at + 10 * MIN, rider);
+    add(o, FC_EV_ORDER_READY, at + 12 * MIN, "");
+    add(o, FC_EV_ORDER_PICKED_UP, at + 15 * MIN, rider);
+    add(o, FC_EV_RIDER_ARRIVED_CUSTOMER, at + 25 * MIN, rider);
+}
+
+static void store_order(fixture *fx, const order_events *o) {
+    fc_err err;
+    int dup = 0;
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(
+        fc_store_append(fx->s, 1, fc_str_c(o->order), fc_str_c(o->order), o->ev, o->n, &dup, &err),
+        FC_OK);
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+}
+
+/* Undeliverable after `attempts` unanswered calls and `door_min` minutes at
+ * the door. */
+static void undeliverable(fixture *fx, const char *order, const char *rider, int attempts,
+                          int door_min) {
+    order_events o;
+    to_the_door(&o, order, rider, T0);
+    for (int i = 0; i < attempts; i++) {
+        fc_event *c = add(&o, FC_EV_CONTACT_ATTEMPT, T0 + 25 * MIN + 30 + i * 60, rider);
+        c->channel = fc_str_c("call");
+        c->outcome = fc_str_c("no_answer");
+    }
+    fc_event *u = add(&o, FC_EV_ORDER_UNDELIVERABLE, T0 + (25 + door_min) * MIN, rider);
+    u->reason = fc_str_c("customer_unreachable");
+    store_order(fx, &o);
+}
+
+/* Marked delivered 1.1 km from the door without a call; the customer says
+ * it never came. */
+static void false_delivery(fixture *fx, const char *order, const char *rider) {
+    order_events o;
+    to_the_door(&o, order, rider, T0);
+    o.n--; /* no arrival at the door */
+    fc_event *d = add(&o, FC_EV_ORDER_DELIVERED, T0 + 27 * MIN, rider);
+    d->lat_e6 = DOOR_LAT + 10000;
+    d->lng_e6 = DOOR_LNG;
+    fc_event *k = add(&o, FC_EV_COMPLAINT, T0 + 60 * MIN, "");
+    k->category = fc_str_c("not_received");
+    store_order(fx, &o);
+}
+
+/* Record the decisions of one stored order as the judge run does: the
+ * decision entry, then the ledger entries that take effect. */
+typedef struct recorder {
+    fixture *fx;
+    char ids[4][FC_CASE_ID_MAX];
+    fc_incident_kind incident[4];
+    size_t n;
+} recorder;
+
+static int record_cb(void *ud, const fc_scan_order *o) {
+    recorder *r = ud;
+    const fc_policy *p = fc_policy_for(r->fx->pk, o->input->country, o->facts->city);
+    fc_decision d[FC_JUDGE_MAX_DECISIONS];
+    size_t n = 0;
+    assert_int_equal(fc_judge(p, o->input, FC_LANG_EN, d, FC_JUDGE_MAX_DECISIONS, &n), FC_OK);
+    for (size_t i = 0; i < n; i++) {
+        fc_case_decision *cd = calloc(1, sizeof *cd);
+        assert_non_null(cd);
+        fc_case_decision_make(p, o->input, &d[i], cd);
+        char *body = NULL;
+        size_t len = 0;
+        assert_int_equal(fc_case_decision_json(cd, &body, &len), FC_OK);
+        fc_case_entry e;
+        memset(&e, 0, sizeof e);
+        e.id = fc_str_c(cd->id);
+        e.type = FC_CASE_DECISION;
+        e.ts = RECORDED;
+        e.order = fc_str_c(cd->order);
+        e.decision = fc_str_c(cd->id);
+        e.city = fc_str_c(cd->city);
+        e.rider = fc_str_c(cd->rider);
+        e.merchant = fc_str_c(cd->merchant);
+        e.actor = fc_str_c("judge");
+        e.body = fc_str_make(body, len);
+        fc_err err;
+        assert_int_equal(fc_store_case_append(r->fx->s, &e, -1, NULL, NULL, &err), FC_OK);
+        fc_free(body);
+        fc_ledger_entry le[4];
+        size_t nl = fc_case_ledger_for(cd, 0, le, 4);
+        for (size_t k = 0; k < nl; k++) {
+            assert_int_equal(fc_case_ledger_json(&le[k], &body, &len), FC_OK);
+            e.id = fc_str_c(le[k].id);
+            e.type = FC_CASE_LEDGER;
+            e.body = fc_str_make(body, len);
+            assert_int_equal(fc_store_case_append(r->fx->s, &e, -1, NULL, NULL, &err), FC_OK);
+            fc_free(body);
+        }
+        assert_true(r->n < 4);
+        r->incident[r->n] = d[i].incident;
+        snprintf(r->ids[r->n++], FC_CASE_ID_MAX, "%s", cd->id);
+        free(cd);
+    }
+    return 0;
+}
+
+/* Judge one stored order and record its decisions; the id of its first
+ * into out (a false delivery's first is the far delivery). */
+static void judge_order(fixture *fx, const char *order, char out[FC_CASE_ID_MAX]) {
+    recorder r = {fx, {{0}}, {0}, 0};
+    fc_scan_opts so;
+    fc_scan_opts_init(&so);
+    so.policies = fx->pk;
+    fc_err err;
+    assert_int_equal(fc_scan_order_one(fx->s, &so, fc_str_c(order), NULL, 0, record_cb, &r, &err),
+                     FC_OK);
+    assert_true(r.n >= 1);
+    size_t pick = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        if (r.incident[i] == FC_INCIDENT_FAR_DELIVERY) {
+            pick = i;
+        }
+    }
+    snprintf(out, FC_CASE_ID_MAX, "%s", r.ids[pick]);
+}
+
+/* Sum of the ledger entries of a decision for one party. */
+typedef struct sums {
+    fc_party party;
+    int64_t points, amount, entries;
+} sums;
+
+static int sum_cb(void *ud, const fc_case_entry *e) {
+    sums *s = ud;
+    fc_ledger_entry le;
+    fc_err err;
+    assert_int_equal(fc_case_ledger_parse(e->body, &le, &err), FC_OK);
+    if (le.party == s->party) {
+        s->points += le.points;
+        s->amount += le.amount_minor;
+        s->entries++;
+    }
+    return 0;
+}
+
+static sums ledger_sum(fixture *fx, const char *decision, fc_party party) {
+    sums s = {party, 0, 0, 0};
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.type = FC_CASE_LEDGER;
+    f.decision = fc_str_c(decision);
+    fc_err err;
+    assert_int_equal(fc_store_case_scan(fx->s, &f, sum_cb, &s, &err), FC_OK);
+    return s;
+}
+
+static int64_t count_type(fixture *fx, fc_case_type t) {
+    int64_t counts[FC_CASE__COUNT];
+    fc_err err;
+    assert_int_equal(fc_store_case_counts(fx->s, counts, &err), FC_OK);
+    return counts[t];
+}
+
+static fc_appeal_item call(int64_t ts, const char *outcome) {
+    fc_appeal_item it;
+    memset(&it, 0, sizeof it);
+    it.kind = FC_APPEAL_ITEM_CALL;
+    it.ts = ts;
+    it.outcome = outcome;
+    it.lat_e6 = it.lng_e6 = FC_GEO_NONE;
+    it.duration_s = 25;
+    return it;
+}
+
+static fc_appeal_filing filing(const char *decision, const char *rider, const fc_appeal_item *items,
+                               size_t n) {
+    fc_appeal_filing f;
+    memset(&f, 0, sizeof f);
+    f.decision = decision;
+    f.appellant = FC_PARTY_RIDER;
+    f.appellant_id = rider;
+    f.statement = "I called the customer three times and waited at the door.";
+    f.items = items;
+    f.n_items = n;
+    return f;
+}
+
+/* ---------------------------------------------------------------------------
+ * Tests.
+ */
+static void test_auto_review_overturns_on_call_log(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX];
+    undeliverable(fx, "O1", "R1", 1, 15);
+    judge_order(fx, "O1", dec);
+    sums before = ledger_sum(fx, dec, FC_PARTY_RIDER);
+    assert_int_equal(before.points, -4);
+    assert_int_equal(before.amount, -1000);
+
+    /* Two more unanswered calls: three attempts, fifteen minutes at the door. */
+    fc_appeal_item items[] = {call(T0 + 28 * MIN, "no_answer"), call(T0 + 31 * MIN, "no_answer")};
+    fc_appeal_filing f = filing(dec, "R1", items, 2);
+    fc_appeal a;
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R1", &a, &err), FC_OK);
+    assert_memory_equal(a.id, "apl-", 4);
+    assert_int_equal(strlen(a.id), 4 + 24);
+    assert_int_equal(a.kind, FC_APPEAL_KIND_APPEAL);
+    assert_int_equal(a.state, FC_APPEAL_OVERTURNED);
+    assert_true(a.auto_reviewed);
+    assert_true(a.auto_overturned);
+    assert_string_equal(a.decided_by, "auto-review");
+    assert_non_null(strstr(a.reason, "customer"));
+    assert_int_equal(a.decided_at, T0 + 5 * H);
+    assert_int_equal(a.due_at, T0 + 5 * H + 24 * H);
+    assert_int_equal(a.n_items, 2);
+    assert_false(a.breached);
+
+    /* The penalty is undone by a reversal caused by the appeal. */
+    sums after = ledger_sum(fx, dec, FC_PARTY_RIDER);
+    assert_int_equal(after.points, 0);
+    assert_int_equal(after.amount, 0);
+    assert_int_equal(after.entries, 2);
+    assert_int_equal(count_type(fx, FC_CASE_APPEAL_REVIEWED), 1);
+
+    /* A human cannot decide it any more. */
+    fc_appeal_verdict v = {FC_VERDICT_UPHOLD, "stands", "rev1", 0};
+    assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, a.last_seq, T0 + 6 * H, NULL, &err),
+                     FC_EINVAL);
+}
+
+static void test_auto_review_keeps_and_queues(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX];
+    /* One call, five minutes at the door: one more call still leaves the
+     * rider short of the wait. */
+    undeliverable(fx, "O2", "R2", 1, 5);
+    judge_order(fx, "O2", dec);
+    fc_appeal_item items[] = {call(T0 + 28 * MIN, "no_answer")};
+    fc_appeal_filing f = filing(dec, "R2", items, 1);
+    fc_appeal a;
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R2", &a, &err), FC_OK);
+    assert_int_equal(a.state, FC_APPEAL_PENDING);
+    assert_true(a.auto_reviewed);
+    assert_false(a.auto_overturned);
+    assert_int_equal(a.decided_at, FC_TS_NONE);
+    sums s = ledger_sum(fx, dec, FC_PARTY_RIDER);
+    assert_int_equal(s.points, -4);
+    assert_int_equal(s.amount, -1000);
+
+    /* It is in the queue. */
+    fc_appeal_query q;
+    fc_appeal_query_init(&q);
+    q.state = FC_APPEAL_PENDING;
+    fc_appeal *list = NULL;
+    size_t n = 0;
+    assert_int_equal(fc_appeal_list(fx->s, &q, T0 + 5 * H, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].id, a.id);
+    fc_free(list);
+
+    /* The screen says why auto-review kept it: still the rider's. */
+    fc_arena *arena = fc_arena_new(0);
+    fc_appeal_case c;
+    assert_int_equal(fc_appeal_load(fx->s, a.id, T0 + 5 * H, arena, &c, &err), FC_OK);
+    assert_string_equal(c.decision.id, dec);
+    assert_int_equal(c.n_items, 1);
+    assert_int_equal(c.items[0].kind, FC_APPEAL_ITEM_CALL);
+    assert_int_equal(c.items[0].ts, T0 + 28 * MIN);
+    assert_string_equal(c.items[0].outcome, "no_answer");
+    assert_non_null(strstr(c.statement, "three times"));
+    int saw_review = 0;
+    for (size_t i = 0; i < c.n_history; i++) {
+        if (c.history[i].type == FC_CASE_APPEAL_REVIEWED) {
+            saw_review = 1;
+            char body[2048];
+            fc_str_cpy(body, sizeof body, c.history[i].body);
+            assert_non_null(strstr(body, "still rider liable"));
+            assert_non_null(strstr(body, "undeliverable.left_too_soon"));
+        }
+    }
+    assert_true(saw_review);
+    /* decision + ledger + filing + auto-review */
+    assert_int_equal(c.n_history, 4);
+    fc_arena_free(arena);
+}
+
+static void test_photo_only_is_for_a_person(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX];
+    undeliverable(fx, "O2", "R2", 1, 15);
+    judge_order(fx, "O2", dec);
+    fc_appeal_item photo;
+    memset(&photo, 0, sizeof photo);
+    photo.kind = FC_APPEAL_ITEM_PHOTO;
+    photo.text = "IMG-2231";
+    photo.ts = T0 + 30 * MIN;
+    photo.lat_e6 = photo.lng_e6 = FC_GEO_NONE;
+    fc_appeal_filing f = filing(dec, "R2", &photo, 1);
+    fc_appeal a;
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R2", &a, &err), FC_OK);
+    assert_int_equal(a.state, FC_APPEAL_PENDING);
+    assert_true(a.auto_reviewed);
+    /* A call after the order closed is not read as part of the procedure. */
+    undeliverable(fx, "O3", "R3", 1, 15);
+    judge_order(fx, "O3", dec);
+    fc_appeal_item late[] = {call(T0 + 3 * H, "no_answer"), call(T0 + 3 * H + 60, "no_answer")};
+    f = filing(dec, "R3", late, 2);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R3", &a, &err), FC_OK);
+    assert_int_equal(a.state, FC_APPEAL_PENDING);
+}
+
+static void test_suspension_never_auto_overturned(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX];
+    false_delivery(fx, "O4", "R4");
+    judge_order(fx, "O4", dec);
+    /* Needs review: nothing took effect yet. */
+    assert_int_equal(ledger_sum(fx, dec, FC_PARTY_RIDER).entries, 0);
+    /* Two calls would clear the rider under the policy's rules ... */
+    fc_appeal_item items[] = {call(T0 + 20 * MIN, "no_answer"), call(T0 + 22 * MIN, "no_answer")};
+    fc_appeal_filing f = filing(dec, "R4", items, 2);
+    fc_appeal a;
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R4", &a, &err), FC_OK);
+    /* ... but a suspension is lifted by a person only. */
+    assert_true(a.sanction);
+    assert_true(a.auto_reviewed);
+    assert_false(a.auto_overturned);
+    assert_int_equal(a.state, FC_APPEAL_PENDING);
+    fc_arena *arena = fc_arena_new(0);
+    fc_appeal_case c;
+    assert_int_equal(fc_appeal_load(fx->s, a.id, T0 + 5 * H, arena, &c, &err), FC_OK);
+    int said = 0;
+    for (size_t i = 0; i < c.n_history; i++) {
+        if (c.history[i].type == FC_CASE_APPEAL_REVIEWED) {
+            char body[2048];
+            fc_str_cpy(body, sizeof body, c.history[i].body);
+            said = strstr(body, "suspension") != NULL;
+        }
+    }
+    assert_true(said);
+    fc_arena_free(arena);
+}
+
+static void test_policy_version_gone_queues(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX];
+    undeliverable(fx, "O1", "R1", 1, 15);
+    judge_order(fx, "O1", dec);
+    /* The same policy id, another version: the default pack's base. */
+    fc_policy_pack *other = NULL;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/policies", FC_SOURCE_DIR);
+    assert_int_equal(fc_policy_pack_load(dir, &other, &err), FC_OK);
+    fc_appeal_item items[] = {call(T0 + 28 * MIN, "no_answer"), call(T0 + 31 * MIN, "no_answer")};
+    fc_appeal_filing f = filing(dec, "R1", items, 2);
+    fc_appeal a;
+    assert_int_equal(fc_appeal_file(fx->s, other, &f, T0 + 5 * H, "R1", &a, &err), FC_OK);
+    assert_int_equal(a.state, FC_APPEAL_PENDING);
+    assert_true(a.auto_reviewed);
+    fc_policy_pack_free(other);
+    assert_int_equal(ledger_sum(fx, dec, FC_PARTY_RIDER).points, -4);
+}
+
+static void test_filing_twice_is_idempotent(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX];
+    undeliverable(fx, "O2", "R2", 1, 5);
+    judge_order(fx, "O2", dec);
+    fc_appeal_item items[] = {call(T0 + 28 * MIN, "no_answer")};
+    fc_appeal_filing f = filing(dec, "R2", items, 1);
+    fc_appeal a1, a2;
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R2", &a1, &err), FC_OK);
+    f.statement = "Said again, later.";
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 7 * H, "R2", &a2, &err), FC_OK);
+    assert_string_equal(a1.id, a2.id);
+    assert_int_equal(a2.filed_at, T0 + 5 * H);
+    assert_int_equal(a2.last_seq, a1.last_seq);
+    assert_int_equal(count_type(fx, FC_CASE_APPEAL_FILED), 1);
+    assert_int_equal(count_type(fx, FC_CASE_APPEAL_REVIEWED), 1);
+}
+
+static void test_appellant_mismatch_refused(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX];
+    undeliverable(fx, "O2", "R2", 1, 5);
+    judge_order(fx, "O2", dec);
+    fc_appeal_item items[] = {call(T0 + 28 * MIN, "no_answer")};
+    fc_appeal a;
+    /* Another rider. */
+    fc_appeal_filing f = filing(dec, "R9", items, 1);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R9", &a, &err), FC_EINVAL);
+    assert_non_null(strstr(err.msg, "R9"));
+    /* The merchant, whom the decision does not hold liable. */
+    f = filing(dec, "M1", items, 1);
+    f.appellant = FC_PARTY_MERCHANT;
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "M1", &a, &err), FC_EINVAL);
+    /* No such decision. */
+    f = filing("dec-000000000000000000000000", "R2", items, 1);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R2", &a, &err), FC_ENOTFOUND);
+    /* Malformed: no statement; a call without its outcome (err names it). */
+    f = filing(dec, "R2", items, 1);
+    f.statement = "";
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R2", &a, &err), FC_EINVAL);
+    fc_appeal_item bad[] = {call(T0 + 28 * MIN, "no_answer"), call(T0 + 29 * MIN, "")};
+    f = filing(dec, "R2", bad, 2);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R2", &a, &err), FC_EINVAL);
+    assert_non_null(strstr(err.msg, "item 2"));
+    assert_int_equal(count_type(fx, FC_CASE_APPEAL_FILED), 0);
+}
+
+static void test_queue_reviews_and_uphold(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec_far[FC_CASE_ID_MAX], dec_ok[FC_CASE_ID_MAX];
+    false_delivery(fx, "O4", "R4");
+    judge_order(fx, "O4", dec_far);
+    undeliverable(fx, "O1", "R1", 1, 15);
+    judge_order(fx, "O1", dec_ok); /* conclusive: not a review */
+    size_t added = 0;
+    assert_int_equal(fc_appeal_queue_reviews(fx->s, fx->pk, T0 + 3 * H, &added, &err), FC_OK);
+    assert_int_equal(added, 1);
+    assert_int_equal(fc_appeal_queue_reviews(fx->s, fx->pk, T0 + 4 * H, &added, &err), FC_OK);
+    assert_int_equal(added, 0);
+
+    fc_appeal_query q;
+    fc_appeal_query_init(&q);
+    q.kind = FC_APPEAL_KIND_REVIEW;
+    fc_appeal *list = NULL;
+    size_t n = 0;
+    assert_int_equal(fc_appeal_list(fx->s, &q, T0 + 4 * H, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 1);
+    fc_appeal item = list[0];
+    fc_free(list);
+    assert_memory_equal(item.id, "rev-", 4);
+    assert_string_equal(item.decision, dec_far);
+    assert_int_equal(item.appellant, FC_PARTY_NONE);
+    assert_true(item.sanction);
+    /* The platform's deadline (72 h), from the decision. */
+    assert_int_equal(item.due_at, RECORDED + 72 * H);
+
+    /* A suspension: no share can be kept. */
+    fc_appeal_verdict part = {FC_VERDICT_PARTIAL, "half", "rev1", 50};
+    assert_int_equal(fc_appeal_decide(fx->s, item.id, &part, item.last_seq, T0 + 5 * H, NULL, &err),
+                     FC_EINVAL);
+    /* Confirming makes the decision's entries, now in effect. */
+    fc_appeal_verdict v = {FC_VERDICT_UPHOLD, "GPS trail shows no stop at the door", "rev1", 0};
+    fc_appeal out;
+    assert_int_equal(fc_appeal_decide(fx->s, item.id, &v, item.last_seq, T0 + 5 * H, &out, &err),
+                     FC_OK);
+    assert_int_equal(out.state, FC_APPEAL_UPHELD);
+    assert_string_equal(out.decided_by, "rev1");
+    sums r = ledger_sum(fx, dec_far, FC_PARTY_RIDER);
+    assert_int_equal(r.points, -5);
+    sums c = ledger_sum(fx, dec_far, FC_PARTY_CUSTOMER);
+    assert_int_equal(c.amount, 1500);
+}
+
+static void test_queue_order_by_deadline(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX], d4[FC_CASE_ID_MAX];
+    undeliverable(fx, "O1", "R1", 1, 5);
+    judge_order(fx, "O1", d1);
+    undeliverable(fx, "O2", "R2", 1, 5);
+    judge_order(fx, "O2", d2);
+    undeliverable(fx, "O3", "R3", 1, 5);
+    judge_order(fx, "O3", d3);
+    false_delivery(fx, "O4", "R4");
+    judge_order(fx, "O4", d4);
+    fc_appeal a1, a2, a3;
+    fc_appeal_filing f = filing(d1, "R1", NULL, 0);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 10 * H, "R1", &a1, &err), FC_OK);
+    f = filing(d2, "R2", NULL, 0);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 4 * H, "R2", &a2, &err), FC_OK);
+    f = filing(d3, "R3", NULL, 0);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 7 * H, "R3", &a3, &err), FC_OK);
+    size_t added = 0;
+    assert_int_equal(fc_appeal_queue_reviews(fx->s, fx->pk, T0 + 11 * H, &added, &err), FC_OK);
+    assert_int_equal(added, 1);
+    /* Decide a3: decided items come after the queue. */
+    fc_appeal_verdict v = {FC_VERDICT_UPHOLD, "the wait was too short", "rev1", 0};
+    assert_int_equal(fc_appeal_decide(fx->s, a3.id, &v, a3.last_seq, T0 + 12 * H, NULL, &err),
+                     FC_OK);
+
+    fc_appeal *list = NULL;
+    size_t n = 0;
+    assert_int_equal(fc_appeal_list(fx->s, NULL, T0 + 12 * H, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 4);
+    /* Due: a2 at +28 h, a1 at +34 h, the review at RECORDED + 72 h = +74 h. */
+    assert_string_equal(list[0].id, a2.id);
+    assert_string_equal(list[1].id, a1.id);
+    assert_memory_equal(list[2].id, "rev-", 4);
+    assert_string_equal(list[3].id, a3.id);
+    for (size_t i = 0; i + 1 < 3; i++) {
+        assert_true(list[i].due_at <= list[i + 1].due_at);
+    }
+    fc_free(list);
+
+    /* Filters: by rider, by state, by kind, and a limit. */
+    fc_appeal_query q;
+    fc_appeal_query_init(&q);
+    q.rider = "R1";
+    assert_int_equal(fc_appeal_list(fx->s, &q, T0 + 12 * H, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].id, a1.id);
+    fc_free(list);
+    fc_appeal_query_init(&q);
+    q.state = FC_APPEAL_UPHELD;
+    assert_int_equal(fc_appeal_list(fx->s, &q, T0 + 12 * H, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 1);
+    fc_free(list);
+    fc_appeal_query_init(&q);
+    q.kind = FC_APPEAL_KIND_APPEAL;
+    q.limit = 2;
+    assert_int_equal(fc_appeal_list(fx->s, &q, T0 + 12 * H, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].id, a2.id);
+    fc_free(list);
+}
+
+static void test_sla_breach(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX];
+    undeliverable(fx, "O1", "R1", 1, 5);
+    judge_order(fx, "O1", d1);
+    undeliverable(fx, "O2", "R2", 1, 5);
+    judge_order(fx, "O2", d2);
+    undeliverable(fx, "O3", "R3", 1, 5);
+    judge_order(fx, "O3", d3);
+    fc_appeal a1, a2, a3;
+    fc_appeal_filing f = filing(d1, "R1", NULL, 0);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, "R1", &a1, &err), FC_OK);
+    f = filing(d2, "R2", NULL, 0);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, "R2", &a2, &err), FC_OK);
+    f = filing(d3, "R3", NULL, 0);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, "R3", &a3, &err), FC_OK);
+    /* a1 decided late (26 h after filing, the deadline is 24 h), a3 in time. */
+    fc_appeal_verdict v = {FC_VERDICT_OVERTURN, "the customer's phone was off", "rev1", 0};
+    fc_appeal out;
+    assert_int_equal(fc_appeal_decide(fx->s, a1.id, &v, a1.last_seq, T0 + 29 * H, &out, &err),
+                     FC_OK);
+    assert_true(out.breached);
+    assert_int_equal(out.state, FC_APPEAL_OVERTURNED);
+    assert_int_equal(ledger_sum(fx, d1, FC_PARTY_RIDER).points, 0);
+    assert_int_equal(fc_appeal_decide(fx->s, a3.id, &v, a3.last_seq, T0 + 4 * H, &out, &err),
+                     FC_OK);
+    assert_false(out.breached);
+
+    /* Before a2's deadline nothing pending has breached. */
+    fc_appeal_query q;
+    fc_appeal_query_init(&q);
+    q.breached_only = 1;
+    q.state = FC_APPEAL_PENDING;
+    fc_appeal *list = NULL;
+    size_t n = 0;
+    assert_int_equal(fc_appeal_list(fx->s, &q, T0 + 20 * H, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 0);
+    fc_free(list);
+    /* After it, a2 is listed. */
+    assert_int_equal(fc_appeal_list(fx->s, &q, T0 + 30 * H, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].id, a2.id);
+    fc_free(list);
+
+    fc_appeal_sla_row *rows = NULL;
+    assert_int_equal(fc_appeal_sla(fx->s, FC_TS_NONE, FC_TS_NONE, T0 + 30 * H, &rows, &n, &err),
+                     FC_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].city, "riyadh");
+    assert_string_equal(rows[0].who, "rider");
+    assert_int_equal(rows[0].filed, 3);
+    assert_int_equal(rows[0].decided, 2);
+    assert_int_equal(rows[0].pending, 1);
+    assert_int_equal(rows[0].breached_decided, 1);
+    assert_int_equal(rows[0].breached_pending, 1);
+    assert_int_equal(rows[0].worst_overdue_s, 3 * H); /* due at +27 h, now +30 h */
+    /* Filing to verdict: 1 h and 26 h, median 13.5 h. */
+    assert_true(rows[0].median_decide_h > 13.49 && rows[0].median_decide_h < 13.51);
+    fc_free(rows);
+    /* A window without filings has no rows. */
+    assert_int_equal(fc_appeal_sla(fx->s, T0 + 40 * H, T0 + 50 * H, T0 + 60 * H, &rows, &n, &err),
+                     FC_OK);
+    assert_int_equal(n, 0);
+    fc_free(rows);
+}
+
+static void test_partial_keeps_share(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX];
+    undeliverable(fx, "O2", "R2", 1, 5);
+    judge_order(fx, "O2", dec);
+    fc_appeal a;
+    fc_appeal_filing f = filing(dec, "R2", NULL, 0);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, "R2", &a, &err), FC_OK);
+    fc_appeal_verdict v = {FC_VERDICT_PARTIAL, "heavy traffic at the door", "rev2", 25};
+    v.keep_percent = 0;
+    assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, a.last_seq, T0 + 4 * H, NULL, &err),
+                     FC_EINVAL);
+    v.keep_percent = 25;
+    fc_appeal out;
+    assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, a.last_seq, T0 + 4 * H, &out, &err), FC_OK);
+    assert_int_equal(out.state, FC_APPEAL_PARTIAL);
+    assert_int_equal(out.keep_percent, 25);
+    sums s = ledger_sum(fx, dec, FC_PARTY_RIDER);
+    assert_int_equal(s.points, -1);   /* 25 % of -4 */
+    assert_int_equal(s.amount, -250); /* 25 % of -10.00 */
+    assert_int_equal(s.entries, 2);
+    /* Deciding again is refused. */
+    assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, out.last_seq, T0 + 5 * H, NULL, &err),
+                     FC_EINVAL);
+    assert_non_null(strstr(err.msg, "already decided"));
+    /* A stale read conflicts. */
+    assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, a.last_seq, T0 + 5 * H, NULL, &err),
+                     FC_ECONFLICT);
+}
+
+typedef struct decider {
+    const char *db;
+    const char *id;
+    const char *reviewer;
+    int64_t expect;
+    pthread_barrier_t *go;
+    int rc;
+} decider;
+
+static void *decide_thread(void *arg) {
+    decider *d = arg;
+    fc_store *s = NULL;
+    fc_err err;
+    d->rc = fc_store_open(d->db, &s, &err);
+    pthread_barrier_wait(d->go);
+    if (d->rc != FC_OK) {
+        return NULL;
+    }
+    fc_appeal_verdict v = {FC_VERDICT_OVERTURN, "the customer gave a wrong address", d->reviewer,
+                           0};
+    d->rc = fc_appeal_decide(s, d->id, &v, d->expect, T0 + 4 * H, NULL, &err);
+    fc_store_close(s);
+    return NULL;
+}
+
+static void test_concurrent_decide(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    for (int round = 0; round < 5; round++) {
+        char order[16], rider[16], dec[FC_CASE_ID_MAX];
+        snprintf(order, sizeof order, "O%d", 10 + round);
+        snprintf(rider, sizeof rider, "R%d", 10 + round);
+        undeliverable(fx, order, rider, 1, 5);
+        judge_order(fx, order, dec);
+        fc_appeal a;
+        fc_appeal_filing f = filing(dec, rider, NULL, 0);
+        assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, rider, &a, &err), FC_OK);
+        pthread_barrier_t go;
+        assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+        decider x = {fx->db, a.id, "alice", a.last_seq, &go, -99};
+        decider y = {fx->db, a.id, "bob", a.last_seq, &go, -99};
+        pthread_t tx, ty;
+        assert_int_equal(pthread_create(&tx, NULL, decide_thread, &x), 0);
+        assert_int_equal(pthread_create(&ty, NULL, decide_thread, &y), 0);
+        pthread_join(tx, NULL);
+        pthread_join(ty, NULL);
+        pthread_barrier_destroy(&go);
+        assert_int_equal((x.rc == FC_OK) + (y.rc == FC_OK), 1);
+        assert_int_equal((x.rc == FC_ECONFLICT) + (y.rc == FC_ECONFLICT), 1);
+        /* One verdict, one reversal. */
+        sums s = ledger_sum(fx, dec, FC_PARTY_RIDER);
+        assert_int_equal(s.points, 0);
+        assert_int_equal(s.entries, 2);
+    }
+    assert_int_equal(count_type(fx, FC_CASE_APPEAL_DECIDED), 5);
+}
+
+static void test_view_recorded(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX];
+    undeliverable(fx, "O2", "R2", 1, 5);
+    judge_order(fx, "O2", dec);
+    fc_appeal_item items[] = {call(T0 + 28 * MIN, "no_answer")};
+    fc_appeal a;
+    fc_appeal_filing f = filing(dec, "R2", items, 1);
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, "R2", &a, &err), FC_OK);
+    fc_arena *arena = fc_arena_new(0);
+    fc_appeal_case c;
+    assert_int_equal(fc_appeal_load(fx->s, a.id, T0 + 4 * H, arena, &c, &err), FC_OK);
+    assert_int_equal(fc_appeal_viewed(fx->s, &c, "alice", T0 + 4 * H, &err), FC_OK);
+    fc_appeal_case c2;
+    assert_int_equal(fc_appeal_load(fx->s, a.id, T0 + 4 * H, arena, &c2, &err), FC_OK);
+    int views = 0;
+    for (size_t i = 0; i < c2.n_history; i++) {
+        if (c2.history[i].type == FC_CASE_APPEAL_VIEWED) {
+            views++;
+            assert_true(fc_str_eqc(c2.history[i].actor, "alice"));
+            char body[2048];
+            fc_str_cpy(body, sizeof body, c2.history[i].body);
+            assert_non_null(strstr(body, "\"evidence_items\":[{\"item\":0,\"kind\":\"call\"}]"));
+            assert_non_null(strstr(body, "contact_attempts"));
+        }
+    }
+    assert_int_equal(views, 1);
+    /* A view moves the item's last seq: a verdict read before it conflicts. */
+    assert_true(c2.appeal.last_seq > a.last_seq);
+    fc_arena_free(arena);
+}
+
+/* ---------------------------------------------------------------------------
+ * The CLI, through the real binary.
+ */
+static int run(const char *const *args, char **out, char **errs) {
+    return fc_test_run(NULL, args, out, errs);
+}
+
+static void test_cli_round_trip(void **state) {
+    fixture *fx = *state;
+    char dec[FC_CASE_ID_MAX], dec2[FC_CASE_ID_MAX];
+    undeliverable(fx, "O1", "R1", 1, 15);
+    judge_order(fx, "O1", dec);
+    undeliverable(fx, "O2", "R2", 1, 5);
+    judge_order(fx, "O2", dec2);
+    char *out = NULL, *errs = NULL;
+
+    /* Filed with two calls: auto-review overturns. */
+    const char *file1[] = {"appeal",
+                           "file",
+                           dec,
+                           "--as",
+                           "rider:R1",
+                           "--statement",
+                           "I called",
+                           "--call",
+                           "2026-02-25T06:41:20Z,no_answer,20",
+                           "--call",
+                           "2026-02-25T06:44:20Z,no_answer",
+                           "--db",
+                           fx->db,
+                           "--policies",
+                           fx->policies,
+                           "--now",
+                           "2026-02-25T12:00:00Z",
+                           NULL};
+    assert_int_equal(run(file1, &out, &errs), 0);
+    assert_non_null(strstr(out, "overturned"));
+    assert_non_null(strstr(out, "apl-"));
+    free(out);
+    free(errs);
+
+    /* The other one joins the queue. */
+    const char *file2[] = {
+        "appeal",      "file",       dec2,         "--as",  "rider:R2",
+        "--statement", "traffic",    "--photo",    "IMG-1", "--db",
+        fx->db,        "--policies", fx->policies, "--now", "2026-02-25T12:00:00Z",
+        NULL};
+    assert_int_equal(run(file2, &out, &errs), 0);
+    assert_non_null(strstr(out, "pending"));
+    char id[64] = "";
+    const char *at = strstr(out, "apl-");
+    assert_non_null(at);
+    memcpy(id, at, 28);
+    id[28] = '\0';
+    free(out);
+    free(errs);
+
+    /* Someone else's decision. */
+    const char *wrong[] = {"appeal", "file", dec2,   "--as",       "rider:R1",   "--statement",
+                           "x",      "--db", fx->db, "--policies", fx->policies, NULL};
+    assert_int_equal(run(wrong, &out, &errs), 1);
+    assert_non_null(strstr(errs, "R1"));
+    free(out);
+    free(errs);
+
+    const char *list[] = {
+        "appeal", "list", "--db", fx->db, "--format", "csv", "--now", "2026-02-25T13:00:00Z", NULL};
+    assert_int_equal(run(list, &out, &errs), 0);
+    assert_non_null(strstr(out, id));
+    assert_null(strstr(out, "overturned")); /* pending only, by default */
+    assert_non_null(strstr(out, "23h"));    /* time left */
+    free(out);
+    free(errs);
+
+    const char *show[] = {
+        "appeal", "show", id, "--as", "alice", "--db", fx->db, "--now", "2026-02-25T13:00:00Z",
+        NULL};
+    assert_int_equal(run(show, &out, &errs), 0);
+    assert_non_null(strstr(out, dec2));
+    assert_non_null(strstr(out, "undeliverable.too_few_attempts"));
+    assert_non_null(strstr(out, "contact_attempts"));
+    assert_non_null(strstr(out, "IMG-1"));
+    assert_non_null(strstr(out, "traffic"));
+    free(out);
+    free(errs);
+
+    const char *decide[] = {"appeal",
+                            "decide",
+                            id,
+                            "--partial",
+                            "50",
+                            "--reason",
+                            "half",
+                            "--as",
+                            "alice",
+                            "--db",
+                            fx->db,
+                            "--now",
+                            "2026-02-25T14:00:00Z",
+                            NULL};
+    assert_int_equal(run(decide, &out, &errs), 0);
+    assert_non_null(strstr(out, "partial"));
+    free(out);
+    free(errs);
+    /* Deciding again: refused with a clear message. */
+    assert_int_equal(run(decide, &out, &errs), 1);
+    assert_non_null(strstr(errs, "already decided"));
+    free(out);
+    free(errs);
+
+    const char *all[] = {"appeal", "list",     "--state", "all", "--db",
+                         fx->db,   "--format", "json",    NULL};
+    assert_int_equal(run(all, &out, &errs), 0);
+    assert_non_null(strstr(out, "\"overturned\""));
+    assert_non_null(strstr(out, "\"partial\""));
+    free(out);
+    free(errs);
+
+    const char *sla[] = {
+        "appeal", "sla", "--db", fx->db, "--format", "csv", "--now", "2026-02-26T14:00:00Z", NULL};
+    assert_int_equal(run(sla, &out, &errs), 0);
+    assert_non_null(strstr(out, "riyadh,rider,2,2,0,1"));
+    free(out);
+    free(errs);
+    assert_int_equal(ledger_sum(fx, dec2, FC_PARTY_RIDER).points, -2);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_auto_review_overturns_on_call_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auto_review_keeps_and_queues, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_photo_only_is_for_a_person, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suspension_never_auto_overturned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policy_version_gone_queues, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filing_twice_is_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appellant_mismatch_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_reviews_and_uphold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_order_by_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sla_breach, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_keeps_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_decide, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_view_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_round_trip, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
