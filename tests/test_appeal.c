@@ -1,7 +1,7 @@
 /*
  * appeal: filing, auto-review, the queue, verdicts, SLA and the CLI, against
- * a real SQLite store in a temp folder, with decisions recorded from stored
- * orders judged under tests/data/appeal/policies.
+ * a real SQLite store in a temp folder, with decisions recorded by the judge
+ * run from stored orders judged under tests/data/appeal/policies.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,10 +15,9 @@
 #include <cmocka.h>
 #include <pthread.h>
 
+#include "adjudicate/adjudicate.h"
 #include "appeal/appeal.h"
 #include "case/case.h"
-#include "judge/judge.h"
-#include "scan/scan.h"
 #include "store/store.h"
 #include "support.h"
 
@@ -152,79 +151,47 @@ static void false_delivery(fixture *fx, const char *order, const char *rider) {
     store_order(fx, &o);
 }
 
-/* Record the decisions of one stored order as the judge run does: the
- * decision entry, then the ledger entries that take effect. */
-typedef struct recorder {
-    fixture *fx;
-    char ids[4][FC_CASE_ID_MAX];
-    fc_incident_kind incident[4];
+/* Judge one stored order with the judge run and give the id of its
+ * decision (of a false delivery, the far delivery's) in out. */
+typedef struct picker {
+    char id[FC_CASE_ID_MAX];
     size_t n;
-} recorder;
+} picker;
 
-static int record_cb(void *ud, const fc_scan_order *o) {
-    recorder *r = ud;
-    const fc_policy *p = fc_policy_for(r->fx->pk, o->input->country, o->facts->city);
-    fc_decision d[FC_JUDGE_MAX_DECISIONS];
-    size_t n = 0;
-    assert_int_equal(fc_judge(p, o->input, FC_LANG_EN, d, FC_JUDGE_MAX_DECISIONS, &n), FC_OK);
-    for (size_t i = 0; i < n; i++) {
-        fc_case_decision *cd = calloc(1, sizeof *cd);
-        assert_non_null(cd);
-        fc_case_decision_make(p, o->input, &d[i], cd);
-        char *body = NULL;
-        size_t len = 0;
-        assert_int_equal(fc_case_decision_json(cd, &body, &len), FC_OK);
-        fc_case_entry e;
-        memset(&e, 0, sizeof e);
-        e.id = fc_str_c(cd->id);
-        e.type = FC_CASE_DECISION;
-        e.ts = RECORDED;
-        e.order = fc_str_c(cd->order);
-        e.decision = fc_str_c(cd->id);
-        e.city = fc_str_c(cd->city);
-        e.rider = fc_str_c(cd->rider);
-        e.merchant = fc_str_c(cd->merchant);
-        e.actor = fc_str_c("judge");
-        e.body = fc_str_make(body, len);
-        fc_err err;
-        assert_int_equal(fc_store_case_append(r->fx->s, &e, -1, NULL, NULL, &err), FC_OK);
-        fc_free(body);
-        fc_ledger_entry le[4];
-        size_t nl = fc_case_ledger_for(cd, 0, le, 4);
-        for (size_t k = 0; k < nl; k++) {
-            assert_int_equal(fc_case_ledger_json(&le[k], &body, &len), FC_OK);
-            e.id = fc_str_c(le[k].id);
-            e.type = FC_CASE_LEDGER;
-            e.body = fc_str_make(body, len);
-            assert_int_equal(fc_store_case_append(r->fx->s, &e, -1, NULL, NULL, &err), FC_OK);
-            fc_free(body);
-        }
-        assert_true(r->n < 4);
-        r->incident[r->n] = d[i].incident;
-        snprintf(r->ids[r->n++], FC_CASE_ID_MAX, "%s", cd->id);
-        free(cd);
+static int pick_cb(void *ud, const fc_case_entry *e) {
+    picker *p = ud;
+    fc_arena *arena = fc_arena_new(0);
+    fc_case_decision *cd = calloc(1, sizeof *cd);
+    fc_err err;
+    assert_non_null(cd);
+    assert_int_equal(fc_case_decision_parse(e->body, arena, cd, &err), FC_OK);
+    if (p->n == 0 || cd->d.incident == FC_INCIDENT_FAR_DELIVERY) {
+        snprintf(p->id, sizeof p->id, "%s", cd->id);
     }
+    p->n++;
+    free(cd);
+    fc_arena_free(arena);
     return 0;
 }
 
-/* Judge one stored order and record its decisions; the id of its first
- * into out (a false delivery's first is the far delivery). */
 static void judge_order(fixture *fx, const char *order, char out[FC_CASE_ID_MAX]) {
-    recorder r = {fx, {{0}}, {0}, 0};
-    fc_scan_opts so;
-    fc_scan_opts_init(&so);
-    so.policies = fx->pk;
+    fc_adj_opts o;
+    fc_adj_opts_init(&o);
+    o.pack = fx->pk;
+    o.now = RECORDED;
+    fc_str which = fc_str_c(order);
+    fc_adj_stats st;
     fc_err err;
-    assert_int_equal(fc_scan_order_one(fx->s, &so, fc_str_c(order), NULL, 0, record_cb, &r, &err),
-                     FC_OK);
-    assert_true(r.n >= 1);
-    size_t pick = 0;
-    for (size_t i = 0; i < r.n; i++) {
-        if (r.incident[i] == FC_INCIDENT_FAR_DELIVERY) {
-            pick = i;
-        }
-    }
-    snprintf(out, FC_CASE_ID_MAX, "%s", r.ids[pick]);
+    assert_int_equal(fc_adj_run_orders(fx->s, &o, &which, 1, &st, &err), FC_OK);
+    assert_true(st.recorded >= 1);
+    picker p = {"", 0};
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.type = FC_CASE_DECISION;
+    f.order = which;
+    assert_int_equal(fc_store_case_scan(fx->s, &f, pick_cb, &p, &err), FC_OK);
+    assert_int_equal(p.n, st.recorded);
+    snprintf(out, FC_CASE_ID_MAX, "%s", p.id);
 }
 
 /* Sum of the ledger entries of a decision for one party. */
