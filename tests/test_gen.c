@@ -501,6 +501,10 @@ static void test_events_parse(void **state) {
                         parse_time(fc_str_c(jstr(o, "from"))));
             json_int_t sev = json_integer_value(json_object_get(o, "severity"));
             assert_true(sev >= 0 && sev <= 3);
+        } else if (t == FC_EV_PLATFORM_INCIDENT) {
+            assert_true(parse_time(fc_str_c(jstr(o, "to"))) >
+                        parse_time(fc_str_c(jstr(o, "from"))));
+            assert_string_equal(jstr(o, "reason"), "dispatch_outage");
         } else {
             assert_non_null(json_object_get(o, "order"));
         }
@@ -512,9 +516,9 @@ static void test_events_parse(void **state) {
     }
     assert_int_equal(lines, w->sum.events);
     const fc_event_type wanted[] = {
-        FC_EV_ORDER_REFUSED, FC_EV_CONTACT_ATTEMPT,     FC_EV_COMPLAINT,
-        FC_EV_RATING,        FC_EV_COMPENSATION,        FC_EV_CS_CONTACT,
-        FC_EV_WEATHER,       FC_EV_ORDER_UNDELIVERABLE, FC_EV_SURVEY_RESPONSE};
+        FC_EV_ORDER_REFUSED,   FC_EV_CONTACT_ATTEMPT,  FC_EV_COMPLAINT, FC_EV_RATING,
+        FC_EV_COMPENSATION,    FC_EV_CS_CONTACT,       FC_EV_WEATHER,   FC_EV_ORDER_UNDELIVERABLE,
+        FC_EV_SURVEY_RESPONSE, FC_EV_PLATFORM_INCIDENT};
     for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {
         if (seen[wanted[i]] == 0) {
             fail_msg("no %s event", fc_event_type_name(wanted[i]));

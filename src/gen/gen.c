@@ -1631,6 +1631,28 @@ static void write_weather(world *w) {
     }
 }
 
+/* The injected dispatch outage as the platform knows it: one
+ * platform_incident event of its city (the ground-truth file lists the
+ * orders it hit). */
+static void write_incidents(world *w) {
+    const problems *pb = &w->pb;
+    const g_city *c = &w->cities[pb->city[P_OUTAGE]];
+    char *p = out_room(&w->events);
+    p = put_s(p, "{\"id\":\"inc-");
+    p = put_s(p, c->def->city);
+    p = put_s(p, "-dispatch-outage\"");
+    p = put_jstr(p, "type", "platform_incident");
+    p = put_jtime(p, "ts", c->tz, pb->outage_from);
+    p = put_jstr(p, "city", c->def->city);
+    p = put_jtime(p, "from", c->tz, pb->outage_from);
+    p = put_jtime(p, "to", c->tz, pb->outage_to);
+    p = put_jstr(p, "reason", "dispatch_outage");
+    *p++ = '}';
+    *p++ = '\n';
+    out_commit(&w->events, p);
+    w->n_events++;
+}
+
 /* Record the order under every problem it belongs to. */
 static int note_problems(world *w, const g_order *g) {
     problems *pb = &w->pb;
@@ -2024,6 +2046,7 @@ int fc_gen_world(const char *dir, const fc_gen_opts *o, fc_gen_summary *sum, fc_
     }
     out_puts(&w->orders, orders_header);
     write_weather(w);
+    write_incidents(w);
 
     for (int32_t d = 0; d < o->days; d++) {
         rng shifts;
