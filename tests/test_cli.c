@@ -110,10 +110,32 @@ static void test_demo_end_to_end(void **state) {
     assert_non_null(strstr(err1, "0 rejected"));
     assert_null(strstr(err1, " 1 rejected"));
 
+    /* The demo judges the world: the slow merchant's late orders go to the
+     * merchant, and the decision it points at can be read. */
+    const char *judged = strstr(strstr(out1, "slow_merchant"), "judged: ");
+    assert_non_null(judged);
+    assert_non_null(strstr(judged, "on late: "));
+    assert_true(strstr(judged, "merchant ") < strchr(judged, '\n'));
+    const char *show = strstr(judged, "fulcrum judge show --db world/fulcrum.db dec-");
+    assert_non_null(show);
+    char decision[128];
+    size_t dlen = strcspn(show + strlen("fulcrum judge show --db world/fulcrum.db "), "\n");
+    assert_true(dlen < sizeof decision);
+    memcpy(decision, show + strlen("fulcrum judge show --db world/fulcrum.db "), dlen);
+    decision[dlen] = '\0';
+    const char *sargs[] = {"judge", "show", "--db", "world/fulcrum.db", decision, NULL};
+    char *shown = NULL;
+    assert_int_equal(fc_test_run(dir, sargs, &shown, NULL), 0);
+    assert_non_null(strstr(shown, decision));
+    assert_non_null(strstr(shown, "merchant"));
+    free(shown);
+    assert_non_null(strstr(err1, " 0 already recorded"));
+
     char *out2 = NULL, *err2 = NULL;
     assert_int_equal(fc_test_run(dir, args, &out2, &err2), 0);
     assert_string_equal(out1, out2);
     assert_non_null(strstr(err2, "already ingested"));
+    assert_non_null(strstr(err2, " 0 recorded")); /* judging again records nothing */
 
     /* The store the demo left is queryable by the kpi command. */
     const char *kpi[] = {"kpi", "--db", "world/fulcrum.db", "--by", "city", "--format",
