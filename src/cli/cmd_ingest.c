@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include "adjudicate/adjudicate.h"
 #include "cli/cli.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
@@ -21,7 +24,8 @@ static void help(FILE *f) {
                "(through a column mapping) and reference CSV files (cities, zones, merchants,\n"
                "riders). FILE may be '-' for stdin. Reference files are ingested first,\n"
                "whatever their place on the command line. A file already ingested is skipped;\n"
-               "an interrupted one is resumed.\n"
+               "an interrupted one is resumed. After each file, the closed orders it touched\n"
+               "are judged and the decisions recorded, as 'fulcrum judge' does.\n"
                "\n"
                "options:\n"
                "  --db PATH           the store (default $FULCRUM_DB, else ./fulcrum.db)\n"
@@ -32,6 +36,9 @@ static void help(FILE *f) {
                "                      to each input, FILE.rejects.csv; stdin.rejects.csv for -)\n"
                "  --max-errors N      stop a file after N rejected rows (its rows so far stay)\n"
                "  --batch N           rows per transaction (default 50000)\n"
+               "  --policies DIR      the policy pack closed orders are judged under (default:\n"
+               "                      the shipped policies/)\n"
+               "  --no-judge          do not judge the closed orders the files touched\n"
                "  --quiet             no summary lines\n"
                "  --help              this text\n"
                "\n"
@@ -104,6 +111,64 @@ static int file_rank(const char *path) {
     return rank;
 }
 
+/* The orders an ingest touched, each once. Filled on the ingest's writer
+ * thread, read on this one once fc_ingest_file has returned. */
+typedef struct touched {
+    fc_dict *orders;
+    int64_t calls; /* records stored that name an order */
+} touched;
+
+static int on_order(void *ud, fc_str order) {
+    touched *t = ud;
+    t->calls++;
+    return fc_dict_intern(t->orders, order) < 0 ? FC_ENOMEM : 0;
+}
+
+/* Judge the closed orders among those touched and print one line. With
+ * `all` (the file stored records that name no order: weather, platform
+ * incidents, which change the facts of every order of their window), every
+ * closed order is judged again. Returns an exit status. */
+static int judge_touched(fc_store *s, const char *policies, fc_policy_pack **pack, touched *t,
+                         int all, int quiet) {
+    uint32_t n = fc_dict_count(t->orders);
+    if (n == 0 && !all) {
+        return FC_EXIT_OK;
+    }
+    fc_err err;
+    fc_err_clear(&err);
+    if (*pack == NULL) {
+        const char *dir = policies != NULL ? policies : fc_policy_dir();
+        if (fc_policy_pack_load(dir, pack, &err) != FC_OK) {
+            fprintf(stderr, "fulcrum ingest: judging: policies %s:\n", dir);
+            fc_cli_fail("ingest", &err);
+            return FC_EXIT_USAGE;
+        }
+    }
+    fc_str *ids = fc_malloc(((size_t)n + 1) * sizeof *ids);
+    if (ids == NULL) {
+        fprintf(stderr, "fulcrum ingest: out of memory judging\n");
+        return FC_EXIT_INTERNAL;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        ids[i] = fc_dict_get(t->orders, i);
+    }
+    fc_adj_opts o;
+    fc_adj_opts_init(&o);
+    o.pack = *pack;
+    o.now = (int64_t)time(NULL);
+    fc_adj_stats st;
+    int rc = all ? fc_adj_run(s, &o, &st, &err) : fc_adj_run_orders(s, &o, ids, n, &st, &err);
+    fc_free(ids);
+    if (rc != FC_OK) {
+        return fc_cli_fail("ingest", &err);
+    }
+    if (!quiet) {
+        printf("judged %lld closed orders: %lld decisions, %lld new\n", (long long)st.orders,
+               (long long)st.decisions, (long long)st.recorded);
+    }
+    return FC_EXIT_OK;
+}
+
 int fc_cmd_ingest(int argc, char **argv) {
     const char *db_flag = NULL;
     const char *mapping = NULL;
@@ -111,6 +176,10 @@ int fc_cmd_ingest(int argc, char **argv) {
     long max_errors = -1;
     long batch = 0;
     int quiet = 0;
+    int no_judge = 0;
+    const char *policies = NULL;
+    fc_policy_pack *pack = NULL;
+    touched seen = {NULL};
     const char **files = NULL;
     int *ranks = NULL;
     size_t nfiles = 0;
@@ -143,12 +212,17 @@ int fc_cmd_ingest(int argc, char **argv) {
             quiet = 1;
             continue;
         }
+        if (strcmp(a, "--no-judge") == 0) {
+            no_judge = 1;
+            continue;
+        }
         const char *eq = strchr(a, '=');
         size_t name_len = eq != NULL ? (size_t)(eq - a) : strlen(a);
         const char *val = eq != NULL ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
-        const char *const valued[] = {"--db", "--mapping", "--rejects", "--max-errors", "--batch"};
+        const char *const valued[] = {"--db",         "--mapping", "--rejects",
+                                      "--max-errors", "--batch",   "--policies"};
         int which = -1;
-        for (int k = 0; k < 5; k++) {
+        for (int k = 0; k < 6; k++) {
             if (strlen(valued[k]) == name_len && strncmp(a, valued[k], name_len) == 0) {
                 which = k;
             }
@@ -173,6 +247,9 @@ int fc_cmd_ingest(int argc, char **argv) {
             break;
         case 2:
             rejects = val;
+            break;
+        case 5:
+            policies = val;
             break;
         case 3:
             if (parse_count(val, &max_errors) != 0) {
@@ -247,7 +324,21 @@ int fc_cmd_ingest(int argc, char **argv) {
     opts.progress = !quiet && fc_cli_stderr_tty();
     opts.batch_rows = (size_t)batch;
     opts.quiet = quiet;
+    if (!no_judge) {
+        opts.on_order = on_order;
+        opts.on_order_ud = &seen;
+    }
     for (size_t i = 0; i < nfiles; i++) {
+        if (!no_judge) {
+            fc_dict_free(seen.orders);
+            seen.orders = fc_dict_new();
+            seen.calls = 0;
+            if (seen.orders == NULL) {
+                fprintf(stderr, "fulcrum ingest: out of memory\n");
+                status = FC_EXIT_INTERNAL;
+                break;
+            }
+        }
         fc_ingest_log log;
         /* A mapping describes order exports; reference files keep their own
          * layouts. */
@@ -269,8 +360,22 @@ int fc_cmd_ingest(int argc, char **argv) {
         if (file_status == FC_EXIT_INTERNAL) {
             break; /* the store failed: do not go on with other files */
         }
+        /* What the file stored is judged even when some rows were
+         * rejected; a file that failed as a whole stored nothing new. */
+        if (!no_judge && (rc == FC_OK || rc == FC_ELIMIT)) {
+            int all = strcmp(log.kind, "events") == 0 && log.accepted > seen.calls;
+            int judged = judge_touched(s, policies, &pack, &seen, all, quiet);
+            if (judged > status) {
+                status = judged;
+            }
+            if (judged != FC_EXIT_OK) {
+                break;
+            }
+        }
     }
 out:
+    fc_dict_free(seen.orders);
+    fc_policy_pack_free(pack);
     fc_store_close(s);
     free(files);
     free(ranks);
