@@ -344,7 +344,10 @@ static void test_removed_rule_changes_exactly_its_decisions(void **state) {
     for (size_t i = 0; i < r->n_riders; i++) {
         assert_true(r->riders[i].changed > 0);
         if (i > 0) {
-            assert_true(r->riders[i - 1].changed >= r->riders[i].changed);
+            const fc_replay_rider *a = &r->riders[i - 1], *b = &r->riders[i];
+            int64_t da = llabs(a->points_candidate - a->points_base);
+            int64_t db = llabs(b->points_candidate - b->points_base);
+            assert_true(da > db || (da == db && a->changed >= b->changed));
         }
         riders_changed += r->riders[i].changed;
     }
@@ -430,6 +433,165 @@ static void test_money_totals_are_sums_of_consequences(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
+ * Rule quality.
+ */
+#define NOW 1800000000 /* 2027-01-15: after every order of the world */
+
+typedef struct picked {
+    char ids[16][FC_CASE_ID_MAX];
+    char riders[16][64];
+    size_t n;
+    const char *rule;
+    int64_t fired;
+    int64_t by_capacity[FC_CAP__COUNT];
+} picked;
+
+static int pick_decisions(void *ud, const fc_case_decision *cd) {
+    picked *p = ud;
+    if (strcmp(cd->d.rule_id, p->rule) != 0) {
+        return 0;
+    }
+    p->fired++;
+    fc_capacity c = fc_capacity_from(fc_str_c(cd->capacity));
+    p->by_capacity[(unsigned)c < FC_CAP__COUNT ? c : 0]++;
+    if (p->n < 16 && cd->rider[0] != '\0') {
+        snprintf(p->ids[p->n], sizeof p->ids[0], "%s", cd->id);
+        snprintf(p->riders[p->n], sizeof p->riders[0], "%s", cd->rider);
+        p->n++;
+    }
+    return 0;
+}
+
+typedef struct closed_counts {
+    int64_t by_capacity[FC_CAP__COUNT];
+} closed_counts;
+
+static int count_closed(void *ud, const fc_scan_order *so) {
+    closed_counts *c = ud;
+    fc_capacity k = fc_capacity_from(so->input->capacity);
+    c->by_capacity[(unsigned)k < FC_CAP__COUNT ? k : 0]++;
+    return 0;
+}
+
+static const fc_rule_quality *quality_row(const fc_rule_quality *q, size_t n, const char *rule) {
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(q[i].rule_id, rule) == 0) {
+            return &q[i];
+        }
+    }
+    return NULL;
+}
+
+static void test_rule_quality_with_appeals(void **state) {
+    (void)state;
+    fc_err err;
+    fc_err_clear(&err);
+    fc_adj_opts o;
+    fc_adj_opts_init(&o);
+    o.pack = fx.base;
+    o.now = NOW;
+    fc_adj_stats st;
+    if (fc_adj_run(fx.s, &o, &st, &err) != FC_OK) {
+        fail_msg("judge run: %s", err.msg);
+    }
+    assert_true(st.decisions > 100);
+
+    /* Ten decisions of a rule naming the rider are appealed: four are
+     * overturned, two kept in part, four upheld. */
+    picked p;
+    memset(&p, 0, sizeof p);
+    p.rule = "late.rider_slow";
+    fc_adj_opts q;
+    fc_adj_opts_init(&q);
+    q.now = NOW;
+    assert_int_equal(fc_adj_decisions(fx.s, &q, pick_decisions, &p, &err), FC_OK);
+    assert_true(p.n >= 10);
+    static const fc_verdict verdicts[10] = {
+        FC_VERDICT_OVERTURN, FC_VERDICT_OVERTURN, FC_VERDICT_OVERTURN, FC_VERDICT_OVERTURN,
+        FC_VERDICT_PARTIAL,  FC_VERDICT_PARTIAL,  FC_VERDICT_UPHOLD,   FC_VERDICT_UPHOLD,
+        FC_VERDICT_UPHOLD,   FC_VERDICT_UPHOLD};
+    for (size_t i = 0; i < 10; i++) {
+        fc_appeal_filing f;
+        memset(&f, 0, sizeof f);
+        f.decision = p.ids[i];
+        f.appellant = FC_PARTY_RIDER;
+        f.appellant_id = p.riders[i];
+        f.statement = "The restaurant kept me waiting and the road was closed.";
+        fc_appeal a;
+        if (fc_appeal_file(fx.s, fx.base, &f, NOW, p.riders[i], &a, &err) != FC_OK) {
+            fail_msg("appeal: %s", err.msg);
+        }
+        assert_int_equal(a.state, FC_APPEAL_PENDING);
+        fc_appeal_verdict v = {verdicts[i], "Reviewed the trip.", "lead", 50};
+        if (fc_appeal_decide(fx.s, a.id, &v, a.last_seq, NOW + 60, NULL, &err) != FC_OK) {
+            fail_msg("decide: %s", err.msg);
+        }
+    }
+
+    fc_rule_quality *rows = NULL;
+    size_t n = 0;
+    if (fc_adj_quality(fx.s, &q, &rows, &n, &err) != FC_OK) {
+        fail_msg("quality: %s", err.msg);
+    }
+    assert_true(n > 5);
+    for (size_t i = 1; i < n; i++) {
+        assert_true(rows[i - 1].fired >= rows[i].fired); /* most fired first */
+    }
+    const fc_rule_quality *r = quality_row(rows, n, "late.rider_slow");
+    assert_non_null(r);
+    assert_int_equal(r->fired, p.fired);
+    assert_int_equal(r->incident, FC_INCIDENT_LATE);
+    assert_int_equal(r->liable, FC_PARTY_RIDER);
+    assert_int_equal(r->appealed, 10);
+    assert_int_equal(r->partial, 2);
+    assert_int_equal(r->overturned, 5); /* four, and two halves */
+    assert_true(fabs(r->overturn_rate - 0.5) < 1e-9);
+    assert_true(r->flagged & FC_RULE_FLAG_OVERTURN);
+    assert_true(r->avg_points < 0);
+    /* Firing rates per 1000 closed orders of each capacity type. */
+    closed_counts cc;
+    memset(&cc, 0, sizeof cc);
+    fc_scan_opts so;
+    fc_scan_opts_init(&so);
+    so.closed_only = 1;
+    assert_int_equal(fc_scan_orders(fx.s, &so, count_closed, &cc, NULL, &err), FC_OK);
+    for (int c = FC_CAP_FULL_TIME; c < FC_CAP__COUNT; c++) {
+        assert_true(cc.by_capacity[c] > 0);
+        double want = 1000.0 * (double)p.by_capacity[c] / (double)cc.by_capacity[c];
+        assert_true(fabs(r->rate_by_capacity[c] - want) < 1e-9);
+    }
+    assert_true(r->zone_max[0] != '\0' && r->zone_rate_max >= r->zone_rate_min);
+    /* The capacity flag follows its definition on every row. */
+    for (size_t i = 0; i < n; i++) {
+        int want = rows[i].liable == FC_PARTY_RIDER && rows[i].fired >= FC_RULE_FLAG_MIN_FIRED &&
+                   rows[i].capacity_ratio >= 2.0;
+        assert_int_equal((rows[i].flagged & FC_RULE_FLAG_CAPACITY) != 0, want);
+        if (&rows[i] != r) {
+            assert_int_equal(rows[i].appealed, 0);
+            assert_int_equal(rows[i].flagged & FC_RULE_FLAG_OVERTURN, 0);
+        }
+    }
+    fc_free(rows);
+
+    /* The command prints the table with the flagged rule marked. */
+    char *out = NULL, *errs = NULL;
+    const char *args[] = {"report", "rules", "--db", fx.db, NULL};
+    int rc = fc_test_run(NULL, args, &out, &errs);
+    if (rc != 0) {
+        fail_msg("report rules exited %d: %s", rc, errs);
+    }
+    const char *line = strstr(out, "late.rider_slow ");
+    assert_non_null(line);
+    const char *eol = strchr(line, '\n');
+    assert_non_null(eol);
+    const char *flag = strstr(line, "! ");
+    assert_true(flag != NULL && flag < eol);
+    assert_non_null(strstr(out, "overturn_pct"));
+    free(out);
+    free(errs);
+}
+
+/* ---------------------------------------------------------------------------
  * The commands.
  */
 
@@ -506,6 +668,7 @@ int main(void) {
         cmocka_unit_test(test_grace_threshold_changes_late_incidents),
         cmocka_unit_test(test_money_totals_are_sums_of_consequences),
         cmocka_unit_test(test_cli_replay_prints_the_tables),
+        cmocka_unit_test(test_rule_quality_with_appeals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -125,8 +125,9 @@ typedef struct fc_replay_report {
     } * money;
     size_t n_money;
     int64_t points_base, points_candidate; /* rider penalty points */
-    /* Riders with changed decisions, most affected first (changed, then
-     * the change of points), at most top_riders. */
+    /* Riders with changed decisions, most affected first (the size of the
+     * change of their points, then how many of their decisions changed),
+     * at most top_riders. */
     fc_replay_rider *riders;
     size_t n_riders;
 } fc_replay_report;

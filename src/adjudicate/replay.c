@@ -310,13 +310,13 @@ static int64_t abs64(int64_t x) {
 
 static int cmp_riders(const void *pa, const void *pb) {
     const fc_replay_rider *a = pa, *b = pb;
-    if (a->changed != b->changed) {
-        return a->changed > b->changed ? -1 : 1;
-    }
     int64_t da = abs64(a->points_candidate - a->points_base);
     int64_t db = abs64(b->points_candidate - b->points_base);
     if (da != db) {
         return da > db ? -1 : 1;
+    }
+    if (a->changed != b->changed) {
+        return a->changed > b->changed ? -1 : 1;
     }
     return strcmp(a->rider, b->rider);
 }

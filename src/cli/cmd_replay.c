@@ -319,8 +319,13 @@ static fc_table *rows_table(const char *key, const fc_replay_row *rows, size_t n
     return t;
 }
 
+/* A row of the totals; money rows that are zero on both sides are left
+ * out (a country whose policy has no money penalties). */
 static int add_total(fc_table *t, const char *item, const char *currency, int64_t base,
                      int64_t cand, int people) {
+    if (currency[0] != '\0' && base == 0 && cand == 0) {
+        return FC_OK;
+    }
     char cells[5][72];
     const char *row[5] = {item, currency, cells[2], cells[3], cells[4]};
     if (currency[0] != '\0') {

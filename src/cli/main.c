@@ -21,6 +21,7 @@ static const command commands[] = {
     {"kpi", fc_cmd_kpi, "experience KPIs on any slice"},
     {"policy", fc_cmd_policy, "check responsibility policies, list facts, show a policy"},
     {"replay", fc_cmd_replay, "backtest a policy change: re-judge a period and diff"},
+    {"report", fc_cmd_report, "reports over the case log: rule quality"},
 };
 
 static void usage(FILE *f) {
