@@ -193,9 +193,11 @@ typedef struct counts {
 
 /* Ingest `path` (named `source` in errors) and check its log, its rejects
  * and that the store gained exactly `c.accepted` records and nothing else. */
-static void run_case(fixture *fx, const char *path, counts c, const want *w, size_t nw) {
+static void run_case_mapped(fixture *fx, const char *path, const char *mapping, counts c,
+                            const want *w, size_t nw) {
     snapshot before = take(fx->s);
     fc_ingest_opts o = opts_for(fx);
+    o.mapping = mapping;
     fc_ingest_log log;
     fc_err err;
     int rc = fc_ingest_file(fx->s, path, &o, &log, &err);
@@ -248,6 +250,10 @@ static void run_case(fixture *fx, const char *path, counts c, const want *w, siz
         }
         free(text);
     }
+}
+
+static void run_case(fixture *fx, const char *path, counts c, const want *w, size_t nw) {
+    run_case_mapped(fx, path, NULL, c, w, nw);
 }
 
 static void run_data_case(fixture *fx, const char *name, counts c, const want *w, size_t nw) {
@@ -423,8 +429,63 @@ static void test_impossible_timestamps(void **state) {
 
 static void test_reversed_timestamps(void **state) {
     fixture *fx = *state;
-    const want w[] = {{1, 119, "to", "to is before from"}, {2, 125, "to", "to is before from"}};
-    run_data_case(fx, "reversed_times.jsonl", (counts){2, 0, 0}, w, N(w));
+    /* JSON Lines: what one event says of itself */
+    const want jl[] = {
+        {1, 119, "to", "to is before from"},
+        {2, 125, "to", "to is before from"},
+        {3, 130, "promised_at",
+         "promised_at 2026-03-02T18:44:11+03:00 is before ts 2026-03-02T19:04:11+03:00 (the "
+         "order's creation)"},
+        {4, 139, "est_ready_at",
+         "est_ready_at 1772467400 (2026-03-02T16:03:20Z) is before ts 1772467451 "
+         "(2026-03-02T16:04:11Z)"},
+    };
+    run_data_case(fx, "reversed_times.jsonl", (counts){4, 0, 0}, jl, N(jl));
+    assert_int_equal(stored_count(fx->s, "rc-1", NULL), 0);
+
+    /* One row per order: nothing before creation; the leftmost such column
+     * is named. Steps of the rider's chain out of order by more than the
+     * skew allowed. */
+    const want csv[] = {
+        {2, 10, "promised_at",
+         "promised_at 2026-03-02T18:44:11+03:00 is before created_at 2026-03-02T19:04:11+03:00"},
+        {3, 18, "delivered_at",
+         "delivered_at 2026-03-02T18:38:00+03:00 is before created_at 2026-03-02T19:04:11+03:00"},
+        {4, 11, "est_ready_at",
+         "est_ready_at 2026-03-02T19:00:00+03:00 is before created_at 2026-03-02T19:04:11+03:00"},
+        {5, 16, "picked_up_at",
+         "picked_up_at 2026-03-02T19:05:00+03:00 is before accepted_at 2026-03-02T19:15:00+03:00 "
+         "(more than the 60 s of clock skew allowed between steps)"},
+        {6, 18, "delivered_at",
+         "delivered_at 2026-03-02T19:31:00+03:00 is before arrived_customer_at "
+         "2026-03-02T19:36:00+03:00"},
+    };
+    run_data_case(fx, "reversed_times.csv", (counts){5, 0, 0}, csv, N(csv));
+    for (int i = 1; i <= 5; i++) {
+        char id[40];
+        snprintf(id, sizeof id, "rv-%d:order_created", i);
+        assert_int_equal(stored_count(fx->s, id, NULL), 0);
+    }
+    /* Seconds of skew between steps, and a promise at the instant of
+     * creation, are kept. */
+    run_data_case(fx, "skewed_times.csv", (counts){2, 2, 0}, NULL, 0);
+    assert_int_equal(stored_count(fx->s, "sk-1:order_delivered", NULL), 1);
+
+    /* The Meituan preset: epoch seconds, named by the export's columns. */
+    const want mt[] = {
+        {2, 21, "arrive_time",
+         "arrive_time 1665974300 (2022-10-17T02:38:20Z) is before platform_order_time 1665974400 "
+         "(2022-10-17T02:40:00Z)"},
+        {3, 20, "fetch_time", "fetch_time 1665975400 (2022-10-17T02:56:40Z) is before grab_time"},
+        {4, 11, "estimate_arrived_time", "estimate_arrived_time 1665974340"},
+    };
+    run_case_mapped(fx, copy_in(fx, BAD_DATA, "reversed_meituan.csv"), "meituan-tsl-2024",
+                    (counts){3, 0, 0}, mt, N(mt));
+    assert_int_equal(stored_count(fx->s, "2002:order_created", NULL), 0);
+    /* A refused waybill's zero times mean "did not happen", not 1970. */
+    run_case_mapped(fx, copy_in(fx, BAD_DATA, "skewed_meituan.csv"), "meituan-tsl-2024",
+                    (counts){2, 2, 0}, NULL, 0);
+    assert_int_equal(stored_count(fx->s, "2005:order_created", NULL), 1);
 }
 
 static void test_unknown_event_types(void **state) {

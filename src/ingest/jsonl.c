@@ -135,6 +135,21 @@ static int get_money(fc_jctx *c, const char *key, json_t *v, const char *currenc
     return FC_OK;
 }
 
+/* The time under `key` of obj as written, with the instant in UTC when it is
+ * epoch seconds. */
+static void time_text(const json_t *obj, const char *key, char *out, size_t outsz) {
+    const json_t *v = json_object_get(obj, key);
+    if (json_is_string(v)) {
+        snprintf(out, outsz, "%.40s", json_string_value(v));
+    } else if (json_is_integer(v)) {
+        char utc[40];
+        fc_time_format_utc((int64_t)json_integer_value(v), utc, sizeof utc);
+        snprintf(out, outsz, "%lld (%s)", (long long)json_integer_value(v), utc);
+    } else {
+        snprintf(out, outsz, "?");
+    }
+}
+
 int fc__jsonl_line(fc__jsonl *j, const char *p, size_t n, const char *source, long line,
                    fc_record *rec, fc_err *err) {
     fc_jctx c = {p, n, source, line, err};
@@ -321,6 +336,21 @@ int fc__jsonl_line(fc__jsonl *j, const char *p, size_t n, const char *source, lo
     }
     if (e->from != FC_TS_NONE && e->to != FC_TS_NONE && e->to < e->from) {
         return jerr(&c, FC_EINVAL, "to", "to is before from");
+    }
+    if (e->type == FC_EV_ORDER_CREATED) {
+        /* What one event can say of its order's times: nothing promised or
+         * estimated before the order exists. */
+        const char *early = e->promised_at != FC_TS_NONE && e->promised_at < e->ts ? "promised_at"
+                            : e->est_ready_at != FC_TS_NONE && e->est_ready_at < e->ts
+                                ? "est_ready_at"
+                                : NULL;
+        if (early != NULL) {
+            char a[80], b[80];
+            time_text(j->root, early, a, sizeof a);
+            time_text(j->root, "ts", b, sizeof b);
+            return jerr(&c, FC_EINVAL, early, "%s %s is before ts %s (the order's creation)", early,
+                        a, b);
+        }
     }
     rec->id = e->id;
     rec->order = e->order.p != NULL ? e->order : fc_str_make("", 0);

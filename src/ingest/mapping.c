@@ -9,7 +9,9 @@
  * into a row-level event and copies the fields that belong to each event
  * type into the events the row expands to.
  */
+#include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +118,8 @@ struct fc_mapping {
     char **slots; /* column names */
     long *slot_line, *slot_col;
     size_t n_slots;
-    int f_ts, f_score; /* field indices used while applying */
+    int f_ts, f_score;           /* field indices used while applying */
+    int f_promised, f_est_ready; /* field indices named by the time checks */
 };
 
 struct fc__binding {
@@ -945,6 +948,8 @@ int fc_mapping_load(const char *path_or_preset, fc_mapping **out, fc_err *err) {
     }
     m->f_ts = fc_event_field_find(fc_str_c("ts"));
     m->f_score = fc_event_field_find(fc_str_c("score"));
+    m->f_promised = fc_event_field_find(fc_str_c("promised_at"));
+    m->f_est_ready = fc_event_field_find(fc_str_c("est_ready_at"));
     resolve_mapping(m);
     *out = m;
     m = NULL;
@@ -1509,6 +1514,160 @@ static inline void reset_field(fc_event *e, const fc_event *blank, const fc_targ
     }
 }
 
+/* ---------------------------------------------------------------------------
+ * The order of a row's instants (docs/ingest.md, "Times out of order").
+ */
+
+/* The spec of field `field` on events made by es: the event's own, else
+ * the row-level one; NULL when the mapping sets it nowhere. */
+static const fc_spec *field_spec(const fc_mapping *m, const fc_evspec *es, int field) {
+    for (size_t i = 0; i < es->n_fields; i++) {
+        if (es->fields[i].field == field) {
+            return &es->fields[i].spec;
+        }
+    }
+    for (size_t i = 0; i < m->n_fields; i++) {
+        if (m->fields[i].field == field) {
+            return &m->fields[i].spec;
+        }
+    }
+    return NULL;
+}
+
+/* 1-based column of a spec in this row, or a column past every other
+ * (constants) so that columns of the file are named first. */
+static long spec_col(const fc_rowctx *x, const fc_spec *sp) {
+    return sp != NULL && sp->kind != SK_CONST ? (long)x->b->col[sp->slot] + 1 : LONG_MAX;
+}
+
+/* "delivered_at 2026-03-02T18:38:00+03:00": the spec's column (or `what`
+ * for a constant) and its text as written, with the instant in UTC when the
+ * text is not an ISO 8601 time (epoch seconds and other formats). */
+static void describe_time(fc_rowctx *x, const fc_spec *sp, const char *what, int64_t t, char *out,
+                          size_t outsz) {
+    char buf[160], utc[40];
+    fc_str text = fc_str_make("", 0);
+    int slot = -1;
+    if (sp != NULL) {
+        spec_text(x, sp, &text, &slot, buf, sizeof buf);
+    }
+    const char *name = slot >= 0 ? x->b->m->slots[slot] : what;
+    fc_time_format_utc(t, utc, sizeof utc);
+    int iso = text.n >= 19 && text.p[4] == '-' && text.p[7] == '-';
+    if (text.n == 0) {
+        snprintf(out, outsz, "%s %s", name, utc);
+    } else if (iso) {
+        snprintf(out, outsz, "%s %.*s", name, (int)(text.n > 40 ? 40 : text.n), text.p);
+    } else {
+        snprintf(out, outsz, "%s %.*s (%s)", name, (int)(text.n > 40 ? 40 : text.n), text.p, utc);
+    }
+}
+
+/* Reject the row: the instant of spec `late` (`late_what` when it is a
+ * constant) is before that of spec `early`. */
+static int times_err(fc_rowctx *x, fc_err *err, const fc_spec *late, const char *late_what,
+                     int64_t late_t, const fc_spec *early, const char *early_what, int64_t early_t,
+                     const char *why) {
+    char a[200], b[200];
+    describe_time(x, late, late_what, late_t, a, sizeof a);
+    describe_time(x, early, early_what, early_t, b, sizeof b);
+    int slot = late != NULL && late->kind != SK_CONST ? late->slot : -1;
+    value_err(x, err, FC_EINVAL, slot, "%s is before %s%s", a, b, why);
+    if (slot < 0) {
+        fc_err_field(err, late_what, strlen(late_what));
+    }
+    return FC_EINVAL;
+}
+
+/* Lifecycle steps whose order is certain within one row, by rank: a step
+ * of a higher rank cannot happen before one of a lower rank (the rider
+ * accepts or reaches the merchant, picks up, reaches the customer,
+ * delivers). -1 for events outside that chain. */
+static int step_rank(fc_event_type t) {
+    switch (t) {
+    case FC_EV_ORDER_ACCEPTED:
+    case FC_EV_RIDER_ARRIVED_MERCHANT:
+        return 0;
+    case FC_EV_ORDER_PICKED_UP:
+        return 1;
+    case FC_EV_RIDER_ARRIVED_CUSTOMER:
+        return 2;
+    case FC_EV_ORDER_DELIVERED:
+        return 3;
+    default:
+        return -1;
+    }
+}
+
+/* Check the order of the instants of rec's events (made by src[i]):
+ * nothing of the order (an event, the promise, the estimated ready
+ * instant) before its creation; no step of the rider's chain more than
+ * FC__STEP_SKEW_S before a step it follows. FC_OK, or FC_EINVAL naming the
+ * leftmost offending column. */
+static int times_check(fc_rowctx *x, const fc_evspec *const *src, fc_err *err) {
+    const fc_mapping *m = x->b->m;
+    const fc_record *rec = x->rec;
+    size_t created = SIZE_MAX;
+    for (size_t i = 0; i < rec->n_events; i++) {
+        if (rec->events[i].type == FC_EV_ORDER_CREATED) {
+            created = i;
+            break;
+        }
+    }
+    if (created != SIZE_MAX) {
+        const fc_event *c = &rec->events[created];
+        const fc_spec *bad = NULL;
+        const char *bad_what = NULL;
+        int64_t bad_t = 0;
+        long bad_col = 0;
+        for (size_t i = 0; i < rec->n_events; i++) {
+            const fc_event *e = &rec->events[i];
+            if (e->ts < c->ts && (bad_what == NULL || spec_col(x, &src[i]->time) < bad_col)) {
+                bad = &src[i]->time;
+                bad_what = src[i]->type_name;
+                bad_t = e->ts;
+                bad_col = spec_col(x, bad);
+            }
+        }
+        const int fields[2] = {m->f_promised, m->f_est_ready};
+        const int64_t values[2] = {c->promised_at, c->est_ready_at};
+        for (int k = 0; k < 2; k++) {
+            if (values[k] == FC_TS_NONE || values[k] >= c->ts) {
+                continue;
+            }
+            const fc_spec *sp = field_spec(m, src[created], fields[k]);
+            if (bad_what == NULL || spec_col(x, sp) < bad_col) {
+                bad = sp;
+                bad_what = fc_event_field_at((size_t)fields[k])->name;
+                bad_t = values[k];
+                bad_col = spec_col(x, sp);
+            }
+        }
+        if (bad_what != NULL) {
+            return times_err(x, err, bad, bad_what, bad_t, &src[created]->time,
+                             src[created]->type_name, c->ts, "");
+        }
+    }
+    for (size_t i = 0; i < rec->n_events; i++) {
+        int ri = step_rank(rec->events[i].type);
+        if (ri <= 0) {
+            continue;
+        }
+        for (size_t j = 0; j < rec->n_events; j++) {
+            int rj = step_rank(rec->events[j].type);
+            if (rj < 0 || rj >= ri || rec->events[i].ts >= rec->events[j].ts - FC__STEP_SKEW_S) {
+                continue;
+            }
+            char why[80];
+            snprintf(why, sizeof why, " (more than the %d s of clock skew allowed between steps)",
+                     FC__STEP_SKEW_S);
+            return times_err(x, err, &src[i]->time, src[i]->type_name, rec->events[i].ts,
+                             &src[j]->time, src[j]->type_name, rec->events[j].ts, why);
+        }
+    }
+    return FC_OK;
+}
+
 int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
                       const long *field_line, size_t n, const char *source, fc_record *rec,
                       fc_err *err) {
@@ -1557,6 +1716,7 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
         b->idcap = need + 64;
     }
     char *idp = b->idbuf;
+    const fc_evspec *src[FC_RECORD_MAX_EVENTS]; /* the spec that made each event */
     for (size_t i = 0; i < m->n_events; i++) {
         const fc_evspec *es = &m->events[i];
         const int *ecol = col;
@@ -1612,9 +1772,9 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
         }
         e->id = fc_str_make(idp, (size_t)(end - idp));
         idp = end;
-        rec->n_events++;
+        src[rec->n_events++] = es;
     }
-    return FC_OK;
+    return times_check(&x, src, err);
 }
 
 const char *fc__canonical_header(void) {

@@ -10,6 +10,10 @@
 /* Instants outside [2000-01-01, 2100-01-01) are impossible. */
 #define FC__TS_MIN 946684800LL
 #define FC__TS_MAX 4102444800LL
+/* Clock skew tolerated between two lifecycle steps of one row whose order
+ * is certain (picked up before delivered, ...): the steps are stamped by
+ * different devices. Nothing may be before the order's creation. */
+#define FC__STEP_SKEW_S 60
 
 /* ---------------------------------------------------------------------------
  * RFC 4180 tokenizer over a borrowed buffer. Field views point into the
