@@ -361,7 +361,8 @@ static int fold_order(scanner *sc, uint64_t h) {
         uint64_t seq = v->seq++;
         fc_order_facts facts;
         const fc__city_ctx *cc = NULL;
-        int rc = fc__scan_fold(v, &facts, &cc);
+        const fc_rider *rider = NULL;
+        int rc = fc__scan_fold(v, 0, &facts, &cc, &rider);
         if (rc == FC_ENOMEM) {
             return oom(sc);
         }

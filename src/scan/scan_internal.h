@@ -52,8 +52,10 @@ typedef struct fc__visit {
 } fc__visit;
 
 /* Positive results inside a scan (errors are negative): the visitor asked
- * to stop (its value is in stop_rc). */
-#define FC__SCAN_STOP 4
+ * to stop (its value is in stop_rc); an order left out by the city filter
+ * before it was folded. */
+#define FC__SCAN_STOP     4
+#define FC__SCAN_FILTERED 5
 
 /* Collect a weather or platform incident event (other types are ignored).
  * FC_OK or FC_ENOMEM. */
@@ -61,13 +63,17 @@ int fc__scan_add_window(fc__visit *v, const fc_event *e);
 /* Sort the windows by city (call once every window is collected). */
 void fc__scan_sort_windows(fc__visit *v);
 /* Fold v->evs (one order) and visit it: FC_OK, FC__SCAN_STOP, or an error
- * (v->err filled). Counts the order as visited, skipped or filtered. `seq`
- * is the order's place in the traversal (for stacked). *visited (may be
- * NULL) is set when the visitor was called. */
+ * (v->err filled). Counts the order as visited, skipped or filtered; v->seq
+ * (the order's place in the traversal, for stacked) moves on by one.
+ * *visited (may be NULL) is set when the visitor was called. */
 int fc__scan_visit(fc__visit *v, int *visited);
-/* Fold v->evs into *facts with the city's context; *cc gets the city.
- * FC_OK; FC_EINVAL when the fold refuses the events; FC_ENOMEM. */
-int fc__scan_fold(fc__visit *v, fc_order_facts *facts, const fc__city_ctx **cc);
+/* Fold v->evs into *facts with the city's context; *cc gets the city,
+ * *rider the reference row of the last rider to accept (NULL: none or
+ * unknown; the final rider is most often the same). FC_OK; FC_EINVAL when
+ * the fold refuses the events; FC_ENOMEM; FC__SCAN_FILTERED (nothing
+ * folded) when `filter` is set and the order's city is not opts.city. */
+int fc__scan_fold(fc__visit *v, int filter, fc_order_facts *facts, const fc__city_ctx **cc,
+                  const fc_rider **rider);
 /* Release everything v owns (not the borrowed fields). */
 void fc__scan_visit_free(fc__visit *v);
 

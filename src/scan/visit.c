@@ -114,7 +114,8 @@ static const fc__city_ctx *city_ctx(fc__visit *v, fc_str city) {
     return cc;
 }
 
-int fc__scan_fold(fc__visit *v, fc_order_facts *facts, const fc__city_ctx **out) {
+int fc__scan_fold(fc__visit *v, int filter, fc_order_facts *facts, const fc__city_ctx **out,
+                  const fc_rider **rider_out) {
     const fc_event *evs = v->evs;
     size_t n = v->n_evs;
     void *sarr = v->scratch;
@@ -135,12 +136,17 @@ int fc__scan_fold(fc__visit *v, fc_order_facts *facts, const fc__city_ctx **out)
             rider_ts = evs[i].ts;
         }
     }
+    if (filter && city.n > 0 && v->opts->city != NULL && v->opts->city[0] != '\0' &&
+        !fc_str_eqc(city, v->opts->city)) {
+        return FC__SCAN_FILTERED; /* no need to fold it */
+    }
     const fc__city_ctx *cc = city_ctx(v, city);
     if (cc == NULL) {
         return FC_ENOMEM;
     }
     *out = cc;
     const fc_rider *rd = rider.n > 0 ? fc_ref_rider(v->ref, rider) : NULL;
+    *rider_out = rd;
     fc_fold_ctx ctx = {
         .thresholds = cc->th,
         .weather = cc->w_n > 0 ? &v->weather[cc->w_lo] : NULL,
@@ -179,9 +185,14 @@ int fc__scan_visit(fc__visit *v, int *visited) {
     }
     fc_order_facts facts;
     const fc__city_ctx *cc = NULL;
-    int rc = fc__scan_fold(v, &facts, &cc);
+    const fc_rider *rider = NULL;
+    int rc = fc__scan_fold(v, 1, &facts, &cc, &rider);
     if (rc == FC_ENOMEM) {
         return fc_err_set(v->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    if (rc == FC__SCAN_FILTERED) {
+        v->filtered++;
+        return FC_OK;
     }
     if (rc != FC_OK || facts.created_at == FC_TS_NONE) {
         v->skipped++;
@@ -194,7 +205,9 @@ int fc__scan_visit(fc__visit *v, int *visited) {
     const fc_zone *zone = facts.zone.n > 0 ? fc_ref_zone(v->ref, facts.city, facts.zone) : NULL;
     const fc_merchant *merchant =
         facts.merchant.n > 0 ? fc_ref_merchant(v->ref, facts.merchant) : NULL;
-    const fc_rider *rider = facts.rider.n > 0 ? fc_ref_rider(v->ref, facts.rider) : NULL;
+    if (rider == NULL ? facts.rider.n > 0 : !fc_str_eqc(facts.rider, rider->rider)) {
+        rider = facts.rider.n > 0 ? fc_ref_rider(v->ref, facts.rider) : NULL;
+    }
     fc_policy_input in = {
         .facts = &facts,
         .country = cc->country,
