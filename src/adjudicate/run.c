@@ -307,24 +307,37 @@ out:
 
 /* Record one decision of the order being visited. */
 static int record(run *r, const fc_policy *p, const fc_policy_input *in, const fc_decision *d) {
-    fc_case_decision *cd = &r->cd;
-    fc_case_decision_make(p, in, d, cd);
-    /* An account sanction is never applied without a human. */
-    if (cd->d.consequence.suspend_days > 0 && !cd->d.review) {
-        cd->d.review = 1;
-        fc_case_decision_id(&cd->d, in->facts->order, cd->id);
-    }
+    /* An account sanction is never applied without a human (the judge
+     * says so already; this holds whatever judged). */
+    int force_review = d->consequence.suspend_days > 0 && !d->review;
+    int review = d->review || force_review;
     r->st.decisions++;
-    r->st.review += cd->d.review != 0;
-    if ((unsigned)cd->d.liable < FC_PARTY__COUNT) {
-        r->st.by_party[cd->d.liable]++;
+    r->st.review += review != 0;
+    if ((unsigned)d->liable < FC_PARTY__COUNT) {
+        r->st.by_party[d->liable]++;
     }
-    fc_str incident = fc_str_c(fc_incident_name(cd->d.incident));
-    fc_str order = fc_str_c(cd->order);
+    /* The id first: an unchanged decision needs neither its texts in
+     * every language nor its body. */
+    char id[FC_CASE_ID_MAX];
+    if (force_review) {
+        r->cd.d = *d;
+        r->cd.d.review = 1;
+        fc_case_decision_id(&r->cd.d, in->facts->order, id);
+    } else {
+        fc_case_decision_id(d, in->facts->order, id);
+    }
+    fc_str incident = fc_str_c(fc_incident_name(d->incident));
+    fc_str order = in->facts->order;
     fc_str current = map_get(&r->map, order, incident);
-    if (current.n > 0 && fc_str_eqc(current, cd->id)) {
+    if (current.n > 0 && fc_str_eqc(current, id)) {
         r->st.unchanged++;
         return FC_OK;
+    }
+    fc_case_decision *cd = &r->cd;
+    fc_case_decision_make(p, in, d, cd);
+    if (force_review) {
+        cd->d.review = 1;
+        memcpy(cd->id, id, sizeof id);
     }
     if (current.n > 0) {
         fc_str_cpy(cd->supersedes, sizeof cd->supersedes, current);
@@ -403,6 +416,9 @@ static int visit(void *ud, const fc_scan_order *so) {
         if (rc != FC_OK) {
             return rc;
         }
+    }
+    if (r->o->on_order != NULL) {
+        r->o->on_order(r->o->on_order_ud, f, n);
     }
     return FC_OK;
 }

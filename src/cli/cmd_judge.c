@@ -219,7 +219,7 @@ static void progress(void *ud, int64_t orders, int64_t read, int64_t total) {
 /* Decisions in force per city. */
 typedef struct city_row {
     char city[64];
-    fc_dict *orders;
+    int64_t judged; /* closed orders the run judged */
     int64_t decisions, review;
     int64_t by_party[FC_PARTY__COUNT];
 } city_row;
@@ -229,27 +229,37 @@ typedef struct tally {
     size_t n, cap;
 } tally;
 
-static int tally_add(void *ud, const fc_case_decision *d) {
-    tally *t = ud;
-    city_row *row = NULL;
+/* The row of a city, added when new; NULL on OOM. */
+static city_row *tally_row(tally *t, fc_str city) {
+    char name[64];
+    fc_str_cpy(name, sizeof name, city);
     for (size_t i = 0; i < t->n; i++) {
-        if (strcmp(t->rows[i].city, d->city) == 0) {
-            row = &t->rows[i];
+        if (strcmp(t->rows[i].city, name) == 0) {
+            return &t->rows[i];
         }
     }
+    if (fc_grow((void **)&t->rows, &t->cap, t->n + 1, sizeof *t->rows) != FC_OK) {
+        return NULL;
+    }
+    city_row *row = &t->rows[t->n++];
+    memset(row, 0, sizeof *row);
+    memcpy(row->city, name, sizeof name);
+    return row;
+}
+
+/* A run's closed orders, per city (an out-of-memory row is left out of
+ * the table, never of the run). */
+static void tally_order(void *ud, const fc_order_facts *f, size_t n_decisions) {
+    (void)n_decisions;
+    city_row *row = tally_row(ud, f->city);
+    if (row != NULL) {
+        row->judged++;
+    }
+}
+
+static int tally_add(void *ud, const fc_case_decision *d) {
+    city_row *row = tally_row(ud, fc_str_c(d->city));
     if (row == NULL) {
-        if (fc_grow((void **)&t->rows, &t->cap, t->n + 1, sizeof *t->rows) != FC_OK) {
-            return FC_ENOMEM;
-        }
-        row = &t->rows[t->n++];
-        memset(row, 0, sizeof *row);
-        snprintf(row->city, sizeof row->city, "%s", d->city);
-        row->orders = fc_dict_new();
-        if (row->orders == NULL) {
-            return FC_ENOMEM;
-        }
-    }
-    if (fc_dict_intern(row->orders, fc_str_c(d->order)) < 0) {
         return FC_ENOMEM;
     }
     row->decisions++;
@@ -300,7 +310,7 @@ static void print_by_city(tally *t, fc_out_format fmt) {
         if (i == t->n && t->n < 2) {
             break; /* a total of one city says nothing more */
         }
-        int64_t orders = i < t->n ? (int64_t)fc_dict_count(r->orders) : total_orders;
+        int64_t orders = i < t->n ? r->judged : total_orders;
         size_t c = 0;
         row[c++] = i < t->n ? r->city : "total";
         snprintf(cells[c], sizeof cells[c], "%" PRId64, orders);
@@ -332,9 +342,6 @@ static void print_by_city(tally *t, fc_out_format fmt) {
 }
 
 static void tally_free(tally *t) {
-    for (size_t i = 0; i < t->n; i++) {
-        fc_dict_free(t->rows[i].orders);
-    }
     fc_free(t->rows);
 }
 
@@ -370,6 +377,8 @@ static int judge_run(int argc, char **argv) {
         o.progress = progress;
         o.progress_ud = &ps;
     }
+    o.on_order = tally_order;
+    o.on_order_ud = &t;
     fc_adj_stats st;
     fc_err err;
     fc_err_clear(&err);
