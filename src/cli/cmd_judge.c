@@ -620,6 +620,11 @@ static void show_decision(fc_store *s, const fc_policy_pack *pack, const fc_case
     }
 }
 
+static void print_order_line(const fc_case_decision *cd, fc_lang lang) {
+    printf("%s %s · %s · rider %s · merchant %s\n", labels[lang][L_ORDER], cd->order, cd->city,
+           cd->rider[0] ? cd->rider : "-", cd->merchant[0] ? cd->merchant : "-");
+}
+
 /* The decisions of one order, current ones only. */
 typedef struct order_decisions {
     fc_dict *superseded;
@@ -650,10 +655,7 @@ static int order_visit(void *ud, const fc_case_entry *e) {
         return FC_OK;
     }
     if (od->shown == 0) {
-        const fc_case_decision *cd = od->cd;
-        fprintf(stdout, "%s %s · %s · rider %s · merchant %s\n", labels[od->lang][L_ORDER],
-                cd->order, cd->city, cd->rider[0] ? cd->rider : "-",
-                cd->merchant[0] ? cd->merchant : "-");
+        print_order_line(od->cd, od->lang);
     }
     fputc('\n', stdout);
     show_decision(od->s, od->pack, od->cd, od->lang, stdout);
@@ -721,9 +723,8 @@ static int judge_show(int argc, char **argv) {
     if (strncmp(a.target, "dec-", 4) == 0) {
         rc = fc_adj_decision_get(s, a.target, od.arena, od.cd, &err);
         if (rc == FC_OK) {
-            const fc_case_decision *cd = od.cd;
-            printf("%s %s · %s · rider %s · merchant %s\n\n", labels[lang][L_ORDER], cd->order,
-                   cd->city, cd->rider[0] ? cd->rider : "-", cd->merchant[0] ? cd->merchant : "-");
+            print_order_line(od.cd, lang);
+            fputc('\n', stdout);
             show_decision(s, pack, od.cd, lang, stdout);
         }
     } else {
@@ -764,7 +765,7 @@ out:
 static void help_list(FILE *f) {
     fprintf(f, "usage: fulcrum judge list [options]\n"
                "\n"
-               "List the decisions in force (not superseded), oldest order first.\n"
+               "List the decisions in force (not superseded), in the order they were recorded.\n"
                "\n"
                "options:\n"
                "  --db PATH         the store (default $FULCRUM_DB, else ./fulcrum.db)\n"
