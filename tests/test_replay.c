@@ -235,9 +235,12 @@ static int direct_visit(void *ud, const fc_scan_order *so) {
     return 0;
 }
 
-static void judge_directly(direct *d, const fc_policy_pack *pack) {
+/* Judge every closed order under pack; with `other` set, also count the
+ * orders late under the pack's thresholds and not under other. */
+static void judge_directly(direct *d, const fc_policy_pack *pack, const fc_thresholds *other) {
     memset(d, 0, sizeof *d);
     d->pack = pack;
+    d->other = other;
     fc_scan_opts so;
     fc_scan_opts_init(&so);
     so.context = 1;
@@ -302,7 +305,7 @@ static void test_self_replay_changes_nothing(void **state) {
     }
     assert_int_equal(cap_total, r->decisions_base);
     direct d;
-    judge_directly(&d, fx.base);
+    judge_directly(&d, fx.base, NULL);
     assert_int_equal(r->orders, d.orders);
     assert_rules_match(r, &d, 0);
     fc_replay_report_free(r);
@@ -315,8 +318,8 @@ static void test_removed_rule_changes_exactly_its_decisions(void **state) {
     fc_policy_pack *cand = load_pack(dir);
     fc_replay_report *r = replay(cand, 1000);
     direct base, after;
-    judge_directly(&base, fx.base);
-    judge_directly(&after, cand);
+    judge_directly(&base, fx.base, NULL);
+    judge_directly(&after, cand, NULL);
     int64_t fired = direct_count(&base, "late.merchant_wait");
     assert_true(fired > 0);
     assert_int_equal(r->changed, fired);
@@ -364,20 +367,8 @@ static void test_grace_threshold_changes_late_incidents(void **state) {
     const fc_policy *cp = fc_policy_pack_find(cand, "base");
     assert_non_null(cp);
     assert_int_equal(fc_policy_thresholds(cp)->grace_s, 600);
-    direct base;
-    memset(&base, 0, sizeof base);
-    judge_directly(&base, fx.base);
     direct gone;
-    memset(&gone, 0, sizeof gone);
-    gone.pack = fx.base;
-    gone.other = fc_policy_thresholds(cp);
-    fc_scan_opts so;
-    fc_scan_opts_init(&so);
-    so.context = 1;
-    so.closed_only = 1;
-    fc_err err;
-    fc_err_clear(&err);
-    assert_int_equal(fc_scan_orders(fx.s, &so, direct_visit, &gone, NULL, &err), FC_OK);
+    judge_directly(&gone, fx.base, fc_policy_thresholds(cp));
     assert_true(gone.late_gone > 0);
 
     fc_replay_report *r = replay(cand, 10);
@@ -405,8 +396,8 @@ static void test_money_totals_are_sums_of_consequences(void **state) {
     fc_policy_pack *cand = load_pack(dir);
     fc_replay_report *r = replay(cand, 10);
     direct b, c;
-    judge_directly(&b, fx.base);
-    judge_directly(&c, cand);
+    judge_directly(&b, fx.base, NULL);
+    judge_directly(&c, cand, NULL);
     assert_int_equal(r->points_base, b.points);
     assert_int_equal(r->points_candidate, c.points);
     assert_true(r->points_base < r->points_candidate); /* fewer rider penalties */

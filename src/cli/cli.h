@@ -31,10 +31,16 @@ int fc_cli_kpi_overview(const char *db_path, FILE *out);
 /* The store path: --db value when given, else $FULCRUM_DB, else ./fulcrum.db. */
 const char *fc_cli_db_path(const char *flag_value);
 
-/* The value of option `name` at argv[*i] ("--name V", *i then moves past V,
- * or "--name=V"), NULL when argv[*i] is another option; *missing is set
- * when the value is absent. */
-const char *fc_cli_opt(int argc, char **argv, int *i, const char *name, int *missing);
+/* Options with a value: "--name V" or "--name=V" sets *value. */
+typedef struct fc_cli_optdef {
+    const char *name; /* "--db" */
+    const char **value;
+} fc_cli_optdef;
+/* Parse argv[1..argc) against defs[0..n). Returns FC_EXIT_OK, FC_EXIT_USAGE
+ * (an unknown argument or a missing value: said on stderr as "fulcrum
+ * <cmd>: ..."), or -1 when -h or --help was given (the caller prints its
+ * usage). */
+int fc_cli_parse_opts(const char *cmd, int argc, char **argv, const fc_cli_optdef *defs, size_t n);
 
 /* A period's --from / --to text (either NULL) into instants (FC_TS_NONE
  * when absent): an instant with offset as given, a date YYYY-MM-DD the

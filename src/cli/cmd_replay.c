@@ -47,22 +47,33 @@ static void usage(FILE *f) {
  * Options shared with fulcrum report (cli.h).
  */
 
-const char *fc_cli_opt(int argc, char **argv, int *i, const char *name, int *missing) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0) {
-        return NULL;
+int fc_cli_parse_opts(const char *cmd, int argc, char **argv, const fc_cli_optdef *defs, size_t n) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            return -1;
+        }
+        size_t k = 0, len = 0;
+        for (; k < n; k++) {
+            len = strlen(defs[k].name);
+            if (strncmp(argv[i], defs[k].name, len) == 0 &&
+                (argv[i][len] == '\0' || argv[i][len] == '=')) {
+                break;
+            }
+        }
+        if (k == n) {
+            fprintf(stderr, "fulcrum %s: unknown argument '%s' (see --help)\n", cmd, argv[i]);
+            return FC_EXIT_USAGE;
+        }
+        if (argv[i][len] == '=') {
+            *defs[k].value = argv[i] + len + 1;
+        } else if (i + 1 < argc) {
+            *defs[k].value = argv[++i];
+        } else {
+            fprintf(stderr, "fulcrum %s: missing value for '%s'\n", cmd, argv[i]);
+            return FC_EXIT_USAGE;
+        }
     }
-    if (argv[*i][n] == '=') {
-        return argv[*i] + n + 1;
-    }
-    if (argv[*i][n] != '\0') {
-        return NULL;
-    }
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
+    return FC_EXIT_OK;
 }
 
 int fc_cli_period(const char *cmd, struct fc_store *s, const char *city, const char *from,
@@ -477,35 +488,17 @@ static void progress(void *ud, int64_t orders, int64_t read, int64_t total) {
 int fc_cmd_replay(int argc, char **argv) {
     const char *db = NULL, *policy = NULL, *base_dir = NULL, *from = NULL, *to = NULL, *city = NULL,
                *format = "table", *only = NULL, *top = NULL;
-    for (int i = 1; i < argc; i++) {
-        int missing = 0;
-        const char *v;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+    const fc_cli_optdef defs[] = {
+        {"--db", &db},     {"--policy", &policy}, {"--base", &base_dir},
+        {"--from", &from}, {"--to", &to},         {"--city", &city},
+        {"--top", &top},   {"--table", &only},    {"--format", &format},
+    };
+    int parsed = fc_cli_parse_opts("replay", argc, argv, defs, sizeof defs / sizeof defs[0]);
+    if (parsed != FC_EXIT_OK) {
+        if (parsed < 0) {
             usage(stdout);
-            return FC_EXIT_OK;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--db", &missing)) != NULL) {
-            db = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--policy", &missing)) != NULL) {
-            policy = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--base", &missing)) != NULL) {
-            base_dir = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--from", &missing)) != NULL) {
-            from = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--to", &missing)) != NULL) {
-            to = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--city", &missing)) != NULL) {
-            city = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--top", &missing)) != NULL) {
-            top = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--table", &missing)) != NULL) {
-            only = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--format", &missing)) != NULL) {
-            format = v;
-        } else {
-            fprintf(stderr, "fulcrum replay: %s '%s' (see --help)\n",
-                    missing ? "missing value for" : "unknown argument", argv[i]);
-            return FC_EXIT_USAGE;
         }
+        return parsed < 0 ? FC_EXIT_OK : parsed;
     }
     int fmt = fc_out_format_from(format);
     if (fmt < 0) {

@@ -155,31 +155,15 @@ static int print_quality(const fc_rule_quality *q, size_t n, fc_out_format fmt, 
 
 static int cmd_rules(int argc, char **argv) {
     const char *db = NULL, *from = NULL, *to = NULL, *city = NULL, *format = "table";
-    for (int i = 1; i < argc; i++) {
-        int missing = 0;
-        const char *v;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+    const fc_cli_optdef defs[] = {
+        {"--db", &db}, {"--from", &from}, {"--to", &to}, {"--city", &city}, {"--format", &format},
+    };
+    int parsed = fc_cli_parse_opts("report rules", argc, argv, defs, sizeof defs / sizeof defs[0]);
+    if (parsed != FC_EXIT_OK) {
+        if (parsed < 0) {
             usage(stdout);
-            return FC_EXIT_OK;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--db", &missing)) != NULL) {
-            db = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--from", &missing)) != NULL) {
-            from = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--to", &missing)) != NULL) {
-            to = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--city", &missing)) != NULL) {
-            city = v;
-        } else if ((v = fc_cli_opt(argc, argv, &i, "--format", &missing)) != NULL) {
-            format = v;
-        } else {
-            fprintf(stderr, "fulcrum report rules: %s '%s' (see --help)\n",
-                    missing ? "missing value for" : "unknown argument", argv[i]);
-            return FC_EXIT_USAGE;
         }
-        if (missing) {
-            fprintf(stderr, "fulcrum report rules: missing value for '%s'\n", argv[i]);
-            return FC_EXIT_USAGE;
-        }
+        return parsed < 0 ? FC_EXIT_OK : parsed;
     }
     int fmt = fc_out_format_from(format);
     if (fmt < 0) {
