@@ -773,7 +773,7 @@ static void test_view_recorded(void **state) {
             assert_true(fc_str_eqc(c2.history[i].actor, "alice"));
             char body[2048];
             fc_str_cpy(body, sizeof body, c2.history[i].body);
-            assert_non_null(strstr(body, "\"evidence_items\":[{\"item\":0,\"kind\":\"call\"}]"));
+            assert_non_null(strstr(body, "\"evidence_items\":[{\"item\":1,\"kind\":\"call\"}]"));
             assert_non_null(strstr(body, "contact_attempts"));
         }
     }
@@ -910,6 +910,69 @@ static void test_cli_round_trip(void **state) {
     assert_int_equal(ledger_sum(fx, dec2, FC_PARTY_RIDER).points, -2);
 }
 
+static void test_cli_evidence_file_and_reviews(void **state) {
+    fixture *fx = *state;
+    char dec[FC_CASE_ID_MAX], dec_far[FC_CASE_ID_MAX];
+    undeliverable(fx, "O1", "R1", 1, 15);
+    judge_order(fx, "O1", dec);
+    false_delivery(fx, "O4", "R4");
+    judge_order(fx, "O4", dec_far);
+    char *out = NULL, *errs = NULL;
+    const char *ev = "{\"statement\": \"Two calls, then I waited.\", \"items\": ["
+                     "{\"kind\": \"call\", \"ts\": \"2026-02-25T06:41:20Z\", \"outcome\": "
+                     "\"no_answer\"},"
+                     "{\"kind\": \"call\", \"ts\": \"2026-02-25T06:44:20Z\", \"outcome\": "
+                     "\"no_answer\", \"duration_s\": 30},"
+                     "{\"kind\": \"gps\", \"ts\": \"2026-02-25T06:45:00Z\", \"lat\": 24.7136, "
+                     "\"lng\": 46.6753}]}";
+    assert_int_equal(fc_test_write(fx->dir, "ev.json", ev, strlen(ev)), 0);
+    assert_int_equal(fc_test_write(fx->dir, "bad.json", "{\"items\": [", 12), 0);
+    char ev_path[512], bad_path[512];
+    snprintf(ev_path, sizeof ev_path, "%s/ev.json", fx->dir);
+    snprintf(bad_path, sizeof bad_path, "%s/bad.json", fx->dir);
+
+    const char *bad[] = {"appeal", "file", dec,    "--as",       "rider:R1",   "--evidence",
+                         bad_path, "--db", fx->db, "--policies", fx->policies, NULL};
+    assert_int_equal(run(bad, &out, &errs), 2);
+    assert_non_null(strstr(errs, "bad.json"));
+    free(out);
+    free(errs);
+
+    const char *file[] = {
+        "appeal", "file", dec,          "--as",       "rider:R1", "--evidence",           ev_path,
+        "--db",   fx->db, "--policies", fx->policies, "--now",    "2026-02-25T12:00:00Z", NULL};
+    assert_int_equal(run(file, &out, &errs), 0);
+    assert_non_null(strstr(out, "overturned by auto-review"));
+    assert_non_null(strstr(out, "3 evidence item(s)"));
+    free(out);
+    free(errs);
+
+    const char *queue[] = {"appeal", "queue-reviews",        "--db",
+                           fx->db,   "--policies",           fx->policies,
+                           "--now",  "2026-02-25T12:00:00Z", NULL};
+    assert_int_equal(run(queue, &out, &errs), 0);
+    assert_non_null(strstr(out, "1 decision(s)"));
+    free(out);
+    free(errs);
+
+    /* The review item's deadline is 72 h after the decision was recorded:
+     * overdue two hours later. */
+    const char *breached[] = {
+        "appeal", "list",  "--breached",           "--kind", "review", "--db", fx->db, "--format",
+        "csv",    "--now", "2026-02-28T10:13:20Z", NULL};
+    assert_int_equal(run(breached, &out, &errs), 0);
+    assert_non_null(strstr(out, "rev-"));
+    assert_non_null(strstr(out, "overdue 2h 00m"));
+    free(out);
+    free(errs);
+
+    const char *usage_err[] = {"appeal", "decide", "rev-x", "--uphold", "--db", fx->db, NULL};
+    assert_int_equal(run(usage_err, &out, &errs), 1);
+    assert_non_null(strstr(errs, "--reason"));
+    free(out);
+    free(errs);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_auto_review_overturns_on_call_log, setup, teardown),
@@ -926,6 +989,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_concurrent_decide, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_evidence_file_and_reviews, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

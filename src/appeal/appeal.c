@@ -556,7 +556,8 @@ int fc_appeal_viewed(fc_store *s, const fc_appeal_case *c, const char *reviewer,
     int bad = o == NULL || items == NULL || facts == NULL;
     for (size_t i = 0; !bad && i < c->n_items; i++) {
         json_t *it = json_object();
-        bad |= it == NULL || json_object_set_new(it, "item", json_integer((json_int_t)i)) != 0 ||
+        bad |= it == NULL ||
+               json_object_set_new(it, "item", json_integer((json_int_t)i + 1)) != 0 ||
                json_object_set_new(it, "kind",
                                    json_string(fc_appeal_item_kind_name(c->items[i].kind))) != 0 ||
                json_array_append_new(items, it) != 0;

@@ -385,23 +385,23 @@ static void print_summary(const fc_appeal_case *c, int64_t now) {
     fmt_left(a, now, left, sizeof left);
     printf("%s %s on %s\n", a->kind == FC_APPEAL_KIND_REVIEW ? "review" : "appeal", a->id,
            a->decision);
-    printf("  order      %s (%s), %s: %s liable by %s\n", a->order, a->city,
+    printf("  order        %s (%s), %s: %s liable by %s\n", a->order, a->city,
            fc_incident_name(a->incident), fc_party_name(a->liable),
            a->rule_id[0] != '\0' ? a->rule_id : "(no rule)");
-    printf("  filed by   %s, %zu evidence item(s)\n", who(a, w, sizeof w), a->n_items);
-    printf("  state      %s", fc_appeal_state_name(a->state));
+    printf("  filed by     %s, %zu evidence item(s)\n", who(a, w, sizeof w), a->n_items);
+    printf("  state        %s", fc_appeal_state_name(a->state));
     if (a->state != FC_APPEAL_PENDING) {
         printf(" by %s", a->decided_by);
     }
     printf("\n");
     auto_review_reason(c, reason, sizeof reason);
     if (a->auto_reviewed) {
-        printf("  auto-review %s\n", reason[0] != '\0' ? reason : "ran");
+        printf("  auto-review  %s\n", reason[0] != '\0' ? reason : "ran");
     }
     if (a->sanction) {
-        printf("  sanction   the decision carries a suspension: only a person decides\n");
+        printf("  sanction     the decision carries a suspension: only a person decides\n");
     }
-    printf("  deadline   %s (%s)\n", due, left);
+    printf("  deadline     %s (%s)\n", due, left);
 }
 
 static int cmd_file(int argc, char **argv) {
@@ -584,33 +584,33 @@ static int cmd_show(int argc, char **argv) {
     fmt_time(cd->created_at, t1, sizeof t1);
     fmt_time(cd->closed_at, t2, sizeof t2);
     printf("\ndecision %s\n", cd->id);
-    printf("  policy     %s %s\n", d->policy_id, d->policy_version);
-    printf("  order      %s, rider %s, merchant %s, created %s, closed %s\n", cd->order,
+    printf("  policy       %s %s\n", d->policy_id, d->policy_version);
+    printf("  order        %s, rider %s, merchant %s, created %s, closed %s\n", cd->order,
            cd->rider[0] != '\0' ? cd->rider : "-", cd->merchant[0] != '\0' ? cd->merchant : "-", t1,
            t2);
-    printf("  liable     %s%s%s\n", fc_party_name(d->liable), d->review ? " (needs review)" : "",
+    printf("  liable       %s%s%s\n", fc_party_name(d->liable), d->review ? " (needs review)" : "",
            d->severe ? ", severe" : "");
-    printf("  consequence points %d, fine %lld, chargeback %lld, compensation %lld %s",
+    printf("  consequence  points %d, fine %lld, chargeback %lld, compensation %lld %s",
            (int)d->consequence.rider_points, (long long)d->consequence.rider_amount_minor,
            (long long)d->consequence.merchant_chargeback_minor,
            (long long)d->consequence.customer_compensation_minor, d->currency);
     if (d->consequence.suspend_days > 0) {
         printf(", suspension %d days", (int)d->consequence.suspend_days);
     }
-    printf("\n  explanation %s\n", cd->explanation[FC_LANG_EN]);
+    printf("\n  explanation  %s\n", cd->explanation[FC_LANG_EN]);
     if (cd->margin_text[FC_LANG_EN][0] != '\0') {
-        printf("  margin     %s\n", cd->margin_text[FC_LANG_EN]);
+        printf("  margin       %s\n", cd->margin_text[FC_LANG_EN]);
     }
-    printf("  evidence (the facts of the order the rule read)\n");
+    printf("  evidence     (the facts the deciding rule read)\n");
     for (size_t i = 0; i < d->n_evidence && i < FC_EVIDENCE_MAX; i++) {
         const fc_evidence *e = &d->evidence[i];
-        printf("    %-24s ", e->fact);
+        printf("    %-22s ", e->fact);
         print_value(&e->value);
         printf(" %s %s ", e->unit, e->op);
         print_value(&e->threshold);
         printf("  %s\n", e->held ? "held" : "did not hold");
     }
-    printf("\nfiling\n  statement  %s\n", c.statement != NULL ? c.statement : "");
+    printf("\nfiling\n  statement    %s\n", c.statement != NULL ? c.statement : "");
     for (size_t i = 0; i < c.n_items; i++) {
         const fc_appeal_item *it = &c.items[i];
         char ts[32];
