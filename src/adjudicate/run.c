@@ -69,6 +69,7 @@ static fc_str body_field(fc_str body, const char *key) {
 typedef struct current_map {
     fc_dict *keys; /* "<order>\x1f<incident>" -> index into ids */
     fc_str *ids;   /* the current decision's id (in arena), {NULL, 0} none */
+    int64_t *seqs; /* its seq in the case log, 0 not recorded yet */
     size_t cap;
     fc_arena *arena;
     char key[128 + 32];
@@ -77,6 +78,7 @@ typedef struct current_map {
 static void map_free(current_map *m) {
     fc_dict_free(m->keys);
     fc_free(m->ids);
+    fc_free(m->seqs);
     fc_arena_free(m->arena);
     memset(m, 0, sizeof *m);
 }
@@ -111,18 +113,28 @@ static fc_str map_get(current_map *m, fc_str order, fc_str incident) {
     return i < 0 ? FC_STR_NULL : m->ids[i];
 }
 
-static int map_set(current_map *m, fc_str order, fc_str incident, fc_str id) {
+/* Make (order, incident)'s current decision `id`, recorded at `seq` (0:
+ * being recorded now, newer than anything read). An older entry read after
+ * a newer one (two lookups may meet the same decision) changes nothing. */
+static int map_set(current_map *m, fc_str order, fc_str incident, fc_str id, int64_t seq) {
     int64_t i = fc_dict_intern(m->keys, map_key(m, order, incident));
     if (i < 0) {
         return FC_ENOMEM;
     }
     if ((size_t)i >= m->cap) {
-        size_t old = m->cap;
-        if (fc_grow((void **)&m->ids, &m->cap, (size_t)i + 1, sizeof *m->ids) != FC_OK) {
+        size_t old = m->cap, cap_ids = m->cap, cap_seqs = m->cap;
+        if (fc_grow((void **)&m->ids, &cap_ids, (size_t)i + 1, sizeof *m->ids) != FC_OK ||
+            fc_grow((void **)&m->seqs, &cap_seqs, cap_ids, sizeof *m->seqs) != FC_OK) {
             return FC_ENOMEM;
         }
+        m->cap = cap_ids < cap_seqs ? cap_ids : cap_seqs;
         memset(m->ids + old, 0, (m->cap - old) * sizeof *m->ids);
+        memset(m->seqs + old, 0, (m->cap - old) * sizeof *m->seqs);
     }
+    if (seq > 0 && m->ids[i].n > 0 && (m->seqs[i] == 0 || m->seqs[i] > seq)) {
+        return FC_OK;
+    }
+    m->seqs[i] = seq;
     fc_str copy = fc_arena_str(m->arena, id);
     if (copy.p == NULL) {
         return FC_ENOMEM;
@@ -137,16 +149,18 @@ static int map_visit(void *ud, const fc_case_entry *e) {
     if (incident.n == 0 || e->order.n == 0) {
         return FC_OK; /* not a body this run wrote: nothing to supersede */
     }
-    return map_set(m, e->order, incident, e->id);
+    return map_set(m, e->order, incident, e->id, e->seq);
 }
 
-/* Read the decisions of the case log (of `order` when not empty, of `city`
- * when not empty) into the map. */
-static int map_load(fc_store *s, current_map *m, fc_str order, const char *city, fc_err *err) {
+/* Read the decisions of the case log (of `order`, `rider`, `city` when not
+ * empty) into the map. */
+static int map_load(fc_store *s, current_map *m, fc_str order, fc_str rider, const char *city,
+                    fc_err *err) {
     fc_case_filter f;
     fc_case_filter_init(&f);
     f.type = FC_CASE_DECISION;
     f.order = order;
+    f.rider = rider;
     f.city = fc_str_c(city);
     int rc = fc_store_case_scan(s, &f, map_visit, m, err);
     if (rc == FC_ENOMEM) {
@@ -164,7 +178,8 @@ typedef struct run {
     fc_adj_stats st;
     fc_err *err;
     current_map map;
-    fc_dict *only; /* run_orders: the orders to judge, NULL all */
+    fc_dict *only;   /* run_orders: the orders to judge, NULL all */
+    fc_dict *riders; /* run_orders: ... and every order of these riders */
     int in_batch;
     int64_t batch_entries;
     fc_decision d[FC_JUDGE_MAX_DECISIONS];
@@ -381,7 +396,7 @@ static int record(run *r, const fc_policy *p, const fc_policy_input *in, const f
             return rc;
         }
     }
-    rc = map_set(&r->map, order, incident, fc_str_c(cd->id));
+    rc = map_set(&r->map, order, incident, fc_str_c(cd->id), 0);
     if (rc != FC_OK) {
         return fc_err_set(r->err, rc, NULL, 0, 0, "out of memory");
     }
@@ -394,7 +409,8 @@ static int record(run *r, const fc_policy *p, const fc_policy_input *in, const f
 static int visit(void *ud, const fc_scan_order *so) {
     run *r = ud;
     const fc_order_facts *f = so->facts;
-    if (r->only != NULL && fc_dict_find(r->only, f->order) < 0) {
+    if (r->only != NULL && fc_dict_find(r->only, f->order) < 0 &&
+        (f->rider.n == 0 || fc_dict_find(r->riders, f->rider) < 0)) {
         return FC_OK;
     }
     if (f->status == FC_ORDER_OPEN) {
@@ -426,6 +442,7 @@ static int visit(void *ud, const fc_scan_order *so) {
 static void run_free(run *r) {
     map_free(&r->map);
     fc_dict_free(r->only);
+    fc_dict_free(r->riders);
     fc_free(r);
 }
 
@@ -484,12 +501,20 @@ int fc_adj_run(fc_store *s, const fc_adj_opts *o, fc_adj_stats *stats, fc_err *e
     if (rc != FC_OK) {
         return rc;
     }
-    rc = map_load(s, &r->map, FC_STR_NULL, o->city, err);
+    rc = map_load(s, &r->map, FC_STR_NULL, FC_STR_NULL, o->city, err);
     if (rc == FC_OK) {
         rc = run_scan(r, stats);
     }
     run_free(r);
     return rc;
+}
+
+static int note_rider(void *ud, const fc_scan_order *so) {
+    run *r = ud;
+    if (so->facts->rider.n > 0 && fc_dict_intern(r->riders, so->facts->rider) < 0) {
+        return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    return FC_OK;
 }
 
 int fc_adj_run_orders(fc_store *s, const fc_adj_opts *o, const fc_str *orders, size_t n,
@@ -516,17 +541,40 @@ int fc_adj_run_orders(fc_store *s, const fc_adj_opts *o, const fc_str *orders, s
             goto out;
         }
     }
-    /* The orders' decisions, each order once. */
+    /* An order's events change its riders' other orders too (the orders
+     * stacked with it), so the orders of its riders are judged again with
+     * it: unchanged ones write nothing. Few orders are read one by one to
+     * learn their riders (indexed); past that, every order is judged. */
     uint32_t distinct = fc_dict_count(r->only);
     if (distinct <= ORDERS_LOOKED_UP) {
+        r->riders = fc_dict_new();
+        if (r->riders == NULL) {
+            rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+            goto out;
+        }
+        fc_scan_opts so;
+        fc_scan_opts_init(&so);
+        so.policies = o->pack;
         for (uint32_t i = 0; i < distinct && rc == FC_OK; i++) {
-            rc = map_load(s, &r->map, fc_dict_get(r->only, i), o->city, err);
+            fc_str order = fc_dict_get(r->only, i);
+            rc = fc_scan_order_one(s, &so, order, NULL, 0, note_rider, r, err);
+            if (rc == FC_ENOTFOUND) {
+                rc = FC_OK; /* unknown orders are skipped */
+            }
+            if (rc == FC_OK) {
+                rc = map_load(s, &r->map, order, FC_STR_NULL, o->city, err);
+            }
+        }
+        uint32_t n_riders = fc_dict_count(r->riders);
+        for (uint32_t i = 0; i < n_riders && rc == FC_OK; i++) {
+            rc = map_load(s, &r->map, FC_STR_NULL, fc_dict_get(r->riders, i), o->city, err);
         }
     } else {
-        rc = map_load(s, &r->map, FC_STR_NULL, o->city, err);
+        fc_dict_free(r->only);
+        r->only = NULL;
+        rc = map_load(s, &r->map, FC_STR_NULL, FC_STR_NULL, o->city, err);
     }
-    /* One scan with the same context a whole run sees (stacked orders need
-     * the riders' other orders), visiting only the orders named. */
+    /* One scan with the same context a whole run sees. */
     if (rc == FC_OK) {
         rc = run_scan(r, stats);
     }
