@@ -89,12 +89,12 @@ static int teardown(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
- * Candidate packs: the default pack copied into fx.dir/<name>, its base
- * policy edited: one rule dropped (drop != NULL) and one text replaced
- * (from != NULL).
+ * Candidate packs: the default pack copied into fx.dir/<name>, one of its
+ * files (the base policy by default) edited: one rule dropped (drop != NULL)
+ * and one text replaced (from != NULL).
  */
-static void make_candidate(const char *name, const char *drop, const char *from, const char *to,
-                           char *out, size_t cap) {
+static void make_candidate_file(const char *name, const char *file, const char *drop,
+                                const char *from, const char *to, char *out, size_t cap) {
     path_in(out, cap, name);
     mkdir(out, 0700);
     DIR *d = opendir(fc_policy_dir());
@@ -110,7 +110,7 @@ static void make_candidate(const char *name, const char *drop, const char *from,
         size_t len = 0;
         char *text = fc_test_slurp(src, &len);
         assert_non_null(text);
-        if (strcmp(e->d_name, "base.yaml") == 0 && drop != NULL) {
+        if (strcmp(e->d_name, file) == 0 && drop != NULL) {
             char key[128];
             snprintf(key, sizeof key, "    - id: %s\n", drop);
             char *at = strstr(text, key);
@@ -119,7 +119,7 @@ static void make_candidate(const char *name, const char *drop, const char *from,
             assert_non_null(end);
             memmove(at, end + 1, strlen(end + 1) + 1);
         }
-        if (strcmp(e->d_name, "base.yaml") == 0 && from != NULL) {
+        if (strcmp(e->d_name, file) == 0 && from != NULL) {
             char *at = strstr(text, from);
             assert_non_null(at);
             size_t fl = strlen(from), tl = strlen(to), rest = strlen(at + fl);
@@ -135,6 +135,11 @@ static void make_candidate(const char *name, const char *drop, const char *from,
         free(text);
     }
     closedir(d);
+}
+
+static void make_candidate(const char *name, const char *drop, const char *from, const char *to,
+                           char *out, size_t cap) {
+    make_candidate_file(name, "base.yaml", drop, from, to, out, cap);
 }
 
 static fc_policy_pack *load_pack(const char *dir) {
@@ -423,6 +428,34 @@ static void test_money_totals_are_sums_of_consequences(void **state) {
     fc_policy_pack_free(cand);
 }
 
+static void test_country_change_leaves_other_countries(void **state) {
+    (void)state;
+    char dir[4096];
+    make_candidate_file("sa_late", "sa.yaml", NULL, "late: 10.00", "late: 12.00", dir, sizeof dir);
+    fc_policy_pack *cand = load_pack(dir);
+    fc_replay_report *r = replay(cand, 10);
+    direct after;
+    judge_directly(&after, cand, NULL);
+    assert_rules_match(r, &after, 1);
+    assert_true(r->changed > 0);
+    assert_int_equal(r->liable_changed, 0);
+    int sar = 0;
+    for (size_t i = 0; i < r->n_money; i++) {
+        const struct fc_replay_money *m = &r->money[i];
+        assert_int_equal(m->chargeback_base, m->chargeback_candidate);
+        assert_int_equal(m->penalty_base, m->penalty_candidate);
+        if (strcmp(m->currency, "SAR") == 0) {
+            sar = 1; /* every changed decision pays 2.00 SAR more */
+            assert_int_equal(m->compensation_candidate - m->compensation_base, 200 * r->changed);
+        } else {
+            assert_int_equal(m->compensation_base, m->compensation_candidate);
+        }
+    }
+    assert_true(sar);
+    fc_replay_report_free(r);
+    fc_policy_pack_free(cand);
+}
+
 /* ---------------------------------------------------------------------------
  * Rule quality.
  */
@@ -652,13 +685,91 @@ static void test_cli_replay_prints_the_tables(void **state) {
     free(err);
 }
 
+/* closed_orders of `fulcrum replay --format json --table summary` with
+ * extra arguments. */
+static int64_t cli_closed_orders(const char *const *extra) {
+    const char *args[16] = {"replay",   "--db", fx.db,     "--policy", fc_policy_dir(),
+                            "--format", "json", "--table", "summary"};
+    size_t n = 9;
+    for (size_t i = 0; extra[i] != NULL && n < 15; i++) {
+        args[n++] = extra[i];
+    }
+    args[n] = NULL;
+    char *out = NULL, *err = NULL;
+    int rc = fc_test_run(NULL, args, &out, &err);
+    if (rc != 0) {
+        fail_msg("replay exited %d: %s", rc, err);
+    }
+    json_t *rows = json_loads(out, 0, NULL);
+    assert_true(json_is_array(rows));
+    int64_t v = -1;
+    size_t i;
+    json_t *m;
+    json_array_foreach(rows, i, m) {
+        if (strcmp(json_string_value(json_object_get(m, "measure")), "closed_orders") == 0) {
+            v = json_integer_value(json_object_get(m, "value"));
+        }
+    }
+    json_decref(rows);
+    free(out);
+    free(err);
+    return v;
+}
+
+static int count_visit(void *ud, const fc_scan_order *so) {
+    (void)so;
+    (*(int64_t *)ud)++;
+    return 0;
+}
+
+static int64_t scan_closed(const char *city, int64_t from) {
+    fc_scan_opts so;
+    fc_scan_opts_init(&so);
+    so.closed_only = 1;
+    so.city = city;
+    so.from = from;
+    int64_t n = 0;
+    fc_err err;
+    fc_err_clear(&err);
+    assert_int_equal(fc_scan_orders(fx.s, &so, count_visit, &n, NULL, &err), FC_OK);
+    return n;
+}
+
+static void test_cli_replay_period_and_city(void **state) {
+    (void)state;
+    int64_t riyadh = scan_closed("riyadh", FC_TS_NONE);
+    assert_true(riyadh > 0 && riyadh < scan_closed(NULL, FC_TS_NONE));
+    /* Riyadh's local day (from 2026-03-01T21:00Z); the world's first
+     * orders come just before it. */
+    const char *day[] = {"--city", "riyadh", "--from", "2026-03-02", "--to", "2026-03-02", NULL};
+    assert_int_equal(cli_closed_orders(day), scan_closed("riyadh", 1772398800));
+    const char *days[] = {"--city", "riyadh", "--from", "2026-03-01", "--to", "2026-03-02", NULL};
+    assert_int_equal(cli_closed_orders(days), riyadh);
+    const char *before[] = {"--city", "riyadh", "--to", "2026-02-28", NULL};
+    assert_int_equal(cli_closed_orders(before), 0);
+    /* An instant with an offset: from noon in Riyadh. */
+    const char *noon[] = {"--city", "riyadh", "--from", "2026-03-02T12:00:00+03:00", NULL};
+    int64_t after_noon = scan_closed("riyadh", 1772442000);
+    assert_true(after_noon > 0 && after_noon < riyadh);
+    assert_int_equal(cli_closed_orders(noon), after_noon);
+    const char *bad[] = {"replay",        "--db",   fx.db,  "--policy",
+                         fc_policy_dir(), "--from", "soon", NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(fc_test_run(NULL, bad, &out, &err), 1);
+    assert_non_null(strstr(err, "--from"));
+    free(out);
+    free(err);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_self_replay_changes_nothing),
         cmocka_unit_test(test_removed_rule_changes_exactly_its_decisions),
         cmocka_unit_test(test_grace_threshold_changes_late_incidents),
         cmocka_unit_test(test_money_totals_are_sums_of_consequences),
+        cmocka_unit_test(test_country_change_leaves_other_countries),
         cmocka_unit_test(test_cli_replay_prints_the_tables),
+        cmocka_unit_test(test_cli_replay_period_and_city),
         cmocka_unit_test(test_rule_quality_with_appeals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

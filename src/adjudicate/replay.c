@@ -23,6 +23,7 @@ typedef struct city_policies {
     char city[64], country[8];
     const fc_policy *base, *candidate;
     int same_thresholds; /* both sides detect the same incidents */
+    int same_policy;     /* same id and version (a content hash): same decisions */
 } city_policies;
 
 typedef struct rider_tally {
@@ -85,6 +86,8 @@ static const city_policies *policies_for(replay_state *st, fc_str country, fc_st
     c->candidate = fc_policy_for(st->o->candidate, country, city);
     c->same_thresholds = memcmp(fc_policy_thresholds(c->base), fc_policy_thresholds(c->candidate),
                                 sizeof(fc_thresholds)) == 0;
+    c->same_policy = strcmp(fc_policy_id(c->base), fc_policy_id(c->candidate)) == 0 &&
+                     strcmp(fc_policy_version(c->base), fc_policy_version(c->candidate)) == 0;
     return c;
 }
 
@@ -256,7 +259,15 @@ static int visit(void *ud, const fc_scan_order *so) {
     if (cp->same_thresholds && nb == 0) {
         return 0; /* no incident under either side */
     }
-    judge_side(cp->candidate, so, &copy, st->candidate, &nc);
+    /* The judge is pure: a policy with the same content decides the same
+     * (a candidate that changes one country's file leaves the others'). */
+    const fc_decision *cands = st->candidate;
+    if (cp->same_policy) {
+        cands = st->base;
+        nc = nb;
+    } else {
+        judge_side(cp->candidate, so, &copy, st->candidate, &nc);
+    }
     if (nb == 0 && nc == 0) {
         return 0;
     }
@@ -273,7 +284,7 @@ static int visit(void *ud, const fc_scan_order *so) {
     size_t i = 0, j = 0;
     while (i < nb || j < nc) {
         const fc_decision *b = i < nb ? &st->base[i] : NULL;
-        const fc_decision *c = j < nc ? &st->candidate[j] : NULL;
+        const fc_decision *c = j < nc ? &cands[j] : NULL;
         if (b != NULL && c != NULL && b->incident != c->incident) {
             if (b->incident < c->incident) {
                 c = NULL;
@@ -395,7 +406,9 @@ static int finish(replay_state *st) {
         caps[FC_CAP__COUNT - 1].candidate == 0) {
         r->n_by_capacity--;
     }
-    qsort(st->rules, r->n_by_rule, sizeof *st->rules, cmp_rule_rows);
+    if (r->n_by_rule > 1) {
+        qsort(st->rules, r->n_by_rule, sizeof *st->rules, cmp_rule_rows);
+    }
     r->by_rule = st->rules;
     st->rules = NULL;
     if (r->by_rule == NULL) {

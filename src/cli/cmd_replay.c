@@ -290,7 +290,7 @@ static int emit(out_ctx *o, const char *name, const char *title, fc_table *t) {
         return FC_EXIT_INTERNAL;
     }
     if (o->only == NULL || strcmp(o->only, name) == 0) {
-        if (o->fmt == FC_OUT_JSON) {
+        if (o->fmt == FC_OUT_JSON && o->only == NULL) {
             fprintf(o->f, "%s\"%s\": ", o->printed ? ",\n" : "", name);
         } else if (o->fmt == FC_OUT_TABLE) {
             fprintf(o->f, "\n%s\n", title);
