@@ -528,6 +528,24 @@ out:
     return rc;
 }
 
+/* The decision of the same order that supersedes `id`, if any, into by. */
+typedef struct superseder {
+    const char *id;
+    char by[FC_CASE_ID_MAX];
+} superseder;
+
+static int superseder_cb(void *ud, const fc_case_entry *e) {
+    superseder *sp = ud;
+    json_error_t je;
+    json_t *o = json_loadb(e->body.p, e->body.n, 0, &je);
+    const char *sup = json_string_value(json_object_get(o, "supersedes"));
+    if (sup != NULL && strcmp(sup, sp->id) == 0) {
+        fc_str_cpy(sp->by, sizeof sp->by, e->id);
+    }
+    json_decref(o);
+    return 0;
+}
+
 int fc_appeal_file(fc_store *s, const fc_policy_pack *pk, const fc_appeal_filing *f, int64_t now,
                    const char *actor, fc_appeal *out, fc_err *err) {
     fc_arena *arena = fc_arena_new(0);
@@ -565,6 +583,24 @@ int fc_appeal_file(fc_store *s, const fc_policy_pack *pk, const fc_appeal_filing
         rc = fc_err_set(err, FC_EINVAL, NULL, 0, 0,
                         "decision %s holds the %s liable, not the %s: there is nothing to appeal",
                         cd->id, fc_party_name(cd->d.liable), fc_party_name(f->appellant));
+        goto out;
+    }
+    /* A decision the judge replaced since (the order's facts changed) is
+     * no longer in force: the one that replaced it is what to appeal. */
+    superseder sp = {cd->id, ""};
+    fc_case_filter sf;
+    fc_case_filter_init(&sf);
+    sf.type = FC_CASE_DECISION;
+    sf.order = fc_str_c(cd->order);
+    rc = fc_store_case_scan(s, &sf, superseder_cb, &sp, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    if (sp.by[0] != '\0') {
+        rc = fc_err_set(err, FC_EINVAL, NULL, 0, 0,
+                        "decision %s was superseded by %s (the order's facts changed): appeal "
+                        "that one",
+                        cd->id, sp.by);
         goto out;
     }
     const char *parts[] = {cd->id, fc_party_name(f->appellant), f->appellant_id};

@@ -11,6 +11,7 @@
 
 #include "appeal/appeal.h"
 #include "cli/cli.h"
+#include "scan/scan.h"
 
 #define MAX_ITEMS 64
 
@@ -551,6 +552,67 @@ static void print_value(const fc_value *v) {
     }
 }
 
+/* The order's facts as the policy names them, folded from its stored
+ * events (what the judge read), a few to a line. */
+typedef struct facts_print {
+    const fc_policy *p;
+    int printed;
+} facts_print;
+
+static int print_facts_cb(void *ud, const fc_scan_order *o) {
+    facts_print *fp = ud;
+    size_t col = 0;
+    printf("  facts        ");
+    for (size_t i = 0; i < fc_fact_count(); i++) {
+        const char *name = fc_fact_name(i);
+        fc_value v;
+        const char *unit = NULL;
+        if (fc_policy_name_value(fp->p, name, strlen(name), o->input, &v, &unit) != FC_OK ||
+            v.absent || (v.kind == FC_FACT_TEXT && v.text.n == 0)) {
+            continue;
+        }
+        char cell[96];
+        if (v.kind == FC_FACT_TEXT) {
+            snprintf(cell, sizeof cell, "%s=%.*s", name, (int)v.text.n,
+                     v.text.p != NULL ? v.text.p : "");
+        } else {
+            snprintf(cell, sizeof cell, "%s=%g", name, v.num);
+        }
+        if (col > 0 && col + strlen(cell) > 80) {
+            printf("\n               ");
+            col = 0;
+        }
+        printf("%s%s", col > 0 ? "  " : "", cell);
+        col += strlen(cell) + 2;
+    }
+    printf("\n");
+    fp->printed = 1;
+    return 0;
+}
+
+static void print_order_facts(fc_store *s, const args *a, const fc_case_decision *cd) {
+    fc_policy_pack *pk = NULL;
+    fc_err err;
+    const char *dir = a->c.policies != NULL ? a->c.policies : fc_policy_dir();
+    if (fc_policy_pack_load(dir, &pk, &err) != FC_OK) {
+        printf("  facts        (the policy pack did not load: %s)\n", err.msg);
+        return;
+    }
+    facts_print fp = {fc_policy_pack_find(pk, cd->d.policy_id), 0};
+    if (fp.p == NULL) {
+        fp.p = fc_policy_for(pk, fc_str_c(cd->country), fc_str_c(cd->city));
+    }
+    fc_scan_opts so;
+    fc_scan_opts_init(&so);
+    so.policies = pk;
+    if (fc_scan_order_one(s, &so, fc_str_c(cd->order), NULL, 0, print_facts_cb, &fp, &err) !=
+            FC_OK ||
+        !fp.printed) {
+        printf("  facts        (the order's events are not in the store)\n");
+    }
+    fc_policy_pack_free(pk);
+}
+
 static int cmd_show(int argc, char **argv) {
     args a;
     int status = parse_args("show", argc, argv, &a);
@@ -588,6 +650,7 @@ static int cmd_show(int argc, char **argv) {
     printf("  order        %s, rider %s, merchant %s, created %s, closed %s\n", cd->order,
            cd->rider[0] != '\0' ? cd->rider : "-", cd->merchant[0] != '\0' ? cd->merchant : "-", t1,
            t2);
+    print_order_facts(s, &a, cd);
     printf("  liable       %s%s%s\n", fc_party_name(d->liable), d->review ? " (needs review)" : "",
            d->severe ? ", severe" : "");
     printf("  consequence  points %d, fine %lld, chargeback %lld, compensation %lld %s",
