@@ -31,9 +31,10 @@ typedef struct fc_adj_opts {
     const char *actor;          /* NULL: "judge" */
     void (*progress)(void *ud, int64_t orders, int64_t records_read, int64_t records_total);
     void *progress_ud;
-    /* Runs: called after each closed order judged, with its facts and how
-     * many decisions it got (0 for a good order); may be NULL. */
-    void (*on_order)(void *ud, const fc_order_facts *f, size_t n_decisions);
+    /* Runs: called after each closed order judged, with its facts and its
+     * decisions as recorded or found unchanged (n 0 for a good order);
+     * may be NULL. */
+    void (*on_order)(void *ud, const fc_order_facts *f, const fc_decision *d, size_t n);
     void *on_order_ud;
 } fc_adj_opts;
 void fc_adj_opts_init(fc_adj_opts *o);

@@ -434,7 +434,7 @@ static int visit(void *ud, const fc_scan_order *so) {
         }
     }
     if (r->o->on_order != NULL) {
-        r->o->on_order(r->o->on_order_ud, f, n);
+        r->o->on_order(r->o->on_order_ud, f, r->d, n);
     }
     return FC_OK;
 }

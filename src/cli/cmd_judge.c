@@ -180,7 +180,8 @@ static void help_run(FILE *f) {
                "chargebacks and compensations in the case log. Judging again changes nothing\n"
                "unless an order's facts or the policy changed; then the new decision\n"
                "supersedes the old one and the old one's ledger entries are reversed.\n"
-               "Prints the decisions in force by city and liable party, and a summary.\n"
+               "Prints the decisions of the orders judged by city and liable party, and a\n"
+               "summary.\n"
                "\n"
                "options:\n"
                "  --db PATH         the store (default $FULCRUM_DB, else ./fulcrum.db)\n"
@@ -216,7 +217,7 @@ static void progress(void *ud, int64_t orders, int64_t read, int64_t total) {
     fflush(stderr);
 }
 
-/* Decisions in force per city. */
+/* The run's decisions per city. */
 typedef struct city_row {
     char city[64];
     int64_t judged; /* closed orders the run judged */
@@ -247,27 +248,21 @@ static city_row *tally_row(tally *t, fc_str city) {
     return row;
 }
 
-/* A run's closed orders, per city (an out-of-memory row is left out of
- * the table, never of the run). */
-static void tally_order(void *ud, const fc_order_facts *f, size_t n_decisions) {
-    (void)n_decisions;
+/* A run's closed orders and their decisions, per city (an out-of-memory
+ * row is left out of the table, never out of the run). */
+static void tally_order(void *ud, const fc_order_facts *f, const fc_decision *d, size_t n) {
     city_row *row = tally_row(ud, f->city);
-    if (row != NULL) {
-        row->judged++;
-    }
-}
-
-static int tally_add(void *ud, const fc_case_decision *d) {
-    city_row *row = tally_row(ud, fc_str_c(d->city));
     if (row == NULL) {
-        return FC_ENOMEM;
+        return;
     }
-    row->decisions++;
-    row->review += d->d.review != 0;
-    if ((unsigned)d->d.liable < FC_PARTY__COUNT) {
-        row->by_party[d->d.liable]++;
+    row->judged++;
+    for (size_t i = 0; i < n; i++) {
+        row->decisions++;
+        row->review += d[i].review != 0;
+        if ((unsigned)d[i].liable < FC_PARTY__COUNT) {
+            row->by_party[d[i].liable]++;
+        }
     }
-    return FC_OK;
 }
 
 static int cmp_city(const void *a, const void *b) {
@@ -387,14 +382,6 @@ static int judge_run(int argc, char **argv) {
         fprintf(stderr, "\r%60s\r", "");
     }
     if (rc != FC_OK) {
-        status = fc_cli_fail("judge", &err);
-        goto out;
-    }
-    rc = fc_adj_decisions(s, &o, tally_add, &t, &err);
-    if (rc != FC_OK) {
-        if (rc == FC_ENOMEM) {
-            fc_err_set(&err, rc, NULL, 0, 0, "out of memory");
-        }
         status = fc_cli_fail("judge", &err);
         goto out;
     }
