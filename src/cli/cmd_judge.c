@@ -464,38 +464,74 @@ static void print_value(const fc_value *v, FILE *f) {
     }
 }
 
-static void print_money(const char *what, int64_t minor, const char *cur, FILE *f, int *first) {
+/* Words of `judge show` that name things, per language: the parties, the
+ * incidents, and the consequences (each a printf format). */
+static const char *const party_words[FC_LANG__COUNT][FC_PARTY__COUNT] = {
+    {"", "rider", "merchant", "customer", "platform", "force majeure (nobody)",
+     "undetermined (a person decides)"},
+    {"", "المندوب", "المطعم", "العميل", "المنصة", "قوة قاهرة (لا أحد)", "غير محدد (يقرر موظف)"},
+    {"", "骑手", "商家", "顾客", "平台", "不可抗力(无责任方)", "待定(由人工判定)"},
+    {"", "entregador", "estabelecimento", "cliente", "plataforma", "força maior (ninguém)",
+     "indeterminado (uma pessoa decide)"},
+};
+static const char *const incident_words[FC_LANG__COUNT][FC_INCIDENT__COUNT] = {
+    {"late", "cancelled", "undeliverable", "complaint", "bad rating",
+     "delivered far from the door"},
+    {"تأخير", "إلغاء", "تعذر التسليم", "شكوى", "تقييم سيئ", "تسليم بعيد عن الباب"},
+    {"超时", "取消", "无法送达", "投诉", "差评", "远离门口送达"},
+    {"atraso", "cancelamento", "não entregue", "reclamação", "avaliação ruim",
+     "entregue longe da porta"},
+};
+enum { C_POINTS, C_FINE, C_SUSPEND, C_WARNING, C_CHARGEBACK, C_COMPENSATION, C_SEVERE, C__COUNT };
+static const char *const consequence_words[FC_LANG__COUNT][C__COUNT] = {
+    {"rider %+d points", "rider fined %s %s", "rider suspended %d days",
+     "a warning only (exemption %s)", "merchant charged back %s %s", "customer compensated %s %s",
+     "severe"},
+    {"المندوب %+d نقاط", "غرامة على المندوب %s %s", "إيقاف المندوب %d أيام", "إنذار فقط (إعفاء %s)",
+     "خصم من المطعم %s %s", "تعويض للعميل %s %s", "شديد"},
+    {"骑手 %+d 分", "骑手罚款 %s %s", "骑手停单 %d 天", "仅警告(豁免 %s)", "向商家扣款 %s %s",
+     "顾客获赔 %s %s", "严重"},
+    {"entregador %+d pontos", "multa ao entregador %s %s", "entregador suspenso por %d dias",
+     "apenas advertência (isenção %s)", "estorno cobrado do estabelecimento %s %s",
+     "cliente compensado %s %s", "grave"},
+};
+
+static void print_money(const char *fmt, int64_t minor, const char *cur, FILE *f, int *first) {
     char buf[48];
     fc_money_format(minor, cur, buf, sizeof buf);
-    fprintf(f, "%s%s %s %s", *first ? "" : "; ", what, buf, cur);
+    fputs(*first ? "" : "; ", f);
+    fprintf(f, fmt, buf, cur);
     *first = 0;
 }
 
 static void print_consequence(const fc_case_decision *cd, fc_lang lang, FILE *f) {
     const fc_consequence *c = &cd->d.consequence;
     const char *cur = cd->d.currency;
+    const char *const *W = consequence_words[lang];
     int first = 1;
     fprintf(f, "  %s: ", labels[lang][L_CONSEQUENCE]);
     if (c->rider_points != 0) {
-        fprintf(f, "rider %+d points", (int)c->rider_points);
+        fprintf(f, W[C_POINTS], (int)c->rider_points);
         first = 0;
     }
     if (c->rider_amount_minor != 0) {
-        print_money("rider fined", c->rider_amount_minor, cur, f, &first);
+        print_money(W[C_FINE], c->rider_amount_minor, cur, f, &first);
     }
     if (c->suspend_days > 0) {
-        fprintf(f, "%srider suspended %d days", first ? "" : "; ", (int)c->suspend_days);
+        fputs(first ? "" : "; ", f);
+        fprintf(f, W[C_SUSPEND], (int)c->suspend_days);
         first = 0;
     }
     if (c->warning_only) {
-        fprintf(f, "%sa warning only (exemption %s)", first ? "" : "; ", c->exemption);
+        fputs(first ? "" : "; ", f);
+        fprintf(f, W[C_WARNING], c->exemption);
         first = 0;
     }
     if (c->merchant_chargeback_minor != 0) {
-        print_money("merchant charged back", c->merchant_chargeback_minor, cur, f, &first);
+        print_money(W[C_CHARGEBACK], c->merchant_chargeback_minor, cur, f, &first);
     }
     if (c->customer_compensation_minor != 0) {
-        print_money("customer compensated", c->customer_compensation_minor, cur, f, &first);
+        print_money(W[C_COMPENSATION], c->customer_compensation_minor, cur, f, &first);
     }
     fprintf(f, "%s\n", first ? labels[lang][L_NONE] : "");
 }
@@ -553,9 +589,10 @@ static void show_decision(fc_store *s, const fc_policy_pack *pack, const fc_case
                           fc_lang lang, FILE *f) {
     const fc_decision *d = &cd->d;
     const char *const *L = labels[lang];
-    fprintf(f, "%s %s: %s%s\n", L[L_DECISION], cd->id, fc_incident_name(d->incident),
-            d->severe ? " (severe)" : "");
-    fprintf(f, "  %s: %s\n", L[L_LIABLE], fc_party_name(d->liable));
+    fprintf(f, "%s %s: %s%s%s%s\n", L[L_DECISION], cd->id, incident_words[lang][d->incident],
+            d->severe ? " (" : "", d->severe ? consequence_words[lang][C_SEVERE] : "",
+            d->severe ? ")" : "");
+    fprintf(f, "  %s: %s\n", L[L_LIABLE], party_words[lang][d->liable]);
     const fc_rule *r = find_rule(pack, d);
     if (d->rule_id[0] != '\0') {
         fprintf(f, "  %s: %s%s%s\n", L[L_RULE], d->rule_id, r != NULL ? " - " : "",
