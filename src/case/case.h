@@ -100,12 +100,20 @@ typedef struct fc_ledger_entry {
 /* The entries a decision's consequence makes, at most 4 (rider penalty,
  * merchant chargeback, customer compensation). A decision needing review
  * takes effect only once a human confirms it: with `confirmed` 0 it makes
- * none. Returns how many were written into out[0..max). Pure. */
+ * none. Returns how many were written into out[0..max). Pure.
+ * Signs are as the party sees them: a rider's points as the consequence
+ * states them and the fine negated (PENALTY; positive points or a negative
+ * fine make a REWARD), a chargeback negative, a compensation positive. A
+ * warning an exemption made is a PENALTY of nothing with warning_only set,
+ * so that it is on record; only a rider named liable gets an entry. */
 size_t fc_case_ledger_for(const fc_case_decision *cd, int confirmed, fc_ledger_entry *out,
                           size_t max);
 /* The reversal of e caused by `cause` (an appeal id or a decision id).
- * `keep_percent` (0..100) keeps that share of the amounts (a partial
- * verdict): the reversal undoes the rest. Pure. */
+ * `keep_percent` (0..100, clamped) keeps that share of the amounts (a
+ * partial verdict), rounded toward zero: the reversal undoes the rest, so
+ * e plus its reversal is exactly the kept share. When "<e id>:rev:<cause>"
+ * does not fit the id, 24 hex digits of SHA-256 of the cause stand for the
+ * cause in it. Pure. */
 void fc_case_ledger_reverse(const fc_ledger_entry *e, const char *cause, int keep_percent,
                             fc_ledger_entry *out);
 int fc_case_ledger_json(const fc_ledger_entry *e, char **out, size_t *len);
