@@ -73,8 +73,7 @@ int fc_scan_order_one(fc_store *s, const fc_scan_opts *o, fc_str order, const fc
         own_settings = fc_settings_default();
         settings = own_settings;
     }
-    v = (fc__visit){
-        .opts = &opts, .settings = settings, .ref = ref, .cb = cb, .ud = ud, .err = err};
+    v = (fc__visit){.opts = &opts, .settings = settings, .cb = cb, .ud = ud, .err = err};
     v.arena = fc_arena_new(0);
     v.city_names = fc_dict_new();
     if (ref == NULL || settings == NULL || v.arena == NULL || v.city_names == NULL) {
@@ -82,9 +81,11 @@ int fc_scan_order_one(fc_store *s, const fc_scan_opts *o, fc_str order, const fc
         goto out;
     }
     rc = fc_store_load_ref(s, ref, err);
-    if (rc == FC_OK) {
-        rc = fc_store_scan_order(s, order, on_order_record, &q, err);
+    if (rc != FC_OK) {
+        goto out;
     }
+    fc__scan_visit_ref(&v, ref);
+    rc = fc_store_scan_order(s, order, on_order_record, &q, err);
     if (rc == FC_ENOMEM) {
         rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
     }

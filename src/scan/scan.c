@@ -123,6 +123,7 @@ typedef struct scanner {
     int64_t records, events;
     int64_t records_left;  /* pass 2: records still to read */
     int64_t records_total; /* for progress; 0 when no progress callback */
+    int64_t orders_before; /* visited by earlier scans (v.orders starts there) */
     uint64_t *unit_hash;   /* pass 1: order hash of each unit */
     size_t cap_units;
     uint64_t *seen; /* pass 1: bitmap of hashes seen, indexed by the top bits */
@@ -141,8 +142,9 @@ typedef struct scanner {
     size_t n_carries, cap_carries;
     fc_dict *riders;
     int32_t *stacked;
-    /* Orders visited, when a scan may have to leave them out of a new pass:
-     * the hashes of their ids (sorted in `skip` for the new pass). */
+    /* Orders met before the scan found it must start again, to leave out of
+     * the new pass: the hashes of their ids (sorted into `skip` for it).
+     * Noted as they come in two passes; taken from the chunks in one. */
     uint64_t *visited;
     size_t n_visited, cap_visited;
     const uint64_t *skip;
@@ -389,7 +391,7 @@ static int fold_order(scanner *sc, uint64_t h) {
     }
     int visited = 0;
     int rc = fc__scan_visit(v, &visited);
-    if (visited && sc->mode != MODE_EXACT) {
+    if (visited && sc->mode == MODE_TWO) {
         void *arr = sc->visited;
         if (fc_grow(&arr, &sc->cap_visited, sc->n_visited + 1, sizeof *sc->visited) != FC_OK) {
             return oom(sc);
@@ -577,6 +579,24 @@ static int sort_chunks(scanner *sc) {
     return radix_sort(sc->hashes, sc->sorted, n);
 }
 
+/* The one-pass scan found, at chunk `c`, that it must start again after
+ * visiting orders: note the orders met before (first chunks before c).
+ * SCAN_REDO, or an error. */
+static int note_met(scanner *sc, const uint8_t *is_first, size_t c) {
+    for (size_t k = 0; k < c; k++) {
+        if (!is_first[k]) {
+            continue;
+        }
+        void *arr = sc->visited;
+        if (fc_grow(&arr, &sc->cap_visited, sc->n_visited + 1, sizeof *sc->visited) != FC_OK) {
+            return oom(sc);
+        }
+        sc->visited = arr;
+        sc->visited[sc->n_visited++] = sc->chunks[k].hash;
+    }
+    return SCAN_REDO;
+}
+
 /* The one-pass scan: every unit is a chunk; fold each order at its first
  * chunk, in log order. Run once per phase. */
 static int fold_held(scanner *sc) {
@@ -622,6 +642,9 @@ static int fold_held(scanner *sc) {
         }
         if (rc == FC_OK) {
             rc = fold_order(sc, sc->chunks[c].hash);
+        }
+        if (rc == SCAN_REDO && sc->phase == PHASE_VISIT && sc->v.orders > sc->orders_before) {
+            rc = note_met(sc, is_first, c);
         }
     }
 out:
@@ -785,13 +808,14 @@ static int scan_pass(const scan_run *r, scan_mode mode, scan_mode *retry, uint64
     sc.records_total = r->records_total;
     sc.skip = r->skip;
     sc.n_skip = r->n_skip;
+    sc.orders_before = r->orders_before;
     sc.v = (fc__visit){.opts = r->opts,
                        .settings = r->settings,
-                       .ref = r->ref,
                        .cb = r->cb,
                        .ud = r->ud,
                        .err = r->err,
                        .orders = r->orders_before};
+    fc__scan_visit_ref(&sc.v, r->ref);
     sc.v.arena = fc_arena_new(0);
     sc.v.city_names = fc_dict_new();
     if (sc.v.arena == NULL || sc.v.city_names == NULL ||

@@ -16,12 +16,18 @@
  * Context computed across orders:
  * - stacked_orders: how many other orders of the same rider were being
  *   carried at the same time: their [picked_up_at, delivered_at) overlaps this
- *   order's. Only when fc_scan_opts.context is set (it costs a pass over the
- *   riders' pickups); FC_INT_NONE otherwise, and for an order never picked
- *   up or delivered.
+ *   order's (half-open: an order picked up the instant another is delivered
+ *   does not overlap it; an order whose delivery is not after its pickup
+ *   overlaps nothing). Counted over every order of the store, whatever the
+ *   filters. Only when fc_scan_opts.context is set (it costs a second fold
+ *   of every order before the visits, docs/internals/scan.md);
+ *   FC_INT_NONE otherwise, and for an order never picked up or delivered.
  * - dispatch_outage: 1 when the order was created inside a platform_incident
- *   window with reason "dispatch_outage" of its city (zone empty, or the
- *   order's zone), else 0.
+ *   window [from, to) with reason "dispatch_outage" of its city (zone empty,
+ *   or the order's zone), else 0. Always computed.
+ * The other context comes from the reference rows: country of the city;
+ * capacity of the order's final rider (facts.rider); kind of its merchant
+ * and of its zone; each empty when the row is unknown.
  *
  * Thread safety: a scan uses its store connection only; concurrent scans
  * need their own connections. Visitors are called on the scanning thread.
@@ -45,8 +51,11 @@ typedef struct fc_scan_opts {
     int context;                    /* compute stacked_orders (see above) */
     int closed_only;                /* only orders that are delivered, cancelled or
                                        undeliverable */
-    /* Progress, called now and then with orders visited so far and the
-     * records read out of the total; may be NULL. */
+    /* Progress, called every 65,536 records read and every 65,536 orders
+     * visited, and once at the end, with the orders visited so far and the
+     * records read out of the total; may be NULL. A two-pass scan reads the
+     * log twice (docs/internals/scan.md): records_read counts the first
+     * pass, then stays at the total while the second visits. */
     void (*progress)(void *ud, int64_t orders, int64_t records_read, int64_t records_total);
     void *progress_ud;
     /* Called when a scan must visit every order again from the start: it
@@ -79,6 +88,8 @@ typedef struct fc_scan_order {
 /* A visitor: a non-zero return stops the scan and is returned by it. */
 typedef int (*fc_scan_cb)(void *ud, const fc_scan_order *o);
 
+/* When a scan started again (event by event), the counts are those of the
+ * last reading, except `orders`, which counts every visit. */
 typedef struct fc_scan_stats {
     int64_t records;   /* records read */
     int64_t events;    /* events read */
@@ -97,11 +108,16 @@ int fc_scan_orders(fc_store *s, const fc_scan_opts *o, fc_scan_cb cb, void *ud,
                    fc_scan_stats *stats, fc_err *err);
 
 /* Visit one order, read by its id (indexed; no whole scan), with `extra`
- * events added to its stored ones (an appeal's new evidence; may be NULL
- * when n_extra is 0). The context is the same as a whole scan gives, except
+ * events added to its stored ones (an appeal's new evidence, borrowed; may
+ * be NULL when n_extra is 0; an extra event without `order` is taken as
+ * this order's). The context is the same as a whole scan gives, except
  * stacked_orders, which is FC_INT_NONE (it needs the rider's other orders;
- * a caller that knows it sets it in a copy of the input). FC_ENOTFOUND when
- * the store holds no event of that order. */
+ * a caller that knows it sets it in a copy of the input). The options'
+ * thresholds and policies apply; its filters (from, to, city, closed_only)
+ * do not: the order asked for is visited. Returns FC_OK, the visitor's
+ * non-zero return, FC_ENOTFOUND when the store holds no event of that
+ * order, FC_EINVAL when its events cannot be folded (no creation event, or
+ * extra events of another order), or a store error. */
 int fc_scan_order_one(fc_store *s, const fc_scan_opts *o, fc_str order, const fc_event *extra,
                       size_t n_extra, fc_scan_cb cb, void *ud, fc_err *err);
 

@@ -27,7 +27,8 @@ typedef struct fc__city_ctx {
 typedef struct fc__visit {
     const fc_scan_opts *opts;
     const fc_settings *settings; /* never NULL */
-    const fc_ref *ref;
+    const fc_ref *ref;           /* set with fc__scan_visit_ref */
+    int has_zones, has_merchants, has_riders;
     fc_scan_cb cb;
     void *ud;
     fc_err *err;
@@ -57,6 +58,8 @@ typedef struct fc__visit {
 #define FC__SCAN_STOP     4
 #define FC__SCAN_FILTERED 5
 
+/* Set the reference entities a visit looks rows up in (before any visit). */
+void fc__scan_visit_ref(fc__visit *v, const fc_ref *ref);
 /* Collect a weather or platform incident event (other types are ignored).
  * FC_OK or FC_ENOMEM. */
 int fc__scan_add_window(fc__visit *v, const fc_event *e);

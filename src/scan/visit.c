@@ -83,6 +83,13 @@ void fc__scan_sort_windows(fc__visit *v) {
     } while (0)
 
 /* The cached context of `city`, made at its first order. NULL on OOM. */
+void fc__scan_visit_ref(fc__visit *v, const fc_ref *ref) {
+    v->ref = ref;
+    v->has_zones = fc_ref_zone_count(ref) > 0;
+    v->has_merchants = fc_ref_merchant_count(ref) > 0;
+    v->has_riders = fc_ref_rider_count(ref) > 0;
+}
+
 static const fc__city_ctx *city_ctx(fc__visit *v, fc_str city) {
     uint32_t before = fc_dict_count(v->city_names);
     int64_t cid = fc_dict_intern(v->city_names, city);
@@ -145,7 +152,7 @@ int fc__scan_fold(fc__visit *v, int filter, fc_order_facts *facts, const fc__cit
         return FC_ENOMEM;
     }
     *out = cc;
-    const fc_rider *rd = rider.n > 0 ? fc_ref_rider(v->ref, rider) : NULL;
+    const fc_rider *rd = rider.n > 0 && v->has_riders ? fc_ref_rider(v->ref, rider) : NULL;
     *rider_out = rd;
     fc_fold_ctx ctx = {
         .thresholds = cc->th,
@@ -202,10 +209,13 @@ int fc__scan_visit(fc__visit *v, int *visited) {
         v->filtered++;
         return FC_OK;
     }
-    const fc_zone *zone = facts.zone.n > 0 ? fc_ref_zone(v->ref, facts.city, facts.zone) : NULL;
+    /* No lookup where the reference has no row of the kind. */
+    const fc_zone *zone =
+        facts.zone.n > 0 && v->has_zones ? fc_ref_zone(v->ref, facts.city, facts.zone) : NULL;
     const fc_merchant *merchant =
-        facts.merchant.n > 0 ? fc_ref_merchant(v->ref, facts.merchant) : NULL;
-    if (rider == NULL ? facts.rider.n > 0 : !fc_str_eqc(facts.rider, rider->rider)) {
+        facts.merchant.n > 0 && v->has_merchants ? fc_ref_merchant(v->ref, facts.merchant) : NULL;
+    if (rider == NULL ? facts.rider.n > 0 && v->has_riders
+                      : !fc_str_eqc(facts.rider, rider->rider)) {
         rider = facts.rider.n > 0 ? fc_ref_rider(v->ref, facts.rider) : NULL;
     }
     fc_policy_input in = {
