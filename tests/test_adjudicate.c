@@ -6,7 +6,7 @@
  * The orders: A1 severely late through the rider's own riding (rider
  * penalty, customer compensation); A2 severely late after 43 min waiting at
  * the merchant (chargeback, compensation); A3 on time (no decision until a
- * complaint); A4 open (never judged).
+ * complaint); A4 open (never judged); A5 on time, by A1's rider.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,7 +100,7 @@ static void test_recorded_once(void **state) {
     ingest_world(fx);
     fc_adj_stats st;
     run(fx, &st);
-    assert_int_equal(st.orders, 3); /* A4 is open */
+    assert_int_equal(st.orders, 4); /* A4 is open */
     assert_int_equal(st.decisions, 2);
     assert_int_equal(st.recorded, 2);
     assert_int_equal(st.unchanged, 0);
@@ -136,6 +136,15 @@ static void test_recorded_once(void **state) {
     assert_int_equal(st.unchanged, 1);
     counts(fx, c2);
     assert_memory_equal(c1, c2, sizeof c1);
+
+    /* A1 comes with its rider's other order (stacking links them). */
+    assert_int_equal(fc_adj_run_orders(fx->s, &o, only, 1, &st, &err), FC_OK);
+    assert_int_equal(st.orders, 1);
+    fc_str a1[] = {fc_str_c("A1")};
+    assert_int_equal(fc_adj_run_orders(fx->s, &o, a1, 1, &st, &err), FC_OK);
+    assert_int_equal(st.orders, 2);
+    assert_int_equal(st.decisions, 1);
+    assert_int_equal(st.unchanged, 1);
 }
 
 /* Sum of ledger amounts per party and id. */
@@ -324,7 +333,7 @@ static void test_ingest_judges(void **state) {
     free(run_cli(fx, 0, plain));
     const char *args[] = {"ingest", "--db", fx->db, DATA "/orders.csv", NULL};
     char *out = run_cli(fx, 0, args);
-    assert_non_null(strstr(out, "judged 3 closed orders: 2 decisions, 2 new"));
+    assert_non_null(strstr(out, "judged 4 closed orders: 2 decisions, 2 new"));
     free(out);
     int64_t c[FC_CASE__COUNT];
     counts(fx, c);
@@ -342,13 +351,13 @@ static void test_ingest_judges(void **state) {
     assert_non_null(strstr(out, "force_majeure"));
     assert_non_null(strstr(out, "undetermined"));
     assert_non_null(strstr(out, "recorded 0, unchanged 3, superseded 0, ledger entries 0"));
-    /* riyadh: 3 orders with decisions, 3 decisions, rider 1, merchant 2. */
+    /* riyadh: 4 closed orders judged, 3 decisions, rider 1, merchant 2. */
     const char *row = strstr(out, "riyadh");
     assert_non_null(row);
     long orders, decisions, rider, merchant;
     assert_int_equal(sscanf(row, "riyadh %ld %ld %ld %ld", &orders, &decisions, &rider, &merchant),
                      4);
-    assert_int_equal(orders, 3);
+    assert_int_equal(orders, 4);
     assert_int_equal(decisions, 3);
     assert_int_equal(rider, 1);
     assert_int_equal(merchant, 2);
