@@ -528,6 +528,8 @@ out:
     return rc;
 }
 
+static fc_str body_text(fc_str body, const char *pat);
+
 /* The decision of the same order that supersedes `id`, if any, into by. */
 typedef struct superseder {
     const char *id;
@@ -536,13 +538,9 @@ typedef struct superseder {
 
 static int superseder_cb(void *ud, const fc_case_entry *e) {
     superseder *sp = ud;
-    json_error_t je;
-    json_t *o = json_loadb(e->body.p, e->body.n, 0, &je);
-    const char *sup = json_string_value(json_object_get(o, "supersedes"));
-    if (sup != NULL && strcmp(sup, sp->id) == 0) {
+    if (fc_str_eqc(body_text(e->body, "\"supersedes\":\""), sp->id)) {
         fc_str_cpy(sp->by, sizeof sp->by, e->id);
     }
-    json_decref(o);
     return 0;
 }
 
@@ -676,28 +674,49 @@ static int queued_cb(void *ud, const fc_case_entry *e) {
                : FC_OK;
 }
 
-static int needs_review_cb(void *ud, const fc_case_entry *e) {
-    review_scan *r = ud;
-    json_error_t je;
-    json_t *o = json_loadb(e->body.p, e->body.n, 0, &je);
-    if (o == NULL) {
-        return fc_err_set(r->err, FC_EPARSE, NULL, 0, 0, "decision %.*s: body is not JSON",
-                          (int)e->id.n, e->id.p);
+/* Fields of a decision body found without decoding it. The bodies are
+ * compact JSON written by fc_case_decision_json, and a quote inside a JSON
+ * string is always escaped, so `"key":` can only be the key itself; the
+ * fields read here are top-level ones no nested object repeats. Decoding
+ * every decision of a large log costs seconds; this costs a search. */
+static const char *body_find(fc_str body, const char *pat) {
+    size_t n = strlen(pat);
+    if (body.p == NULL || body.n < n) {
+        return NULL;
     }
-    int rc = FC_OK;
-    const char *sup = json_string_value(json_object_get(o, "supersedes"));
-    if (sup != NULL && sup[0] != '\0' && fc_dict_intern(r->superseded, fc_str_c(sup)) < 0) {
-        rc = fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-    }
-    if (rc == FC_OK && json_is_true(json_object_get(o, "review")) && e->id.n < FC_CASE_ID_MAX) {
-        if (fc_grow((void **)&r->ids, &r->cap, r->n + 1, sizeof *r->ids) != FC_OK) {
-            rc = fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-        } else {
-            fc_str_cpy(r->ids[r->n++], FC_CASE_ID_MAX, e->id);
+    const char *end = body.p + body.n - n;
+    for (const char *c = body.p; c != NULL && c <= end;
+         c = memchr(c + 1, pat[0], (size_t)(end - c))) {
+        if (memcmp(c, pat, n) == 0) {
+            return c;
         }
     }
-    json_decref(o);
-    return rc;
+    return NULL;
+}
+
+static fc_str body_text(fc_str body, const char *pat) {
+    const char *at = body_find(body, pat);
+    if (at == NULL) {
+        return FC_STR_NULL;
+    }
+    const char *v = at + strlen(pat);
+    const char *end = memchr(v, '"', (size_t)(body.p + body.n - v));
+    return end != NULL ? fc_str_make(v, (size_t)(end - v)) : FC_STR_NULL;
+}
+
+static int needs_review_cb(void *ud, const fc_case_entry *e) {
+    review_scan *r = ud;
+    fc_str sup = body_text(e->body, "\"supersedes\":\"");
+    if (sup.n > 0 && fc_dict_intern(r->superseded, sup) < 0) {
+        return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    if (body_find(e->body, "\"review\":true") != NULL && e->id.n < FC_CASE_ID_MAX) {
+        if (fc_grow((void **)&r->ids, &r->cap, r->n + 1, sizeof *r->ids) != FC_OK) {
+            return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        }
+        fc_str_cpy(r->ids[r->n++], FC_CASE_ID_MAX, e->id);
+    }
+    return FC_OK;
 }
 
 int fc_appeal_queue_reviews(fc_store *s, const fc_policy_pack *pk, int64_t now, size_t *added,

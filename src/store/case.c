@@ -262,8 +262,16 @@ int fc_store_case_scan(fc_store *s, const fc_case_filter *f, fc_case_cb cb, void
     char where[512];
     size_t wlen = 0;
     where[0] = '\0';
+    /* The index on (type, seq) also gives seq order, so without statistics
+     * SQLite prefers it to a far more selective lookup by id, order,
+     * decision, appeal, rider or merchant and reads every entry of the type;
+     * the unary plus keeps the type a plain filter then. */
+    int keyed = 0;
+    for (size_t i = 0; i < sizeof text_cond / sizeof text_cond[0]; i++) {
+        keyed |= text_val[i].n > 0 && strcmp(text_cond[i], "city = ?") != 0;
+    }
     if (f->type != FC_CASE_NONE) {
-        where_add(where, sizeof where, &wlen, "type = ?");
+        where_add(where, sizeof where, &wlen, keyed ? "+type = ?" : "type = ?");
     }
     for (size_t i = 0; i < sizeof text_cond / sizeof text_cond[0]; i++) {
         if (text_val[i].n > 0) {
