@@ -31,26 +31,6 @@ int fc_cli_kpi_overview(const char *db_path, FILE *out);
 /* The store path: --db value when given, else $FULCRUM_DB, else ./fulcrum.db. */
 const char *fc_cli_db_path(const char *flag_value);
 
-/* Options with a value: "--name V" or "--name=V" sets *value. */
-typedef struct fc_cli_optdef {
-    const char *name; /* "--db" */
-    const char **value;
-} fc_cli_optdef;
-/* Parse argv[1..argc) against defs[0..n). Returns FC_EXIT_OK, FC_EXIT_USAGE
- * (an unknown argument or a missing value: said on stderr as "fulcrum
- * <cmd>: ..."), or -1 when -h or --help was given (the caller prints its
- * usage). */
-int fc_cli_parse_opts(const char *cmd, int argc, char **argv, const fc_cli_optdef *defs, size_t n);
-
-/* A period's --from / --to text (either NULL) into instants (FC_TS_NONE
- * when absent): an instant with offset as given, a date YYYY-MM-DD the
- * local day of `city` (store s's reference data) when one is named, else
- * the UTC day; --to's day is included. Returns an exit status (errors on
- * stderr, prefixed "fulcrum <cmd>"). */
-struct fc_store;
-int fc_cli_period(const char *cmd, struct fc_store *s, const char *city, const char *from,
-                  const char *to, int64_t *from_ts, int64_t *to_ts);
-
 /* Print an error as "fulcrum <cmd>: file:line:col: reason" to stderr and
  * return the exit status that fits its code. */
 int fc_cli_fail(const char *cmd, const fc_err *err);
@@ -80,5 +60,30 @@ void fc_table_print(const fc_table *t, fc_out_format fmt, FILE *f);
 
 /* Is stderr a terminal (progress bars only then)? */
 int fc_cli_stderr_tty(void);
+
+/* ---------------------------------------------------------------------------
+ * Options shared by commands.
+ */
+/* Options with a value: "--name V" or "--name=V" sets *value. */
+typedef struct fc_cli_optdef {
+    const char *name; /* "--db" */
+    const char **value;
+} fc_cli_optdef;
+/* Parse argv[1..argc) against defs[0..n), and --format into *fmt (table
+ * when absent). Returns FC_EXIT_OK, FC_EXIT_USAGE (an unknown argument, a
+ * missing value or an unknown format: said on stderr as "fulcrum <cmd>:
+ * ..."), or -1 when -h or --help was given: usage(stdout) was called and
+ * the command ends with FC_EXIT_OK. */
+int fc_cli_parse_opts(const char *cmd, int argc, char **argv, const fc_cli_optdef *defs, size_t n,
+                      void (*print_usage)(FILE *f), fc_out_format *fmt);
+
+/* A period's --from / --to text (either NULL) into instants (FC_TS_NONE
+ * when absent): an instant with offset as given, a date YYYY-MM-DD the
+ * local day of `city` (store s's reference data) when one is named, else
+ * the UTC day; --to's day is included. Returns an exit status (errors on
+ * stderr, prefixed "fulcrum <cmd>"). */
+struct fc_store;
+int fc_cli_period(const char *cmd, struct fc_store *s, const char *city, const char *from,
+                  const char *to, int64_t *from_ts, int64_t *to_ts);
 
 #endif

@@ -47,32 +47,46 @@ static void usage(FILE *f) {
  * Options shared with fulcrum report (cli.h).
  */
 
-int fc_cli_parse_opts(const char *cmd, int argc, char **argv, const fc_cli_optdef *defs, size_t n) {
+int fc_cli_parse_opts(const char *cmd, int argc, char **argv, const fc_cli_optdef *defs, size_t n,
+                      void (*print_usage)(FILE *f), fc_out_format *fmt) {
+    const char *format = "table";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            print_usage(stdout);
             return -1;
         }
-        size_t k = 0, len = 0;
-        for (; k < n; k++) {
+        const char **value = NULL;
+        size_t len = strlen("--format");
+        if (strncmp(argv[i], "--format", len) == 0 &&
+            (argv[i][len] == '\0' || argv[i][len] == '=')) {
+            value = &format;
+        }
+        for (size_t k = 0; value == NULL && k < n; k++) {
             len = strlen(defs[k].name);
             if (strncmp(argv[i], defs[k].name, len) == 0 &&
                 (argv[i][len] == '\0' || argv[i][len] == '=')) {
-                break;
+                value = defs[k].value;
             }
         }
-        if (k == n) {
+        if (value == NULL) {
             fprintf(stderr, "fulcrum %s: unknown argument '%s' (see --help)\n", cmd, argv[i]);
             return FC_EXIT_USAGE;
         }
         if (argv[i][len] == '=') {
-            *defs[k].value = argv[i] + len + 1;
+            *value = argv[i] + len + 1;
         } else if (i + 1 < argc) {
-            *defs[k].value = argv[++i];
+            *value = argv[++i];
         } else {
             fprintf(stderr, "fulcrum %s: missing value for '%s'\n", cmd, argv[i]);
             return FC_EXIT_USAGE;
         }
     }
+    int f = fc_out_format_from(format);
+    if (f < 0) {
+        fprintf(stderr, "fulcrum %s: --format: table, csv or json, not '%s'\n", cmd, format);
+        return FC_EXIT_USAGE;
+    }
+    *fmt = (fc_out_format)f;
     return FC_EXIT_OK;
 }
 
@@ -487,23 +501,16 @@ static void progress(void *ud, int64_t orders, int64_t read, int64_t total) {
 
 int fc_cmd_replay(int argc, char **argv) {
     const char *db = NULL, *policy = NULL, *base_dir = NULL, *from = NULL, *to = NULL, *city = NULL,
-               *format = "table", *only = NULL, *top = NULL;
+               *only = NULL, *top = NULL;
     const fc_cli_optdef defs[] = {
-        {"--db", &db},     {"--policy", &policy}, {"--base", &base_dir},
-        {"--from", &from}, {"--to", &to},         {"--city", &city},
-        {"--top", &top},   {"--table", &only},    {"--format", &format},
+        {"--db", &db}, {"--policy", &policy}, {"--base", &base_dir}, {"--from", &from},
+        {"--to", &to}, {"--city", &city},     {"--top", &top},       {"--table", &only},
     };
-    int parsed = fc_cli_parse_opts("replay", argc, argv, defs, sizeof defs / sizeof defs[0]);
+    fc_out_format fmt;
+    int parsed =
+        fc_cli_parse_opts("replay", argc, argv, defs, sizeof defs / sizeof defs[0], usage, &fmt);
     if (parsed != FC_EXIT_OK) {
-        if (parsed < 0) {
-            usage(stdout);
-        }
         return parsed < 0 ? FC_EXIT_OK : parsed;
-    }
-    int fmt = fc_out_format_from(format);
-    if (fmt < 0) {
-        fprintf(stderr, "fulcrum replay: --format: table, csv or json\n");
-        return FC_EXIT_USAGE;
     }
     if (policy == NULL) {
         fprintf(stderr, "fulcrum replay: --policy DIR|FILE is required (see --help)\n");
@@ -557,7 +564,7 @@ int fc_cmd_replay(int argc, char **argv) {
         rc = fc_cli_fail("replay", &err);
         goto out;
     }
-    out_ctx oc = {(fc_out_format)fmt, only, 0, stdout};
+    out_ctx oc = {fmt, only, 0, stdout};
     rc = print_report(r, &oc);
 out:
     fc_replay_report_free(r);

@@ -154,21 +154,14 @@ static int print_quality(const fc_rule_quality *q, size_t n, fc_out_format fmt, 
 }
 
 static int cmd_rules(int argc, char **argv) {
-    const char *db = NULL, *from = NULL, *to = NULL, *city = NULL, *format = "table";
+    const char *db = NULL, *from = NULL, *to = NULL, *city = NULL;
     const fc_cli_optdef defs[] = {
-        {"--db", &db}, {"--from", &from}, {"--to", &to}, {"--city", &city}, {"--format", &format},
-    };
-    int parsed = fc_cli_parse_opts("report rules", argc, argv, defs, sizeof defs / sizeof defs[0]);
+        {"--db", &db}, {"--from", &from}, {"--to", &to}, {"--city", &city}};
+    fc_out_format fmt;
+    int parsed = fc_cli_parse_opts("report rules", argc, argv, defs, sizeof defs / sizeof defs[0],
+                                   usage, &fmt);
     if (parsed != FC_EXIT_OK) {
-        if (parsed < 0) {
-            usage(stdout);
-        }
         return parsed < 0 ? FC_EXIT_OK : parsed;
-    }
-    int fmt = fc_out_format_from(format);
-    if (fmt < 0) {
-        fprintf(stderr, "fulcrum report rules: --format: table, csv or json\n");
-        return FC_EXIT_USAGE;
     }
     fc_err err;
     fc_err_clear(&err);
@@ -196,7 +189,7 @@ static int cmd_rules(int argc, char **argv) {
         fprintf(stderr, "fulcrum report rules: no decisions recorded for these orders (run "
                         "'fulcrum judge' first)\n");
     }
-    rc = print_quality(rows, n, (fc_out_format)fmt, stdout);
+    rc = print_quality(rows, n, fmt, stdout);
 out:
     fc_free(rows);
     fc_store_close(s);
