@@ -72,7 +72,7 @@ typedef struct fc_cli_optdef {
 /* Parse argv[1..argc) against defs[0..n), and --format into *fmt (table
  * when absent). Returns FC_EXIT_OK, FC_EXIT_USAGE (an unknown argument, a
  * missing value or an unknown format: said on stderr as "fulcrum <cmd>:
- * ..."), or -1 when -h or --help was given: usage(stdout) was called and
+ * ..."), or -1 when -h or --help was given: print_usage(stdout) was called;
  * the command ends with FC_EXIT_OK. */
 int fc_cli_parse_opts(const char *cmd, int argc, char **argv, const fc_cli_optdef *defs, size_t n,
                       void (*print_usage)(FILE *f), fc_out_format *fmt);
