@@ -199,6 +199,14 @@ static void judge_order(fixture *fx, const char *order, char out[FC_CASE_ID_MAX]
     snprintf(out, FC_CASE_ID_MAX, "%s", p.id);
 }
 
+/* An undeliverable order (see undeliverable) judged by the judge run; its
+ * decision's id into dec. */
+static void undeliverable_judged(fixture *fx, const char *order, const char *rider, int attempts,
+                                 int door_min, char dec[FC_CASE_ID_MAX]) {
+    undeliverable(fx, order, rider, attempts, door_min);
+    judge_order(fx, order, dec);
+}
+
 /* Sum of the ledger entries of a decision for one party. */
 typedef struct sums {
     fc_party party;
@@ -260,6 +268,16 @@ static fc_appeal_filing filing(const char *decision, const char *rider, const fc
     return f;
 }
 
+/* File as the decision's rider, expecting success. */
+static fc_appeal file_ok(fixture *fx, const char *decision, const char *rider,
+                         const fc_appeal_item *items, size_t n, int64_t now) {
+    fc_appeal_filing f = filing(decision, rider, items, n);
+    fc_appeal a;
+    fc_err err;
+    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, now, rider, &a, &err), FC_OK);
+    return a;
+}
+
 /* ---------------------------------------------------------------------------
  * Tests.
  */
@@ -267,8 +285,7 @@ static void test_auto_review_overturns_on_call_log(void **state) {
     fixture *fx = *state;
     fc_err err;
     char dec[FC_CASE_ID_MAX];
-    undeliverable(fx, "O1", "R1", 1, 15);
-    judge_order(fx, "O1", dec);
+    undeliverable_judged(fx, "O1", "R1", 1, 15, dec);
     sums before = ledger_sum(fx, dec, FC_PARTY_RIDER);
     assert_int_equal(before.points, -4);
     assert_int_equal(before.amount, -1000);
@@ -310,8 +327,7 @@ static void test_auto_review_keeps_and_queues(void **state) {
     char dec[FC_CASE_ID_MAX];
     /* One call, five minutes at the door: one more call still leaves the
      * rider short of the wait. */
-    undeliverable(fx, "O2", "R2", 1, 5);
-    judge_order(fx, "O2", dec);
+    undeliverable_judged(fx, "O2", "R2", 1, 5, dec);
     fc_appeal_item items[] = {call(T0 + 28 * MIN, "no_answer")};
     fc_appeal_filing f = filing(dec, "R2", items, 1);
     fc_appeal a;
@@ -365,8 +381,7 @@ static void test_photo_only_is_for_a_person(void **state) {
     fixture *fx = *state;
     fc_err err;
     char dec[FC_CASE_ID_MAX];
-    undeliverable(fx, "O2", "R2", 1, 15);
-    judge_order(fx, "O2", dec);
+    undeliverable_judged(fx, "O2", "R2", 1, 15, dec);
     fc_appeal_item photo;
     memset(&photo, 0, sizeof photo);
     photo.kind = FC_APPEAL_ITEM_PHOTO;
@@ -379,11 +394,9 @@ static void test_photo_only_is_for_a_person(void **state) {
     assert_int_equal(a.state, FC_APPEAL_PENDING);
     assert_true(a.auto_reviewed);
     /* A call after the order closed is not read as part of the procedure. */
-    undeliverable(fx, "O3", "R3", 1, 15);
-    judge_order(fx, "O3", dec);
+    undeliverable_judged(fx, "O3", "R3", 1, 15, dec);
     fc_appeal_item late[] = {call(T0 + 3 * H, "no_answer"), call(T0 + 3 * H + 60, "no_answer")};
-    f = filing(dec, "R3", late, 2);
-    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R3", &a, &err), FC_OK);
+    a = file_ok(fx, dec, "R3", late, 2, T0 + 5 * H);
     assert_int_equal(a.state, FC_APPEAL_PENDING);
 }
 
@@ -424,8 +437,7 @@ static void test_policy_version_gone_queues(void **state) {
     fixture *fx = *state;
     fc_err err;
     char dec[FC_CASE_ID_MAX];
-    undeliverable(fx, "O1", "R1", 1, 15);
-    judge_order(fx, "O1", dec);
+    undeliverable_judged(fx, "O1", "R1", 1, 15, dec);
     /* The same policy id, another version: the default pack's base. */
     fc_policy_pack *other = NULL;
     char dir[512];
@@ -445,8 +457,7 @@ static void test_filing_twice_is_idempotent(void **state) {
     fixture *fx = *state;
     fc_err err;
     char dec[FC_CASE_ID_MAX];
-    undeliverable(fx, "O2", "R2", 1, 5);
-    judge_order(fx, "O2", dec);
+    undeliverable_judged(fx, "O2", "R2", 1, 5, dec);
     fc_appeal_item items[] = {call(T0 + 28 * MIN, "no_answer")};
     fc_appeal_filing f = filing(dec, "R2", items, 1);
     fc_appeal a1, a2;
@@ -464,8 +475,7 @@ static void test_appellant_mismatch_refused(void **state) {
     fixture *fx = *state;
     fc_err err;
     char dec[FC_CASE_ID_MAX];
-    undeliverable(fx, "O2", "R2", 1, 5);
-    judge_order(fx, "O2", dec);
+    undeliverable_judged(fx, "O2", "R2", 1, 5, dec);
     fc_appeal_item items[] = {call(T0 + 28 * MIN, "no_answer")};
     fc_appeal a;
     /* Another rider. */
@@ -511,8 +521,7 @@ static void test_appellant_mismatch_refused(void **state) {
     f = filing(dec, "R2", items, 1);
     assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R2", &a, &err), FC_EINVAL);
     assert_non_null(strstr(err.msg, "superseded"));
-    f = filing(dec_now, "R2", items, 1);
-    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R2", &a, &err), FC_OK);
+    a = file_ok(fx, dec_now, "R2", items, 1, T0 + 5 * H);
 }
 
 static void test_queue_reviews_and_uphold(void **state) {
@@ -566,21 +575,15 @@ static void test_queue_order_by_deadline(void **state) {
     fixture *fx = *state;
     fc_err err;
     char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX], d4[FC_CASE_ID_MAX];
-    undeliverable(fx, "O1", "R1", 1, 5);
-    judge_order(fx, "O1", d1);
-    undeliverable(fx, "O2", "R2", 1, 5);
-    judge_order(fx, "O2", d2);
-    undeliverable(fx, "O3", "R3", 1, 5);
-    judge_order(fx, "O3", d3);
+    undeliverable_judged(fx, "O1", "R1", 1, 5, d1);
+    undeliverable_judged(fx, "O2", "R2", 1, 5, d2);
+    undeliverable_judged(fx, "O3", "R3", 1, 5, d3);
     false_delivery(fx, "O4", "R4");
     judge_order(fx, "O4", d4);
     fc_appeal a1, a2, a3;
-    fc_appeal_filing f = filing(d1, "R1", NULL, 0);
-    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 10 * H, "R1", &a1, &err), FC_OK);
-    f = filing(d2, "R2", NULL, 0);
-    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 4 * H, "R2", &a2, &err), FC_OK);
-    f = filing(d3, "R3", NULL, 0);
-    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 7 * H, "R3", &a3, &err), FC_OK);
+    a1 = file_ok(fx, d1, "R1", NULL, 0, T0 + 10 * H);
+    a2 = file_ok(fx, d2, "R2", NULL, 0, T0 + 4 * H);
+    a3 = file_ok(fx, d3, "R3", NULL, 0, T0 + 7 * H);
     size_t added = 0;
     assert_int_equal(fc_appeal_queue_reviews(fx->s, fx->pk, T0 + 11 * H, &added, &err), FC_OK);
     assert_int_equal(added, 1);
@@ -629,19 +632,13 @@ static void test_sla_breach(void **state) {
     fixture *fx = *state;
     fc_err err;
     char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX];
-    undeliverable(fx, "O1", "R1", 1, 5);
-    judge_order(fx, "O1", d1);
-    undeliverable(fx, "O2", "R2", 1, 5);
-    judge_order(fx, "O2", d2);
-    undeliverable(fx, "O3", "R3", 1, 5);
-    judge_order(fx, "O3", d3);
+    undeliverable_judged(fx, "O1", "R1", 1, 5, d1);
+    undeliverable_judged(fx, "O2", "R2", 1, 5, d2);
+    undeliverable_judged(fx, "O3", "R3", 1, 5, d3);
     fc_appeal a1, a2, a3;
-    fc_appeal_filing f = filing(d1, "R1", NULL, 0);
-    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, "R1", &a1, &err), FC_OK);
-    f = filing(d2, "R2", NULL, 0);
-    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, "R2", &a2, &err), FC_OK);
-    f = filing(d3, "R3", NULL, 0);
-    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, "R3", &a3, &err), FC_OK);
+    a1 = file_ok(fx, d1, "R1", NULL, 0, T0 + 3 * H);
+    a2 = file_ok(fx, d2, "R2", NULL, 0, T0 + 3 * H);
+    a3 = file_ok(fx, d3, "R3", NULL, 0, T0 + 3 * H);
     /* a1 decided late (26 h after filing, the deadline is 24 h), a3 in time. */
     fc_appeal_verdict v = {FC_VERDICT_OVERTURN, "the customer's phone was off", "rev1", 0};
     fc_appeal out;
@@ -696,11 +693,8 @@ static void test_partial_keeps_share(void **state) {
     fixture *fx = *state;
     fc_err err;
     char dec[FC_CASE_ID_MAX];
-    undeliverable(fx, "O2", "R2", 1, 5);
-    judge_order(fx, "O2", dec);
-    fc_appeal a;
-    fc_appeal_filing f = filing(dec, "R2", NULL, 0);
-    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, "R2", &a, &err), FC_OK);
+    undeliverable_judged(fx, "O2", "R2", 1, 5, dec);
+    fc_appeal a = file_ok(fx, dec, "R2", NULL, 0, T0 + 3 * H);
     fc_appeal_verdict v = {FC_VERDICT_PARTIAL, "heavy traffic at the door", "rev2", 25};
     v.keep_percent = 0;
     assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, a.last_seq, T0 + 4 * H, NULL, &err),
@@ -750,16 +744,12 @@ static void *decide_thread(void *arg) {
 
 static void test_concurrent_decide(void **state) {
     fixture *fx = *state;
-    fc_err err;
     for (int round = 0; round < 5; round++) {
         char order[16], rider[16], dec[FC_CASE_ID_MAX];
         snprintf(order, sizeof order, "O%d", 10 + round);
         snprintf(rider, sizeof rider, "R%d", 10 + round);
-        undeliverable(fx, order, rider, 1, 5);
-        judge_order(fx, order, dec);
-        fc_appeal a;
-        fc_appeal_filing f = filing(dec, rider, NULL, 0);
-        assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, rider, &a, &err), FC_OK);
+        undeliverable_judged(fx, order, rider, 1, 5, dec);
+        fc_appeal a = file_ok(fx, dec, rider, NULL, 0, T0 + 3 * H);
         pthread_barrier_t go;
         assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
         decider x = {fx->db, a.id, "alice", a.last_seq, &go, -99};
@@ -784,12 +774,9 @@ static void test_view_recorded(void **state) {
     fixture *fx = *state;
     fc_err err;
     char dec[FC_CASE_ID_MAX];
-    undeliverable(fx, "O2", "R2", 1, 5);
-    judge_order(fx, "O2", dec);
+    undeliverable_judged(fx, "O2", "R2", 1, 5, dec);
     fc_appeal_item items[] = {call(T0 + 28 * MIN, "no_answer")};
-    fc_appeal a;
-    fc_appeal_filing f = filing(dec, "R2", items, 1);
-    assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, "R2", &a, &err), FC_OK);
+    fc_appeal a = file_ok(fx, dec, "R2", items, 1, T0 + 3 * H);
     fc_arena *arena = fc_arena_new(0);
     fc_appeal_case c;
     assert_int_equal(fc_appeal_load(fx->s, a.id, T0 + 4 * H, arena, &c, &err), FC_OK);
@@ -823,10 +810,8 @@ static int run(const char *const *args, char **out, char **errs) {
 static void test_cli_round_trip(void **state) {
     fixture *fx = *state;
     char dec[FC_CASE_ID_MAX], dec2[FC_CASE_ID_MAX];
-    undeliverable(fx, "O1", "R1", 1, 15);
-    judge_order(fx, "O1", dec);
-    undeliverable(fx, "O2", "R2", 1, 5);
-    judge_order(fx, "O2", dec2);
+    undeliverable_judged(fx, "O1", "R1", 1, 15, dec);
+    undeliverable_judged(fx, "O2", "R2", 1, 5, dec2);
     char *out = NULL, *errs = NULL;
 
     /* Filed with two calls: auto-review overturns. */
@@ -943,8 +928,7 @@ static void test_cli_round_trip(void **state) {
 static void test_cli_evidence_file_and_reviews(void **state) {
     fixture *fx = *state;
     char dec[FC_CASE_ID_MAX], dec_far[FC_CASE_ID_MAX];
-    undeliverable(fx, "O1", "R1", 1, 15);
-    judge_order(fx, "O1", dec);
+    undeliverable_judged(fx, "O1", "R1", 1, 15, dec);
     false_delivery(fx, "O4", "R4");
     judge_order(fx, "O4", dec_far);
     char *out = NULL, *errs = NULL;

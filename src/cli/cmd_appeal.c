@@ -405,96 +405,84 @@ static void print_summary(const fc_appeal_case *c, int64_t now) {
     printf("  deadline     %s (%s)\n", due, left);
 }
 
-static int cmd_file(int argc, char **argv) {
-    args a;
-    int status = parse_args("file", argc, argv, &a);
-    if (status != FC_EXIT_OK) {
-        return status;
-    }
+static int cmd_file(args *a, fc_store *s) {
+    int status = FC_EXIT_OK;
     json_t *doc = NULL;
-    fc_store *s = NULL;
     fc_policy_pack *pk = NULL;
     fc_arena *arena = NULL;
-    if (a.evidence != NULL && (status = load_evidence(&a, &doc)) != FC_EXIT_OK) {
+    if (a->evidence != NULL && (status = load_evidence(a, &doc)) != FC_EXIT_OK) {
         goto out;
     }
-    if (a.positional == NULL) {
+    if (a->positional == NULL) {
         status = bad("file", "%s", "name the decision appealed");
         goto out;
     }
-    const char *colon = a.as != NULL ? strchr(a.as, ':') : NULL;
+    const char *colon = a->as != NULL ? strchr(a->as, ':') : NULL;
     fc_party party =
-        colon != NULL ? fc_party_from(fc_str_make(a.as, (size_t)(colon - a.as))) : FC_PARTY_NONE;
+        colon != NULL ? fc_party_from(fc_str_make(a->as, (size_t)(colon - a->as))) : FC_PARTY_NONE;
     if (party != FC_PARTY_RIDER && party != FC_PARTY_MERCHANT) {
-        status = bad("file", "--as: '%s' is not rider:ID or merchant:ID", a.as != NULL ? a.as : "");
+        status =
+            bad("file", "--as: '%s' is not rider:ID or merchant:ID", a->as != NULL ? a->as : "");
         goto out;
     }
-    if ((status = open_store(&a, &s)) != FC_EXIT_OK || (status = load_pack(&a, &pk)) != 0) {
+    if ((status = load_pack(a, &pk)) != 0) {
         goto out;
     }
-    fc_appeal_filing f = {a.positional, party,    colon + 1, a.statement != NULL ? a.statement : "",
-                          a.items,      a.n_items};
+    fc_appeal_filing f = {a->positional, party,
+                          colon + 1,     a->statement != NULL ? a->statement : "",
+                          a->items,      a->n_items};
     fc_appeal out;
     fc_err err;
-    int rc = fc_appeal_file(s, pk, &f, a.c.now, colon + 1, &out, &err);
+    int rc = fc_appeal_file(s, pk, &f, a->c.now, colon + 1, &out, &err);
     if (rc != FC_OK) {
         status = fc_cli_fail("appeal file", &err);
         goto out;
     }
     arena = fc_arena_new(0);
     fc_appeal_case c;
-    if (arena == NULL || (rc = fc_appeal_load(s, out.id, a.c.now, arena, &c, &err)) != FC_OK) {
+    if (arena == NULL || (rc = fc_appeal_load(s, out.id, a->c.now, arena, &c, &err)) != FC_OK) {
         status = arena == NULL ? FC_EXIT_INTERNAL : fc_cli_fail("appeal file", &err);
         goto out;
     }
-    print_summary(&c, a.c.now);
+    print_summary(&c, a->c.now);
 out:
     fc_arena_free(arena);
     fc_policy_pack_free(pk);
-    fc_store_close(s);
     json_decref(doc);
     return status;
 }
 
-static int cmd_list(int argc, char **argv) {
-    args a;
-    int status = parse_args("list", argc, argv, &a);
-    if (status != FC_EXIT_OK) {
-        return status;
-    }
+static int cmd_list(args *a, fc_store *s) {
+    int status = FC_EXIT_OK;
     fc_appeal_query q;
     fc_appeal_query_init(&q);
     int decided_only = 0;
-    if (a.state == NULL || strcmp(a.state, "pending") == 0) {
+    if (a->state == NULL || strcmp(a->state, "pending") == 0) {
         q.state = FC_APPEAL_PENDING;
-    } else if (strcmp(a.state, "decided") == 0) {
+    } else if (strcmp(a->state, "decided") == 0) {
         decided_only = 1;
-    } else if (strcmp(a.state, "all") != 0) {
-        q.state = fc_appeal_state_from(a.state);
+    } else if (strcmp(a->state, "all") != 0) {
+        q.state = fc_appeal_state_from(a->state);
         if (q.state < 0) {
             return bad("list", "--state: '%s' is not pending, decided, all or a verdict's state",
-                       a.state);
+                       a->state);
         }
     }
-    if (a.kind != NULL) {
-        if (strcmp(a.kind, "appeal") != 0 && strcmp(a.kind, "review") != 0) {
-            return bad("list", "--kind: '%s' is not appeal or review", a.kind);
+    if (a->kind != NULL) {
+        if (strcmp(a->kind, "appeal") != 0 && strcmp(a->kind, "review") != 0) {
+            return bad("list", "--kind: '%s' is not appeal or review", a->kind);
         }
-        q.kind = strcmp(a.kind, "review") == 0 ? FC_APPEAL_KIND_REVIEW : FC_APPEAL_KIND_APPEAL;
+        q.kind = strcmp(a->kind, "review") == 0 ? FC_APPEAL_KIND_REVIEW : FC_APPEAL_KIND_APPEAL;
     }
-    q.city = a.city;
-    q.rider = a.rider;
-    q.merchant = a.merchant;
-    q.breached_only = a.breached;
-    fc_store *s = NULL;
+    q.city = a->city;
+    q.rider = a->rider;
+    q.merchant = a->merchant;
+    q.breached_only = a->breached;
     fc_appeal *items = NULL;
     size_t n = 0;
     fc_table *t = NULL;
-    if ((status = open_store(&a, &s)) != FC_EXIT_OK) {
-        goto out;
-    }
     fc_err err;
-    if (fc_appeal_list(s, &q, a.c.now, &items, &n, &err) != FC_OK) {
+    if (fc_appeal_list(s, &q, a->c.now, &items, &n, &err) != FC_OK) {
         status = fc_cli_fail("appeal list", &err);
         goto out;
     }
@@ -507,7 +495,7 @@ static int cmd_list(int argc, char **argv) {
         goto out;
     }
     size_t shown = 0;
-    for (size_t i = 0; i < n && (a.limit == 0 || shown < (size_t)a.limit); i++) {
+    for (size_t i = 0; i < n && (a->limit == 0 || shown < (size_t)a->limit); i++) {
         const fc_appeal *x = &items[i];
         if (decided_only && x->state == FC_APPEAL_PENDING) {
             continue;
@@ -515,7 +503,7 @@ static int cmd_list(int argc, char **argv) {
         char filed[32], due[32], left[48], w[96];
         fmt_time(x->filed_at, filed, sizeof filed);
         fmt_time(x->due_at, due, sizeof due);
-        fmt_left(x, a.c.now, left, sizeof left);
+        fmt_left(x, a->c.now, left, sizeof left);
         const char *row[12] = {x->id,
                                x->kind == FC_APPEAL_KIND_REVIEW ? "review" : "appeal",
                                fc_appeal_state_name(x->state),
@@ -534,11 +522,10 @@ static int cmd_list(int argc, char **argv) {
         }
         shown++;
     }
-    fc_table_print(t, a.c.fmt, stdout);
+    fc_table_print(t, a->c.fmt, stdout);
 out:
     fc_table_free(t);
     fc_free(items);
-    fc_store_close(s);
     return status;
 }
 
@@ -613,33 +600,25 @@ static void print_order_facts(fc_store *s, const args *a, const fc_case_decision
     fc_policy_pack_free(pk);
 }
 
-static int cmd_show(int argc, char **argv) {
-    args a;
-    int status = parse_args("show", argc, argv, &a);
-    if (status != FC_EXIT_OK) {
-        return status;
-    }
-    if (a.positional == NULL) {
+static int cmd_show(args *a, fc_store *s) {
+    int status = FC_EXIT_OK;
+    if (a->positional == NULL) {
         return bad("show", "%s", "name the appeal or review item");
     }
-    if (a.as == NULL || a.as[0] == '\0') {
+    if (a->as == NULL || a->as[0] == '\0') {
         return bad("show", "%s", "--as REVIEWER: who is looking (the view is recorded)");
     }
-    fc_store *s = NULL;
     fc_arena *arena = fc_arena_new(0);
     if (arena == NULL) {
         return FC_EXIT_INTERNAL;
     }
-    if ((status = open_store(&a, &s)) != FC_EXIT_OK) {
-        goto out;
-    }
     fc_appeal_case c;
     fc_err err;
-    if (fc_appeal_load(s, a.positional, a.c.now, arena, &c, &err) != FC_OK) {
+    if (fc_appeal_load(s, a->positional, a->c.now, arena, &c, &err) != FC_OK) {
         status = fc_cli_fail("appeal show", &err);
         goto out;
     }
-    print_summary(&c, a.c.now);
+    print_summary(&c, a->c.now);
     const fc_case_decision *cd = &c.decision;
     const fc_decision *d = &cd->d;
     char t1[32], t2[32];
@@ -650,7 +629,7 @@ static int cmd_show(int argc, char **argv) {
     printf("  order        %s, rider %s, merchant %s, created %s, closed %s\n", cd->order,
            cd->rider[0] != '\0' ? cd->rider : "-", cd->merchant[0] != '\0' ? cd->merchant : "-", t1,
            t2);
-    print_order_facts(s, &a, cd);
+    print_order_facts(s, a, cd);
     printf("  liable       %s%s%s\n", fc_party_name(d->liable), d->review ? " (needs review)" : "",
            d->severe ? ", severe" : "");
     printf("  consequence  points %d, fine %lld, chargeback %lld, compensation %lld %s",
@@ -700,43 +679,34 @@ static int cmd_show(int argc, char **argv) {
         printf("  %s %-15s %-12.*s %.*s\n", ts, fc_case_type_name(e->type), (int)e->actor.n,
                e->actor.p != NULL ? e->actor.p : "", (int)e->id.n, e->id.p);
     }
-    if (fc_appeal_viewed(s, &c, a.as, a.c.now, &err) != FC_OK) {
+    if (fc_appeal_viewed(s, &c, a->as, a->c.now, &err) != FC_OK) {
         status = fc_cli_fail("appeal show", &err);
     }
 out:
-    fc_store_close(s);
     fc_arena_free(arena);
     return status;
 }
 
-static int cmd_decide(int argc, char **argv) {
-    args a;
-    int status = parse_args("decide", argc, argv, &a);
-    if (status != FC_EXIT_OK) {
-        return status;
-    }
-    if (a.positional == NULL) {
+static int cmd_decide(args *a, fc_store *s) {
+    int status = FC_EXIT_OK;
+    if (a->positional == NULL) {
         return bad("decide", "%s", "name the appeal or review item");
     }
-    if (a.verdict < 0) {
+    if (a->verdict < 0) {
         return bad("decide", "%s", "give a verdict: --uphold, --overturn or --partial PERCENT");
     }
-    if (a.reason == NULL || a.reason[0] == '\0') {
+    if (a->reason == NULL || a->reason[0] == '\0') {
         return bad("decide", "%s", "--reason TEXT: why (the appellant reads it)");
     }
-    if (a.as == NULL || a.as[0] == '\0') {
+    if (a->as == NULL || a->as[0] == '\0') {
         return bad("decide", "%s", "--as REVIEWER: who decides");
-    }
-    fc_store *s = NULL;
-    if ((status = open_store(&a, &s)) != FC_EXIT_OK) {
-        return status;
     }
     fc_appeal cur, out;
     fc_err err;
-    int rc = fc_appeal_get(s, a.positional, a.c.now, &cur, &err);
+    int rc = fc_appeal_get(s, a->positional, a->c.now, &cur, &err);
     if (rc == FC_OK) {
-        fc_appeal_verdict v = {(fc_verdict)a.verdict, a.reason, a.as, (int)a.keep_percent};
-        rc = fc_appeal_decide(s, a.positional, &v, cur.last_seq, a.c.now, &out, &err);
+        fc_appeal_verdict v = {(fc_verdict)a->verdict, a->reason, a->as, (int)a->keep_percent};
+        rc = fc_appeal_decide(s, a->positional, &v, cur.last_seq, a->c.now, &out, &err);
     }
     if (rc != FC_OK) {
         status = fc_cli_fail("appeal decide", &err);
@@ -749,25 +719,16 @@ static int cmd_decide(int argc, char **argv) {
             printf("kept %d%% of the penalty\n", out.keep_percent);
         }
     }
-    fc_store_close(s);
     return status;
 }
 
-static int cmd_sla(int argc, char **argv) {
-    args a;
-    int status = parse_args("sla", argc, argv, &a);
-    if (status != FC_EXIT_OK) {
-        return status;
-    }
-    fc_store *s = NULL;
+static int cmd_sla(args *a, fc_store *s) {
+    int status = FC_EXIT_OK;
     fc_appeal_sla_row *rows = NULL;
     size_t n = 0;
     fc_table *t = NULL;
-    if ((status = open_store(&a, &s)) != FC_EXIT_OK) {
-        return status;
-    }
     fc_err err;
-    if (fc_appeal_sla(s, a.from, a.to, a.c.now, &rows, &n, &err) != FC_OK) {
+    if (fc_appeal_sla(s, a->from, a->to, a->c.now, &rows, &n, &err) != FC_OK) {
         status = fc_cli_fail("appeal sla", &err);
         goto out;
     }
@@ -807,35 +768,28 @@ static int cmd_sla(int argc, char **argv) {
             goto out;
         }
     }
-    fc_table_print(t, a.c.fmt, stdout);
+    fc_table_print(t, a->c.fmt, stdout);
 out:
     fc_table_free(t);
     fc_free(rows);
-    fc_store_close(s);
     return status;
 }
 
-static int cmd_queue_reviews(int argc, char **argv) {
-    args a;
-    int status = parse_args("queue-reviews", argc, argv, &a);
-    if (status != FC_EXIT_OK) {
-        return status;
-    }
-    fc_store *s = NULL;
+static int cmd_queue_reviews(args *a, fc_store *s) {
+    int status = FC_EXIT_OK;
     fc_policy_pack *pk = NULL;
-    if ((status = open_store(&a, &s)) != FC_EXIT_OK || (status = load_pack(&a, &pk)) != 0) {
+    if ((status = load_pack(a, &pk)) != 0) {
         goto out;
     }
     size_t added = 0;
     fc_err err;
-    if (fc_appeal_queue_reviews(s, pk, a.c.now, &added, &err) != FC_OK) {
+    if (fc_appeal_queue_reviews(s, pk, a->c.now, &added, &err) != FC_OK) {
         status = fc_cli_fail("appeal queue-reviews", &err);
         goto out;
     }
     printf("%zu decision(s) needing review added to the queue\n", added);
 out:
     fc_policy_pack_free(pk);
-    fc_store_close(s);
     return status;
 }
 
@@ -852,12 +806,19 @@ int fc_cmd_appeal(int argc, char **argv) {
     }
     static const struct {
         const char *name;
-        int (*run)(int argc, char **argv);
+        int (*run)(args *a, fc_store *s);
     } subs[] = {{"file", cmd_file},     {"list", cmd_list}, {"show", cmd_show},
                 {"decide", cmd_decide}, {"sla", cmd_sla},   {"queue-reviews", cmd_queue_reviews}};
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (strcmp(argv[1], subs[i].name) == 0) {
-            return subs[i].run(argc - 2, argv + 2);
+            static args a; /* room for 64 evidence items: off the stack */
+            fc_store *s = NULL;
+            int status = parse_args(argv[1], argc - 2, argv + 2, &a);
+            if (status == FC_EXIT_OK && (status = open_store(&a, &s)) == FC_EXIT_OK) {
+                status = subs[i].run(&a, s);
+            }
+            fc_store_close(s);
+            return status;
         }
     }
     fprintf(stderr, "fulcrum appeal: unknown subcommand '%s'\n\n", argv[1]);
