@@ -670,79 +670,97 @@ static int read_pass2(fc_store *s, scanner *sc) {
     return rc;
 }
 
-static int cmp_carry(const void *a, const void *b) {
-    const carry *x = a, *y = b;
-    if (x->rider != y->rider) {
-        return x->rider < y->rider ? -1 : 1;
-    }
-    return (x->picked_up_at > y->picked_up_at) - (x->picked_up_at < y->picked_up_at);
-}
-
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
-/* Stacked orders of each noted order: for a rider's orders sorted by
- * pickup, the others whose pickup is before this delivery, less those
- * delivered by this pickup. */
+/* Sort t[0..n): insertion for the few orders most riders carry in a
+ * period, qsort beyond. */
+static void sort_times(int64_t *t, size_t n) {
+    if (n > 32) {
+        qsort(t, n, sizeof *t, cmp_i64);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        int64_t x = t[i];
+        size_t j = i;
+        for (; j > 0 && t[j - 1] > x; j--) {
+            t[j] = t[j - 1];
+        }
+        t[j] = x;
+    }
+}
+
+/* Number of t[0..n) (sorted) below x, or at most x when `or_equal`. */
+static size_t count_before(const int64_t *t, size_t n, int64_t x, int or_equal) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t[mid] < x || (or_equal && t[mid] == x)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* Stacked orders of each noted order. A rider's pickups and deliveries,
+ * each sorted: of the rider's orders, those picked up before this delivery
+ * overlap this order unless delivered by its pickup (those are among them:
+ * delivered after their own pickup); this order counts itself once. */
 static int compute_stacked(scanner *sc) {
-    size_t n_orders = sc->v.seq;
+    int rc = FC_OK;
+    size_t n_orders = sc->v.seq, n = sc->n_carries;
+    size_t n_riders = fc_dict_count(sc->riders);
+    size_t *start = fc_calloc(n_riders + 2, sizeof *start);
+    int64_t *picked = fc_malloc((n + 1) * sizeof *picked);
+    int64_t *delivered = fc_malloc((n + 1) * sizeof *delivered);
     sc->stacked = fc_malloc((n_orders + 1) * sizeof *sc->stacked);
-    int64_t *ends = fc_malloc((sc->n_carries + 1) * sizeof *ends);
-    if (sc->stacked == NULL || ends == NULL) {
-        fc_free(ends);
-        return oom(sc);
+    if (start == NULL || picked == NULL || delivered == NULL || sc->stacked == NULL) {
+        rc = oom(sc);
+        goto out;
     }
     for (size_t i = 0; i < n_orders; i++) {
         sc->stacked[i] = FC_INT_NONE;
     }
-    if (sc->n_carries > 1) {
-        qsort(sc->carries, sc->n_carries, sizeof *sc->carries, cmp_carry);
+    /* Group the instants by rider (counting sort), then sort each group. */
+    for (size_t i = 0; i < n; i++) {
+        start[sc->carries[i].rider + 2]++;
     }
-    for (size_t a = 0, b; a < sc->n_carries; a = b) {
-        for (b = a; b < sc->n_carries && sc->carries[b].rider == sc->carries[a].rider; b++) {
-            ends[b] = sc->carries[b].delivered_at;
-        }
-        qsort(ends + a, b - a, sizeof *ends, cmp_i64);
-        for (size_t i = a; i < b; i++) {
-            const carry *c = &sc->carries[i];
-            if (c->rider == 0) {
-                sc->stacked[c->seq] = 0; /* no rider, or an empty interval */
-                continue;
-            }
-            /* picked up before this delivery: pickups are sorted */
-            size_t lo = a, hi = b;
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (sc->carries[mid].picked_up_at < c->delivered_at) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            size_t before_end = lo - a;
-            /* delivered by this pickup */
-            lo = a;
-            hi = b;
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (ends[mid] <= c->picked_up_at) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            size_t done = lo - a;
-            /* this order counts itself once, in before_end only */
-            size_t others = before_end - done - 1;
-            sc->stacked[c->seq] = others > INT32_MAX ? INT32_MAX : (int32_t)others;
-        }
+    for (size_t r = 2; r <= n_riders + 1; r++) {
+        start[r] += start[r - 1];
     }
-    fc_free(ends);
+    for (size_t i = 0; i < n; i++) {
+        const carry *c = &sc->carries[i];
+        size_t at = start[c->rider + 1]++;
+        picked[at] = c->picked_up_at;
+        delivered[at] = c->delivered_at;
+    }
+    for (size_t r = 1; r < n_riders; r++) { /* rider 0: no rider, nothing overlaps */
+        sort_times(picked + start[r], start[r + 1] - start[r]);
+        sort_times(delivered + start[r], start[r + 1] - start[r]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const carry *c = &sc->carries[i];
+        if (c->rider == 0) {
+            sc->stacked[c->seq] = 0;
+            continue;
+        }
+        size_t lo = start[c->rider], len = start[c->rider + 1] - lo;
+        size_t before_end = count_before(picked + lo, len, c->delivered_at, 0);
+        size_t done = count_before(delivered + lo, len, c->picked_up_at, 1);
+        size_t others = before_end - done - 1;
+        sc->stacked[c->seq] = others > INT32_MAX ? INT32_MAX : (int32_t)others;
+    }
     sc->v.stacked = sc->stacked;
     sc->v.n_stacked = n_orders;
-    return FC_OK;
+out:
+    fc_free(start);
+    fc_free(picked);
+    fc_free(delivered);
+    return rc;
 }
 
 /* Fold every order (as the visit pass will) and compute stacked_orders. */
