@@ -108,10 +108,22 @@ typedef struct fc_appeal {
  * decision's policy allows (FC_CASE_APPEAL_REVIEWED; when it overturns, the
  * reversing ledger entries too). `actor` is who filed it (the token's
  * identity or the appellant). Filing the same decision again by the same
- * appellant returns the existing appeal (idempotent). FC_ENOTFOUND: no such
+ * appellant returns the existing appeal (idempotent; what was filed first
+ * stands, and an auto-review cut short runs now). FC_ENOTFOUND: no such
  * decision; FC_EINVAL: the appellant is not the decision's rider or
- * merchant, the statement is empty or too long, an item is malformed (err
- * names the item). *out gets the appeal's state after auto-review. */
+ * merchant, the decision does not hold the appellant's party liable
+ * (nothing to appeal), a later decision superseded it (the order's facts
+ * changed: appeal that one), the statement is empty or too long, an item is
+ * malformed (err names the item). *out gets the appeal's state after
+ * auto-review.
+ *
+ * Auto-review overturns only when the re-judged decision of the same
+ * incident is conclusive (needs no review) and names another party, or the
+ * incident is gone; it queues when the decision carries a suspension, the
+ * re-judged outcome needs a person, no evidence can be read as events, the
+ * decision's policy version is no longer in `pk`, or the order's events are
+ * not in the store, saying why in the entry. Calls and GPS points outside
+ * the order's life (created to closed) are not read. */
 int fc_appeal_file(fc_store *s, const fc_policy_pack *pk, const fc_appeal_filing *f, int64_t now,
                    const char *actor, fc_appeal *out, fc_err *err);
 
@@ -177,13 +189,18 @@ typedef struct fc_appeal_verdict {
 } fc_appeal_verdict;
 
 /* Decide a pending item (FC_CASE_APPEAL_DECIDED) and write the ledger
- * entries it implies: an overturn reverses the decision's entries, a
- * partial reverses the share not kept, upholding a review item makes the
- * decision's entries. expect_seq is the item's last_seq as the reviewer saw
- * it: when another entry came since (another reviewer decided), nothing is
- * written and FC_ECONFLICT is returned. FC_EINVAL when the item is not
- * pending or the verdict is malformed. *out (may be NULL) gets the new
- * state. */
+ * entries it implies, all in one transaction: an overturn reverses the
+ * decision's entries that took effect and burden the appellant (the
+ * rider's penalty, the merchant's chargeback; the customer's compensation
+ * stands), a partial reverses the share not kept, upholding a review item
+ * makes the decision's entries (confirmed), a partial on a review item
+ * makes them and reverses the liable party's share not kept. expect_seq is
+ * the item's last_seq as the reviewer saw it: when another entry came since
+ * (another reviewer decided, or opened it), nothing is written and
+ * FC_ECONFLICT is returned. FC_EINVAL when the item is not pending, the
+ * verdict is malformed, or it is a partial verdict on a decision that
+ * carries a suspension (a suspension is upheld or lifted, never split). *out (may be NULL) gets the
+ * new state. */
 int fc_appeal_decide(fc_store *s, const char *id, const fc_appeal_verdict *v, int64_t expect_seq,
                      int64_t now, fc_appeal *out, fc_err *err);
 

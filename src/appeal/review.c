@@ -882,7 +882,7 @@ int fc_appeal_decide(fc_store *s, const char *id, const fc_appeal_verdict *v, in
                         fc_appeal_state_name(a.state), a.decided_by);
         goto out;
     }
-    if (v->verdict == FC_VERDICT_PARTIAL && a.kind == FC_APPEAL_KIND_REVIEW && a.sanction) {
+    if (v->verdict == FC_VERDICT_PARTIAL && a.sanction) {
         rc = fc_err_set(err, FC_EINVAL, NULL, 0, 0,
                         "%s carries a suspension: uphold or overturn it, a share cannot be kept",
                         id);
