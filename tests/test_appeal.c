@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -987,6 +988,45 @@ static void test_cli_evidence_file_and_reviews(void **state) {
     free(errs);
 }
 
+/* Two processes deciding the same item at once: one verdict, the other told
+ * someone acted first; neither fails on a locked database. */
+static void test_cli_two_processes_decide(void **state) {
+    fixture *fx = *state;
+    for (int round = 0; round < 3; round++) {
+        char order[16], rider[16], dec[FC_CASE_ID_MAX];
+        snprintf(order, sizeof order, "P%d", round);
+        snprintf(rider, sizeof rider, "RP%d", round);
+        undeliverable_judged(fx, order, rider, 1, 5, dec);
+        fc_appeal a = file_ok(fx, dec, rider, NULL, 0, T0 + 3 * H);
+        const char *who[2] = {"alice", "bob"};
+        pid_t pid[2];
+        for (int k = 0; k < 2; k++) {
+            pid[k] = fork();
+            assert_true(pid[k] >= 0);
+            if (pid[k] == 0) {
+                const char *args[] = {"appeal",   "decide",        a.id,    "--overturn",
+                                      "--reason", "wrong address", "--as",  who[k],
+                                      "--db",     fx->db,          "--now", "2026-02-25T12:00:00Z",
+                                      NULL};
+                char *errs = NULL;
+                int rc = fc_test_run(NULL, args, NULL, &errs);
+                int locked = errs != NULL && strstr(errs, "locked") != NULL;
+                free(errs);
+                _exit(locked ? 9 : rc);
+            }
+        }
+        int st[2];
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(waitpid(pid[k], &st[k], 0), pid[k]);
+            assert_true(WIFEXITED(st[k]));
+            st[k] = WEXITSTATUS(st[k]);
+        }
+        assert_int_equal((st[0] == 0) + (st[1] == 0), 1);
+        assert_int_equal((st[0] == 1) + (st[1] == 1), 1);
+    }
+    assert_int_equal(count_type(fx, FC_CASE_APPEAL_DECIDED), 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_auto_review_overturns_on_call_log, setup, teardown),
@@ -1004,6 +1044,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_view_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_evidence_file_and_reviews, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_two_processes_decide, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
