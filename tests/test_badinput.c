@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ingest/ingest.h"
+#include "ingest/reader_internal.h"
 #include "order/order.h"
 #include "store/store.h"
 #include "support.h"
@@ -323,22 +324,30 @@ static void test_wrong_column_counts(void **state) {
 static void test_unterminated_quote(void **state) {
     fixture *fx = *state;
     /* the stray quote swallows one row only: reading resumes on line 3 */
-    const want w[] = {{2, 2, "", "unterminated quoted field 2"}};
+    const want w[] = {{2, 2, "zone", "unterminated quoted field 2"}};
     run_data_case(fx, "unterminated_quote.csv", (counts){2, 1, 0}, w, N(w));
 }
 
 static void test_invalid_utf8(void **state) {
     fixture *fx = *state;
-    const want csv[] = {{2, 2, "", "invalid UTF-8 in field 2"}};
+    const want csv[] = {{2, 2, "zone", "invalid UTF-8 in field 2"}};
     run_data_case(fx, "invalid_utf8.csv", (counts){2, 1, 0}, csv, N(csv));
     const want jl[] = {{1, 53, "", "invalid UTF-8"}}; /* the bad byte's column */
     run_data_case(fx, "invalid_utf8.jsonl", (counts){2, 1, 0}, jl, N(jl));
     assert_int_equal(stored_count(fx->s, "u-1", NULL), 0);
+    /* The reject file shows the bad bytes as \xNN: it is valid UTF-8. */
+    size_t len = 0;
+    char *text = must_slurp(fx->rejects, &len);
+    assert_non_null(strstr(text, "\"riyadh,caf\\xe9,office\""));
+    assert_non_null(strstr(text, "\"\"rider\"\":\"\"r-\\xc3(\"\"}\""));
+    size_t bad = 0;
+    assert_true(fc__utf8_ok(text, len, &bad));
+    free(text);
 }
 
 static void test_nul_bytes(void **state) {
     fixture *fx = *state;
-    const want csv[] = {{2, 2, "", "NUL byte in field 2"}};
+    const want csv[] = {{2, 2, "zone", "NUL byte in field 2"}};
     run_data_case(fx, "nul_byte.csv", (counts){2, 1, 0}, csv, N(csv));
     /* The reject file shows the NUL as '?', keeping the line readable. */
     char *text = must_slurp(fx->rejects, NULL);
@@ -378,7 +387,7 @@ static void test_ten_megabyte_fields(void **state) {
     free(orders);
     char path[600];
     snprintf(path, sizeof path, "%s/big_field.csv", fx->dir);
-    const want csv[] = {{2, 5, "", "field 5 is longer than 1048576 bytes"}};
+    const want csv[] = {{2, 5, "customer", "field 5 is longer than 1048576 bytes"}};
     run_case(fx, path, (counts){2, 1, 0}, csv, N(csv));
     assert_int_equal(stored_count(fx->s, "zz-o-1002:order_created", NULL), 1);
 
@@ -880,6 +889,47 @@ static void test_cli_max_errors(void **state) {
     assert_int_equal(after.records, before.records + 1);
 }
 
+/* --max-errors 0 tolerates no reject: the file stops at its first one, as
+ * with --max-errors 1. */
+static void test_cli_max_errors_zero(void **state) {
+    fixture *fx = *state;
+    fc_store_close(fx->s);
+    fx->s = NULL;
+    static const char text[] =
+        "{\"id\":\"mz-1\",\"type\":\"gps\",\"ts\":\"2026-03-02T10:00:00+03:00\",\"rider\":\"r-"
+        "101\"}\n"
+        "{\"id\":\"mz-2\",\"type\":\"gps\",\"ts\":\"1999-12-31T23:59:59Z\",\"rider\":\"r-101\"}\n"
+        "{\"id\":\"mz-3\",\"type\":\"gps\",\"ts\":\"2026-03-02T10:01:00+03:00\",\"rider\":\"r-"
+        "101\"}\n";
+    assert_int_equal(fc_test_write(fx->dir, "zero.jsonl", text, sizeof text - 1), 0);
+    const char *limits[] = {"0", "1"};
+    for (size_t k = 0; k < 2; k++) {
+        char db[32];
+        snprintf(db, sizeof db, "zero%zu.db", k);
+        const char *args[] = {"ingest", "--db", db, "--max-errors", limits[k], "zero.jsonl", NULL};
+        char *out = NULL, *err = NULL;
+        assert_int_equal(fc_test_run(fx->dir, args, &out, &err), 2);
+        assert_non_null(
+            strstr(out, "zero.jsonl: 2 rows read, 1 accepted, 0 duplicates, 1 rejected"));
+        char note[80];
+        snprintf(note, sizeof note, "stopped at line 2 after 1 rejected row (max errors %s)",
+                 limits[k]);
+        if (strstr(err, note) == NULL) {
+            fail_msg("'%s' lacks '%s'", err, note);
+        }
+        free(out);
+        free(err);
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", fx->dir, db);
+        fc_store *s = NULL;
+        fc_err e;
+        assert_int_equal(fc_store_open(path, &s, &e), FC_OK);
+        assert_int_equal(stored_count(s, "mz-1", NULL), 1);
+        assert_int_equal(stored_count(s, "mz-3", NULL), 0); /* not read */
+        fc_store_close(s);
+    }
+}
+
 static void test_cli_reject_file_and_exit_status(void **state) {
     fixture *fx = *state;
     fc_store_close(fx->s);
@@ -930,7 +980,8 @@ static void test_cli_help(void **state) {
     assert_int_equal(fc_test_run(NULL, args, &out, &err), 0);
     const char *options[] = {"--db PATH",      "--mapping FILE|NAME", "--rejects PATH",
                              "--max-errors N", "--batch N",           "--quiet",
-                             "--help",         "'-' for stdin",       "exit status"};
+                             "--help",         "'-' for stdin",       "exit status",
+                             "0 the same as 1"};
     for (size_t i = 0; i < N(options); i++) {
         if (strstr(out, options[i]) == NULL) {
             fail_msg("ingest --help lacks '%s'", options[i]);
@@ -957,6 +1008,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_reingest_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_stdin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_max_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_max_errors_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_reject_file_and_exit_status, setup, teardown),
         cmocka_unit_test(test_cli_help),
     };

@@ -577,6 +577,51 @@ static void test_mapping_errors_name_line_and_column(void **state) {
     rmtmp("bad.yaml");
 }
 
+/* %z reads the row's own offset (then no zone is needed, not even the
+ * city's) and %f the fraction of a second, which is dropped. */
+static void test_mapping_offset_and_fraction(void **state) {
+    (void)state;
+    fc_mapping *m;
+    fc_reader *r;
+    fc_err err;
+    fc_record rec;
+    mktmp();
+    const char *path =
+        write_tmp("zf.yaml", "record_id: id\norder: id\ntimezone: city\n"
+                             "time_format: \"%d/%m/%Y %H:%M:%S.%f %z\"\nfields:\n"
+                             "  city: city\n"
+                             "  promised_at: {column: p, format: \"%Y%m%d%H%M%S%z\"}\n"
+                             "events:\n"
+                             "  - {type: order_created, time: t}\n");
+    if (fc_mapping_load(path, &m, &err) != FC_OK) {
+        fail_msg("%s:%ld:%ld: %s", err.file, err.line, err.col, err.msg);
+    }
+    rmtmp("zf.yaml");
+    const char *csv = "id,city,t,p\n"
+                      "1,riyadh,02/03/2026 19:04:11.250 +0300,20260302194411+03:00\n"
+                      "2,riyadh,02/03/2026 16:04:11.9 Z,20260302164411Z\n"
+                      "3,riyadh,02/03/2026 19:04:11.250 AST,20260302194411+03:00\n"
+                      "4,riyadh,02/03/2026 19:04:11 +0300,20260302194411+03:00\n";
+    /* No reference data: the offsets are enough. */
+    assert_int_equal(fc_reader_open("zf.csv", csv, strlen(csv), m, NULL, &r, &err), FC_OK);
+    for (int i = 0; i < 2; i++) {
+        int rc = fc_reader_next(r, &rec, &err);
+        if (rc != 1) {
+            fail_msg("row %d: %ld:%ld %s", i + 1, err.line, err.col, err.msg);
+        }
+        assert_true(rec.events[0].ts == 1772467451);
+        assert_true(rec.events[0].promised_at == 1772467451 + 2400);
+    }
+    assert_true(fc_reader_next(r, &rec, &err) < 0); /* a zone name is not an offset */
+    assert_err(&err, "bad UTC offset", 4, 3);
+    assert_string_equal(err.field, "t");
+    assert_true(fc_reader_next(r, &rec, &err) < 0); /* the fraction is missing */
+    assert_err(&err, "expected '.'", 5, 3);
+    assert_int_equal(fc_reader_next(r, &rec, &err), 0);
+    fc_reader_free(r);
+    fc_mapping_free(m);
+}
+
 /* A mapping that takes the time zone from the row's city needs reference
  * data for times without an offset. */
 static void test_mapping_zone_from_city(void **state) {
@@ -611,6 +656,7 @@ static void test_mapping_zone_from_city(void **state) {
 typedef struct rcase {
     const char *fragment; /* NULL: accepted */
     long line, col;
+    const char *field; /* the field the reject names; NULL: not checked */
 } rcase;
 
 static void run_corpus(const char *file, const rcase *cases, size_t n_cases) {
@@ -639,6 +685,9 @@ static void run_corpus(const char *file, const rcase *cases, size_t n_cases) {
         }
         assert_string_equal(err.file, file);
         assert_err(&err, cases[i].fragment, cases[i].line, cases[i].col);
+        if (cases[i].field != NULL) {
+            assert_string_equal(err.field, cases[i].field);
+        }
     }
     assert_int_equal(fc_reader_next(r, &rec, &err), 0);
     fc_reader_free(r);
@@ -647,33 +696,34 @@ static void run_corpus(const char *file, const rcase *cases, size_t n_cases) {
 
 static void test_corpus_truncated_file(void **state) {
     (void)state;
-    const rcase c[] = {{NULL, 2, 0}, {"truncated last row: expected 31 fields, found 9", 3, 9}};
+    const rcase c[] = {{NULL, 2, 0, NULL},
+                       {"truncated last row: expected 31 fields, found 9", 3, 9, NULL}};
     run_corpus("truncated.csv", c, 2);
 }
 
 static void test_corpus_wrong_column_count(void **state) {
     (void)state;
-    const rcase c[] = {{"expected 31 fields, found 32", 2, 32},
-                       {"expected 31 fields, found 20", 3, 20},
-                       {NULL, 4, 0}};
+    const rcase c[] = {{"expected 31 fields, found 32", 2, 32, NULL},
+                       {"expected 31 fields, found 20", 3, 20, NULL},
+                       {NULL, 4, 0, NULL}};
     run_corpus("wrong_columns.csv", c, 3);
 }
 
 static void test_corpus_unterminated_quote(void **state) {
     (void)state;
-    const rcase c[] = {{"unterminated quoted field 2", 2, 2}, {NULL, 3, 0}};
+    const rcase c[] = {{"unterminated quoted field 2", 2, 2, "zone"}, {NULL, 3, 0, NULL}};
     run_corpus("unterminated_quote.csv", c, 2);
 }
 
 static void test_corpus_invalid_utf8(void **state) {
     (void)state;
-    const rcase c[] = {{"invalid UTF-8 in field 2", 2, 2}, {NULL, 3, 0}};
+    const rcase c[] = {{"invalid UTF-8 in field 2", 2, 2, "zone"}, {NULL, 3, 0, NULL}};
     run_corpus("invalid_utf8.csv", c, 2);
 }
 
 static void test_corpus_nul_byte(void **state) {
     (void)state;
-    const rcase c[] = {{"NUL byte in field 3", 2, 3}, {NULL, 3, 0}};
+    const rcase c[] = {{"NUL byte in field 3", 2, 3, "kind"}, {NULL, 3, 0, NULL}};
     run_corpus("nul_byte.csv", c, 2);
 }
 
@@ -693,6 +743,7 @@ static void test_corpus_ten_megabyte_field(void **state) {
     assert_int_equal(fc_reader_open("big.csv", buf, n, NULL, NULL, &r, &err), FC_OK);
     assert_int_equal(fc_reader_next(r, &rec, &err), FC_ELIMIT);
     assert_err(&err, "field 2 is longer than 1048576 bytes", 2, 2);
+    assert_string_equal(err.field, "zone"); /* the column's name from the header */
     assert_int_equal(fc_reader_next(r, &rec, &err), 1);
     assert_int_equal(rec.line, 3);
     assert_string_equal(rec.ent.zone.zone, "malqa");
@@ -756,16 +807,18 @@ static void test_jsonl_seek(void **state) {
  */
 static void test_reference_files(void **state) {
     (void)state;
-    const rcase cities[] = {{NULL, 2, 0}, {NULL, 3, 0}, {"bad currency 'SARS'", 4, 4}};
+    const rcase cities[] = {
+        {NULL, 2, 0, NULL}, {NULL, 3, 0, NULL}, {"bad currency 'SARS'", 4, 4, "currency"}};
     run_corpus("cities.csv", cities, 3);
-    const rcase zones[] = {{NULL, 2, 0}, {"unknown zone kind 'suburb'", 3, 3}};
+    const rcase zones[] = {{NULL, 2, 0, NULL}, {"unknown zone kind 'suburb'", 3, 3, "kind"}};
     run_corpus("zones.csv", zones, 2);
-    const rcase merchants[] = {{NULL, 2, 0}, {NULL, 3, 0}, {"bad latitude '95.0'", 4, 6}};
+    const rcase merchants[] = {
+        {NULL, 2, 0, NULL}, {NULL, 3, 0, NULL}, {"bad latitude '95.0'", 4, 6, "lat"}};
     run_corpus("merchants.csv", merchants, 3);
-    const rcase riders[] = {{NULL, 2, 0},
-                            {NULL, 3, 0},
-                            {"unknown capacity 'weekend'", 4, 3},
-                            {"bad start_date '2026-02-30'", 5, 5}};
+    const rcase riders[] = {{NULL, 2, 0, NULL},
+                            {NULL, 3, 0, NULL},
+                            {"unknown capacity 'weekend'", 4, 3, "capacity"},
+                            {"bad start_date '2026-02-30'", 5, 5, "start_date"}};
     run_corpus("riders.csv", riders, 4);
 
     const char *csv = "rider,city,capacity,fleet,start_date\nr-1,riyadh,full_time,,2025-01-15\n"
@@ -815,6 +868,7 @@ int main(void) {
         cmocka_unit_test(test_mapping_date_clock_absent_scaling),
         cmocka_unit_test(test_mapping_value_errors_name_the_column),
         cmocka_unit_test(test_mapping_errors_name_line_and_column),
+        cmocka_unit_test(test_mapping_offset_and_fraction),
         cmocka_unit_test(test_mapping_zone_from_city),
         cmocka_unit_test(test_corpus_truncated_file),
         cmocka_unit_test(test_corpus_wrong_column_count),

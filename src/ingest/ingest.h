@@ -94,7 +94,8 @@ int fc_reader_next(fc_reader *r, fc_record *rec, fc_err *err);
 typedef struct fc_ingest_opts {
     const char *mapping;     /* path or preset, NULL to detect the kind */
     const char *reject_path; /* reject file; NULL: "<db>.rejects.csv" */
-    long max_errors;         /* stop a file after this many rejects; < 0 none */
+    long max_errors;         /* stop a file at its max_errors-th reject (0 tolerates
+                                none: the same as 1); < 0: no limit */
     int progress;            /* draw a progress bar on stderr */
     size_t batch_rows;       /* rows per transaction, 0 = default */
     int quiet;               /* no summary lines */

@@ -302,13 +302,13 @@ static int parse_tfmt(const fc_mapping *m, const fc_yaml *y, int *tfmt, char **f
             continue;
         }
         p++;
-        if (*p == '\0' || strchr("YmdHMSybj%", *p) == NULL) {
+        if (*p == '\0' || strchr("YmdHMSybjfz%", *p) == NULL) {
             return merr(err, m, y->line, y->col + (long)(p - s),
                         "bad time format '%s': unknown conversion '%%%c' (use %%Y %%m %%d %%H "
-                        "%%M %%S %%y %%b %%j %%%%, or iso8601, epoch, epoch_ms)",
+                        "%%M %%S %%f %%z %%y %%b %%j %%%%, or iso8601, epoch, epoch_ms)",
                         s, *p ? *p : ' ');
         }
-        conversions += *p != '%';
+        conversions += *p != '%' && *p != 'f' && *p != 'z';
     }
     if (conversions == 0) {
         return merr(err, m, y->line, y->col,
@@ -1178,6 +1178,20 @@ static inline int spec_text(fc_rowctx *x, const fc_spec *sp, fc_str *out, int *s
     }
 }
 
+/* Does a strptime-like format read a UTC offset (%z)? Then a time in it
+ * needs no time zone. */
+static int fmt_has_offset(const char *fmt) {
+    for (const char *p = fmt; p != NULL && *p != '\0'; p++) {
+        if (*p == '%' && p[1] != '\0') {
+            p++;
+            if (*p == 'z') {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Convert the text of spec sp into field f of e. Returns 0 when absent (e
  * untouched), 1 when set, or a negative status with err filled. */
 static __attribute__((noinline)) int convert_slow(fc_rowctx *x, const fc_spec *sp,
@@ -1221,7 +1235,7 @@ static __attribute__((noinline)) int convert_slow(fc_rowctx *x, const fc_spec *s
             const fc_tz *tz = NULL;
             fc_err te;
             fc_err_clear(&te);
-            if (tf == TF_STRF || !fc__iso_has_offset(s)) {
+            if (tf == TF_STRF ? !fmt_has_offset(fmt) : !fc__iso_has_offset(s)) {
                 if ((rc = row_tz(x, sp, &tz, slot, err)) != FC_OK) {
                     return rc;
                 }

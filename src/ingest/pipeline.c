@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "ingest/ingest.h"
+#include "ingest/reader_internal.h"
 
 #define DEFAULT_BATCH_ROWS 50000
 #define PROGRESS_EVERY_S   0.2
@@ -166,6 +167,31 @@ static void hash_wait(hasher *h) {
 /* ---------------------------------------------------------------------------
  * Reject file: CSV "file,line,column,field,reason,raw".
  */
+/* Write p[0..n) as text a reader of the reject file can take: NUL bytes
+ * (which would cut the line for many readers) as '?', bytes that are not
+ * valid UTF-8 as \xNN (so the file is valid UTF-8), the rest as is. */
+static void put_text(FILE *f, const char *p, size_t n, int quoted) {
+    for (size_t i = 0; i < n;) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch < 0x80) {
+            if (quoted && ch == '"') {
+                fputc('"', f);
+            }
+            fputc(ch == '\0' ? '?' : ch, f);
+            i++;
+            continue;
+        }
+        size_t k = fc__utf8_seq((const unsigned char *)p + i, n - i);
+        if (k == 0) {
+            fprintf(f, "\\x%02x", ch);
+            i++;
+        } else {
+            fwrite(p + i, 1, k, f);
+            i += k;
+        }
+    }
+}
+
 static void csv_field(FILE *f, const char *p, size_t n) {
     int quote = 0;
     for (size_t i = 0; i < n; i++) {
@@ -174,20 +200,13 @@ static void csv_field(FILE *f, const char *p, size_t n) {
             break;
         }
     }
-    if (!quote) {
-        for (size_t i = 0; i < n; i++) {
-            fputc(p[i] == '\0' ? '?' : p[i], f);
-        }
-        return;
+    if (quote) {
+        fputc('"', f);
     }
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '"') {
-            fputc('"', f);
-        }
-        fputc(p[i] == '\0' ? '?' : p[i], f); /* NUL bytes would cut the line for readers */
+    put_text(f, p, n, quote);
+    if (quote) {
+        fputc('"', f);
     }
-    fputc('"', f);
 }
 
 static int write_reject(void *ud, const fc_err *why, fc_str raw) {
@@ -458,6 +477,19 @@ static int put_entity(run *r, const fc_record *rec, fc_err *why, fc_err *err) {
     return 1;
 }
 
+/* Has a file with `rejected` rejects (over the whole file) reached
+ * o->max_errors? The limit is the reject that stops the file: 0 tolerates
+ * none, the same as 1; below 0 there is no limit. */
+static int limit_reached(const fc_ingest_opts *o, int64_t rejected) {
+    return o->max_errors >= 0 && rejected >= (o->max_errors > 0 ? o->max_errors : 1);
+}
+
+/* The log's note of a file stopped by max_errors. */
+static void stop_note(char *note, size_t notesz, int64_t line, int64_t rejected, long max_errors) {
+    snprintf(note, notesz, "stopped at line %lld after %lld rejected row%s (max errors %ld)",
+             (long long)line, (long long)rejected, rejected == 1 ? "" : "s", max_errors);
+}
+
 static int reject_row(run *r, fc_err *why, fc_err *err) {
     if (why->file[0] == '\0') {
         fc_str_cpy(why->file, sizeof why->file, fc_str_c(r->path));
@@ -521,17 +553,15 @@ static int run_rows(run *r, fc_err *err) {
         progress_draw(&r->prog, r->path, log->resume_offset, log->rows_read, 0);
         /* Counted over the whole file, resumed runs included, so a killed
          * and resumed run stops at the same row as an uninterrupted one. */
-        if (r->o->max_errors >= 0 && log->rejected > rejected_before &&
-            log->rejected >= (r->o->max_errors > 0 ? r->o->max_errors : 1)) {
+        if (log->rejected > rejected_before && limit_reached(r->o, log->rejected)) {
             rc = resolve(r, 1, err);
             if (rc != FC_OK) {
                 goto fail;
             }
             log->state = FC_INGEST_STOPPED;
             log->finished_at = (int64_t)time(NULL);
-            snprintf(log->note, sizeof log->note,
-                     "stopped at line %lld after %lld rejected rows (max errors %ld)",
-                     (long long)log->resume_line, (long long)log->rejected, r->o->max_errors);
+            stop_note(log->note, sizeof log->note, log->resume_line, log->rejected,
+                      r->o->max_errors);
             rc = fc_store_commit(r->s, log, err);
             if (rc != FC_OK) {
                 return rc;
@@ -913,12 +943,9 @@ static int run_records(run *r, fc_err *err) {
             progress_draw(&r->prog, r->path, resume_offset, rows_read, 0);
             /* Counted over the whole file, resumed runs included, so a killed
              * and resumed run stops at the same row as an uninterrupted one. */
-            if (got < 0 && r->o->max_errors >= 0 &&
-                rejected >= (r->o->max_errors > 0 ? r->o->max_errors : 1)) {
+            if (got < 0 && limit_reached(r->o, rejected)) {
                 end = CHUNK_STOPPED;
-                snprintf(c->note, sizeof c->note,
-                         "stopped at line %lld after %lld rejected rows (max errors %ld)",
-                         (long long)resume_line, (long long)rejected, r->o->max_errors);
+                stop_note(c->note, sizeof c->note, resume_line, rejected, r->o->max_errors);
             }
             if (end == CHUNK_MORE && ++in_batch >= r->batch_rows) {
                 c->commit = 1;

@@ -462,6 +462,10 @@ int fc_reader_next(fc_reader *r, fc_record *rec, fc_err *err) {
     rec->offset_end = (int64_t)r->csv.pos;
     rec->raw = fc_str_make(r->buf + rs, re - rs);
     if (rc < 0) {
+        /* The tokenizer knows the field's number; the header its name. */
+        if (err != NULL && err->field[0] == '\0' && err->col >= 1 && (size_t)err->col <= r->ncols) {
+            fc_err_field(err, r->header[err->col - 1].p, r->header[err->col - 1].n);
+        }
         return rc;
     }
     if (r->csv.nfields != r->ncols) {
