@@ -22,8 +22,9 @@
 typedef struct city_policies {
     char city[64], country[8];
     const fc_policy *base, *candidate;
-    int same_thresholds; /* both sides detect the same incidents */
-    int same_policy;     /* same id and version (a content hash): same decisions */
+    int same_thresholds;                       /* both sides detect the same incidents */
+    int base_as_scanned, candidate_as_scanned; /* the side's thresholds are the scan's */
+    int same_policy; /* same id and version (a content hash): same decisions */
 } city_policies;
 
 typedef struct rider_tally {
@@ -86,6 +87,10 @@ static const city_policies *policies_for(replay_state *st, fc_str country, fc_st
     c->candidate = fc_policy_for(st->o->candidate, country, city);
     c->same_thresholds = memcmp(fc_policy_thresholds(c->base), fc_policy_thresholds(c->candidate),
                                 sizeof(fc_thresholds)) == 0;
+    const fc_thresholds *scanned = fc_settings_for(NULL, NULL, NULL);
+    c->base_as_scanned = memcmp(fc_policy_thresholds(c->base), scanned, sizeof *scanned) == 0;
+    c->candidate_as_scanned =
+        memcmp(fc_policy_thresholds(c->candidate), scanned, sizeof *scanned) == 0;
     c->same_policy = strcmp(fc_policy_id(c->base), fc_policy_id(c->candidate)) == 0 &&
                      strcmp(fc_policy_version(c->base), fc_policy_version(c->candidate)) == 0;
     return c;
@@ -231,13 +236,17 @@ static int diff_pair(replay_state *st, const fc_decision *b, const fc_decision *
     return FC_OK;
 }
 
-/* Judge an order under one side's policy, with its own incidents. */
-static void judge_side(const fc_policy *p, const fc_scan_order *so, fc_order_facts *copy,
-                       fc_decision *out, size_t *n) {
-    *copy = *so->facts;
-    copy->incidents = fc_order_incidents(copy, fc_policy_thresholds(p));
+/* Judge an order under one side's policy, with its own incidents: the
+ * facts as scanned when the policy's thresholds are the scan's, else a copy
+ * with the incidents derived again. */
+static void judge_side(const fc_policy *p, int as_scanned, const fc_scan_order *so,
+                       fc_order_facts *copy, fc_decision *out, size_t *n) {
     fc_policy_input in = *so->input;
-    in.facts = copy;
+    if (!as_scanned) {
+        *copy = *so->facts;
+        copy->incidents = fc_order_incidents(copy, fc_policy_thresholds(p));
+        in.facts = copy;
+    }
     if (fc_judge(p, &in, FC_LANG_EN, out, FC_JUDGE_MAX_DECISIONS, n) != FC_OK) {
         *n = 0;
     }
@@ -255,7 +264,7 @@ static int visit(void *ud, const fc_scan_order *so) {
     const city_policies *cp = policies_for(st, so->input->country, f->city, &spare);
     fc_order_facts copy;
     size_t nb = 0, nc = 0;
-    judge_side(cp->base, so, &copy, st->base, &nb);
+    judge_side(cp->base, cp->base_as_scanned, so, &copy, st->base, &nb);
     if (cp->same_thresholds && nb == 0) {
         return 0; /* no incident under either side */
     }
@@ -266,7 +275,7 @@ static int visit(void *ud, const fc_scan_order *so) {
         cands = st->base;
         nc = nb;
     } else {
-        judge_side(cp->candidate, so, &copy, st->candidate, &nc);
+        judge_side(cp->candidate, cp->candidate_as_scanned, so, &copy, st->candidate, &nc);
     }
     if (nb == 0 && nc == 0) {
         return 0;
