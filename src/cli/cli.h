@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "adjudicate/adjudicate.h"
 #include "core/core.h"
 
 enum { FC_EXIT_OK = 0, FC_EXIT_USAGE = 1, FC_EXIT_REJECTED = 2, FC_EXIT_INTERNAL = 3 };
@@ -85,5 +86,11 @@ int fc_cli_parse_opts(const char *cmd, int argc, char **argv, const fc_cli_optde
 struct fc_store;
 int fc_cli_period(const char *cmd, struct fc_store *s, const char *city, const char *from,
                   const char *to, int64_t *from_ts, int64_t *to_ts);
+
+/* Judge the closed orders of store s with o (o->pack set; progress and
+ * on_order are set here), print the decisions per city and liable party
+ * to out in fmt and the run's counts (recorded, unchanged...) to summary.
+ * Returns an exit status (errors on stderr). */
+int fc_cli_judge_store(fc_store *s, fc_adj_opts *o, fc_out_format fmt, FILE *out, FILE *summary);
 
 #endif

@@ -237,15 +237,10 @@ static int judge_world(const char *db) {
     fc_adj_opts_init(&o);
     o.pack = pack;
     o.now = (int64_t)time(NULL);
-    fc_adj_stats st;
-    if (fc_adj_run(s, &o, &st, &err) != FC_OK) {
-        status = fc_cli_fail("demo", &err);
-        goto out;
-    }
-    fprintf(stderr,
-            "  %" PRId64 " closed orders: %" PRId64 " decisions, %" PRId64 " recorded, %" PRId64
-            " already recorded (%.1f s)\n",
-            st.orders, st.decisions, st.recorded, st.unchanged, fc_now_mono() - t0);
+    printf("\nResponsibility decisions per city and liable party (docs/judge.md):\n\n");
+    fflush(stdout);
+    status = fc_cli_judge_store(s, &o, FC_OUT_TABLE, stdout, stderr);
+    fprintf(stderr, "  (%.1f s)\n", fc_now_mono() - t0);
 out:
     fc_store_close(s);
     fc_policy_pack_free(pack);

@@ -274,7 +274,7 @@ static const fc_party table_parties[] = {FC_PARTY_RIDER,         FC_PARTY_MERCHA
                                          FC_PARTY_FORCE_MAJEURE, FC_PARTY_UNDETERMINED};
 #define N_TABLE_PARTIES (sizeof table_parties / sizeof table_parties[0])
 
-static void print_by_city(tally *t, fc_out_format fmt) {
+static void print_by_city(tally *t, fc_out_format fmt, FILE *out) {
     const char *names[4 + N_TABLE_PARTIES];
     int numeric[4 + N_TABLE_PARTIES];
     size_t nc = 0;
@@ -332,7 +332,7 @@ static void print_by_city(tally *t, fc_out_format fmt) {
             }
         }
     }
-    fc_table_print(tb, fmt, stdout);
+    fc_table_print(tb, fmt, out);
     fc_table_free(tb);
 }
 
@@ -340,12 +340,45 @@ static void tally_free(tally *t) {
     fc_free(t->rows);
 }
 
+int fc_cli_judge_store(fc_store *s, fc_adj_opts *o, fc_out_format fmt, FILE *out, FILE *summary) {
+    tally t = {NULL, 0, 0};
+    int status = FC_EXIT_OK;
+    progress_state ps = {0};
+    int tty = fc_cli_stderr_tty();
+    if (tty) {
+        o->progress = progress;
+        o->progress_ud = &ps;
+    }
+    o->on_order = tally_order;
+    o->on_order_ud = &t;
+    fc_adj_stats st;
+    fc_err err;
+    fc_err_clear(&err);
+    int rc = fc_adj_run(s, o, &st, &err);
+    if (tty) {
+        fprintf(stderr, "\r%60s\r", "");
+    }
+    if (rc != FC_OK) {
+        status = fc_cli_fail("judge", &err);
+        goto out;
+    }
+    print_by_city(&t, fmt, out);
+    fprintf(summary,
+            "%sjudged %" PRId64 " closed orders: %" PRId64 " decisions (%" PRId64
+            " need review); recorded %" PRId64 ", unchanged %" PRId64 ", superseded %" PRId64
+            ", ledger entries %" PRId64 "\n",
+            summary == out && fmt == FC_OUT_TABLE ? "\n" : "", st.orders, st.decisions, st.review,
+            st.recorded, st.unchanged, st.superseded, st.ledger);
+out:
+    tally_free(&t);
+    return status;
+}
+
 static int judge_run(int argc, char **argv) {
     judge_args a;
     memset(&a, 0, sizeof a);
     fc_store *s = NULL;
     fc_policy_pack *pack = NULL;
-    tally t = {NULL, 0, 0};
     int status = parse_args("", argc, argv, "db policies from to city format", 0, &a);
     if (status != FC_EXIT_OK || a.help) {
         if (a.help) {
@@ -366,34 +399,8 @@ static int judge_run(int argc, char **argv) {
     if ((status = parse_period("", s, &a, &o.from, &o.to)) != FC_EXIT_OK) {
         goto out;
     }
-    progress_state ps = {0};
-    int tty = fc_cli_stderr_tty();
-    if (tty) {
-        o.progress = progress;
-        o.progress_ud = &ps;
-    }
-    o.on_order = tally_order;
-    o.on_order_ud = &t;
-    fc_adj_stats st;
-    fc_err err;
-    fc_err_clear(&err);
-    int rc = fc_adj_run(s, &o, &st, &err);
-    if (tty) {
-        fprintf(stderr, "\r%60s\r", "");
-    }
-    if (rc != FC_OK) {
-        status = fc_cli_fail("judge", &err);
-        goto out;
-    }
-    print_by_city(&t, fmt);
-    fprintf(fmt == FC_OUT_TABLE ? stdout : stderr,
-            "%sjudged %" PRId64 " closed orders: %" PRId64 " decisions (%" PRId64
-            " need review); recorded %" PRId64 ", unchanged %" PRId64 ", superseded %" PRId64
-            ", ledger entries %" PRId64 "\n",
-            fmt == FC_OUT_TABLE ? "\n" : "", st.orders, st.decisions, st.review, st.recorded,
-            st.unchanged, st.superseded, st.ledger);
+    status = fc_cli_judge_store(s, &o, fmt, stdout, fmt == FC_OUT_TABLE ? stdout : stderr);
 out:
-    tally_free(&t);
     fc_store_close(s);
     fc_policy_pack_free(pack);
     return status;
