@@ -30,7 +30,12 @@ char *fc_test_tmpdir(void);
 /* Remove a folder and everything in it. */
 void fc_test_rmtree(const char *dir);
 
-/* Whole file into a malloc'd NUL-terminated buffer; NULL when unreadable. */
+/* Whole file into a malloc'd NUL-terminated buffer (caller frees); *len (may
+ * be NULL) receives its length, NUL bytes in the file included. NULL when
+ * unreadable. */
 char *fc_test_slurp(const char *path, size_t *len);
+
+/* Copy the file `src` to dir/name (created or truncated); 0 on success. */
+int fc_test_copy(const char *src, const char *dir, const char *name);
 
 #endif

@@ -32,34 +32,21 @@ typedef struct fixture {
     fc_store *s;
 } fixture;
 
+/* fc_test_slurp that fails the test when the file cannot be read. */
 static char *must_slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    char *text = fc_test_slurp(path, len);
+    if (text == NULL) {
         fail_msg("cannot read %s", path);
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    if (len != NULL) {
-        *len = (size_t)n;
-    }
-    return buf;
+    return text;
 }
 
 /* Copy a data file into the fixture's folder; returns its path there. */
 static const char *copy_in(const fixture *fx, const char *src_dir, const char *name) {
     static char path[512];
     char src[512];
-    size_t len = 0;
     snprintf(src, sizeof src, "%s%s", src_dir, name);
-    char *text = must_slurp(src, &len);
-    assert_int_equal(fc_test_write(fx->dir, name, text, len), 0);
-    free(text);
+    assert_int_equal(fc_test_copy(src, fx->dir, name), 0);
     snprintf(path, sizeof path, "%s/%s", fx->dir, name);
     return path;
 }

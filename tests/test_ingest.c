@@ -21,6 +21,7 @@
 
 #include "ingest/ingest.h"
 #include "store/store.h"
+#include "support.h"
 
 static const char *const orders_header =
     "order_id,city,zone,merchant,customer,rider,category,prebook,created_at,promised_at,"
@@ -38,8 +39,10 @@ typedef struct fixture {
 static int setup(void **state) {
     fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/fc_ingest_XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
+    char *dir = fc_test_tmpdir();
+    assert_non_null(dir);
+    snprintf(fx->dir, sizeof fx->dir, "%s", dir);
+    free(dir);
     snprintf(fx->db, sizeof fx->db, "%s/t.db", fx->dir);
     fc_err err;
     assert_int_equal(fc_store_open(fx->db, &fx->s, &err), FC_OK);
@@ -47,16 +50,10 @@ static int setup(void **state) {
     return 0;
 }
 
-static void remove_tree(const char *dir) {
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static int teardown(void **state) {
     fixture *fx = *state;
     fc_store_close(fx->s);
-    remove_tree(fx->dir);
+    fc_test_rmtree(fx->dir);
     free(fx);
     return 0;
 }
@@ -70,33 +67,7 @@ static const char *data_path(const char *name) {
 /* Copy a fixture into the temp folder (so reject files land there). */
 static void copy_fixture(const fixture *fx, const char *name, char *out, size_t outsz) {
     snprintf(out, outsz, "%s/%s", fx->dir, name);
-    FILE *in = fopen(data_path(name), "rb");
-    assert_non_null(in);
-    FILE *o = fopen(out, "wb");
-    assert_non_null(o);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
-        assert_int_equal(fwrite(buf, 1, n, o), n);
-    }
-    fclose(in);
-    assert_int_equal(fclose(o), 0);
-}
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    assert_int_equal(fc_test_copy(data_path(name), fx->dir, name), 0);
 }
 
 static int count_lines(const char *text) {
@@ -241,7 +212,7 @@ static void test_reference_files(void **state) {
     /* The reject names the city's row and why. */
     char rej[300];
     snprintf(rej, sizeof rej, "%s/cities.csv.rejects.csv", fx->dir);
-    char *text = slurp(rej);
+    char *text = fc_test_slurp(rej, NULL);
     assert_non_null(text);
     assert_int_equal(count_lines(text), 2);
     assert_non_null(strstr(text, ",4,"));
@@ -276,7 +247,7 @@ static void test_reingest_is_idempotent(void **state) {
     fc_free(list);
 
     /* A changed file sharing two ids: a new log counting the duplicates. */
-    char *text = slurp(path);
+    char *text = fc_test_slurp(path, NULL);
     char *o2 = strstr(text, "\no2,");
     assert_non_null(o2);
     char changed[300];
@@ -316,7 +287,7 @@ static void test_bad_file_keeps_good_rows_and_rejects(void **state) {
 
     char rej[300];
     snprintf(rej, sizeof rej, "%s.rejects.csv", path);
-    char *text = slurp(rej);
+    char *text = fc_test_slurp(rej, NULL);
     assert_non_null(text);
     assert_int_equal(count_lines(text), 4);
     assert_true(strncmp(text, "file,line,column,field,reason,raw\n", 34) == 0);
@@ -360,7 +331,7 @@ static void test_max_errors_stops_the_file(void **state) {
     assert_string_equal(stored.note, log.note);
     char rej[300];
     snprintf(rej, sizeof rej, "%s.rejects.csv", path);
-    char *text = slurp(rej);
+    char *text = fc_test_slurp(rej, NULL);
     assert_non_null(text);
     assert_int_equal(count_lines(text), 3);
     free(text);
@@ -519,11 +490,6 @@ static void test_missing_file_is_an_error(void **state) {
 /* ---------------------------------------------------------------------------
  * The command.
  */
-static const char *binary(void) {
-    const char *b = getenv("FC_BINARY");
-    return b != NULL && b[0] != '\0' ? b : FC_BINARY;
-}
-
 /* Start `fulcrum` with args (NULL-terminated) in dir, stdin from in_path
  * (NULL: /dev/null), output discarded. Returns the pid. */
 static pid_t spawn(const char *dir, const char *in_path, const char *const *args) {
@@ -543,7 +509,7 @@ static pid_t spawn(const char *dir, const char *in_path, const char *const *args
         dup2(out, 2);
         char *argv[32];
         int n = 0;
-        argv[n++] = (char *)binary();
+        argv[n++] = (char *)fc_test_binary();
         for (int i = 0; args[i] != NULL && n < 31; i++) {
             argv[n++] = (char *)args[i];
         }
@@ -561,7 +527,7 @@ static int wait_status(pid_t pid) {
 }
 
 static int run_cli(const char *dir, const char *in_path, const char *const *args) {
-    return wait_status(spawn(dir, in_path, args));
+    return fc_test_run_stdin(dir, in_path, args, NULL, NULL);
 }
 
 static void test_cli_exit_statuses(void **state) {
@@ -612,7 +578,7 @@ static void test_cli_stdin_and_reference_first(void **state) {
     assert_int_equal(run_cli(fx->dir, bad, from_stdin), 2);
     char rej[300];
     snprintf(rej, sizeof rej, "%s/stdin.rejects.csv", fx->dir);
-    char *text = slurp(rej);
+    char *text = fc_test_slurp(rej, NULL);
     assert_non_null(text);
     assert_int_equal(count_lines(text), 4);
     assert_non_null(strstr(text, "\n-,3,9,"));
@@ -638,7 +604,7 @@ static void test_cli_stdin_and_reference_first(void **state) {
     assert_string_equal(list[3].source, "-");
     assert_int_equal(list[3].rejected, 3);
     fc_free(list);
-    text = slurp(all_rej);
+    text = fc_test_slurp(all_rej, NULL);
     assert_non_null(text);
     assert_int_equal(count_lines(text), 2);
     assert_non_null(strstr(text, "cities.csv,4,"));
@@ -812,8 +778,8 @@ static void test_kill9_recovery_gives_identical_store(void **state) {
     assert_string_equal(h_kill, h_ref);
 
     /* The reject files (written from the store at the end) match too. */
-    char *a = slurp(rej_ref);
-    char *b = slurp(rej_kill);
+    char *a = fc_test_slurp(rej_ref, NULL);
+    char *b = fc_test_slurp(rej_kill, NULL);
     assert_non_null(a);
     assert_non_null(b);
     assert_int_equal(count_lines(a), 1 + rows / 997);
@@ -829,7 +795,7 @@ static void test_already_ingested_names_the_given_file(void **state) {
     char orig[256], copy[256], expect[700];
     copy_fixture(fx, "orders.csv", orig, sizeof orig);
     snprintf(copy, sizeof copy, "%s/copy.csv", fx->dir);
-    char *text = slurp(orig);
+    char *text = fc_test_slurp(orig, NULL);
     assert_non_null(text);
     FILE *f = fopen(copy, "wb");
     assert_non_null(f);
@@ -884,7 +850,7 @@ static void test_duplicates_in_flight_are_found(void **state) {
     write_big_orders(base, rows);
     /* Every 50th row twice in a row, then the first 300 rows again:
      * duplicates of a record still being written, and of the first batch. */
-    char *text = slurp(base);
+    char *text = fc_test_slurp(base, NULL);
     assert_non_null(text);
     FILE *f = fopen(input, "wb");
     assert_non_null(f);

@@ -18,6 +18,7 @@
 
 #include "ingest/ingest.h"
 #include "kpi/kpi.h"
+#include "support.h"
 
 /* 2026-03-02 (a Monday) 00:00:00 UTC. */
 #define MAR2 1772409600
@@ -683,14 +684,14 @@ static void test_empty_slices(void **state) {
 static char tmpdir[256];
 
 static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/fc_test_kpi_XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    char *dir = fc_test_tmpdir();
+    assert_non_null(dir);
+    snprintf(tmpdir, sizeof tmpdir, "%s", dir);
+    free(dir);
 }
 
 static void remove_tmpdir(void) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    assert_int_equal(system(cmd), 0);
+    fc_test_rmtree(tmpdir);
 }
 
 static const char *const fixture_files[] = {"cities.csv", "zones.csv",  "merchants.csv",
@@ -785,66 +786,27 @@ static void test_load_from_store(void **state) {
     remove_tmpdir();
 }
 
-/* Run the fulcrum binary with argv, stdout into out (caller frees); returns
- * the exit status. */
-static int run(char *const argv[], char **out) {
-    int pipefd[2];
-    assert_int_equal(pipe(pipefd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(pipefd[1], 1);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    ssize_t n;
-    while ((n = read(pipefd[0], buf + len, cap - len - 1)) > 0) {
-        len += (size_t)n;
-        if (cap - len < 2) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-    }
-    buf[len] = '\0';
-    close(pipefd[0]);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    *out = buf;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static void test_cli(void **state) {
     (void)state;
-    const char *bin = getenv("FC_BINARY");
-    if (bin == NULL || bin[0] == '\0') {
-        bin = FC_BINARY;
-    }
     make_tmpdir();
     char db[512];
     snprintf(db, sizeof db, "%s/kpi.db", tmpdir);
     char files[6][512];
-    char *ingest[16] = {(char *)bin, "ingest", "--db", db};
-    int na = 4;
+    const char *ingest[16] = {"ingest", "--db", db};
+    int na = 3;
     for (size_t i = 0; i < 6; i++) {
         snprintf(files[i], sizeof files[i], "%s/kpi/%s", FC_TEST_DATA, fixture_files[i]);
         ingest[na++] = files[i];
     }
     ingest[na] = NULL;
     char *out = NULL;
-    assert_int_equal(run(ingest, &out), 0);
+    assert_int_equal(fc_test_run(NULL, ingest, &out, NULL), 0);
     free(out);
 
-    char *kpi_csv[] = {(char *)bin, "kpi",  "--db",  db,
-                       "--by",      "city", "--kpi", "orders,on_time_rate,cancel_rate,cpo",
-                       "--format",  "csv",  NULL};
-    assert_int_equal(run(kpi_csv, &out), 0);
+    const char *kpi_csv[] = {
+        "kpi",      "--db", db,  "--by", "city", "--kpi", "orders,on_time_rate,cancel_rate,cpo",
+        "--format", "csv",  NULL};
+    assert_int_equal(fc_test_run(NULL, kpi_csv, &out, NULL), 0);
     /* Riyadh: 3 orders, on time 1/2, cancel 1/3, CPO 13.50 SAR; Kuwait: 2
      * orders, both on time, CPO 1.000 KWD. Rows in alphabetical order. */
     assert_string_equal(out, "city,currency,orders,on_time_rate,cancel_rate,cpo\n"
@@ -852,18 +814,18 @@ static void test_cli(void **state) {
                              "riyadh,SAR,3,50.0,33.3,13.50\n");
     free(out);
 
-    char *kpi_where[] = {(char *)bin,   "kpi",   "--db",   db,         "--by", "hour", "--where",
-                         "city=riyadh", "--kpi", "orders", "--format", "json", NULL};
-    assert_int_equal(run(kpi_where, &out), 0);
+    const char *kpi_where[] = {"kpi",         "--db",  db,       "--by",     "hour", "--where",
+                               "city=riyadh", "--kpi", "orders", "--format", "json", NULL};
+    assert_int_equal(fc_test_run(NULL, kpi_where, &out, NULL), 0);
     assert_non_null(strstr(out, "\"hour\""));
     assert_null(strstr(out, "kuwait"));
     free(out);
 
-    char *bad[] = {(char *)bin, "kpi", "--db", db, "--by", "planet", NULL};
-    assert_int_equal(run(bad, &out), 1);
+    const char *bad[] = {"kpi", "--db", db, "--by", "planet", NULL};
+    assert_int_equal(fc_test_run(NULL, bad, &out, NULL), 1);
     free(out);
-    char *help[] = {(char *)bin, "kpi", "--help", NULL};
-    assert_int_equal(run(help, &out), 0);
+    const char *help[] = {"kpi", "--help", NULL};
+    assert_int_equal(fc_test_run(NULL, help, &out, NULL), 0);
     assert_non_null(strstr(out, "zone_kind"));
     assert_non_null(strstr(out, "push_completion_rate"));
     free(out);

@@ -14,9 +14,10 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "support.h"
 
 typedef struct fixture {
-    char dir[64];
+    char *dir;
     char db[128];
     fc_store *s;
 } fixture;
@@ -24,8 +25,8 @@ typedef struct fixture {
 static int setup(void **state) {
     fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/fc_store_XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
+    fx->dir = fc_test_tmpdir();
+    assert_non_null(fx->dir);
     snprintf(fx->db, sizeof fx->db, "%s/t.db", fx->dir);
     fc_err err;
     assert_int_equal(fc_store_open(fx->db, &fx->s, &err), FC_OK);
@@ -36,13 +37,8 @@ static int setup(void **state) {
 static int teardown(void **state) {
     fixture *fx = *state;
     fc_store_close(fx->s);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char p[160];
-        snprintf(p, sizeof p, "%s%s", fx->db, suffix[i]);
-        unlink(p);
-    }
-    rmdir(fx->dir);
+    fc_test_rmtree(fx->dir);
+    free(fx->dir);
     free(fx);
     return 0;
 }

@@ -17,8 +17,9 @@ const char *fc_test_binary(void) {
     return b != NULL && b[0] != '\0' ? b : FC_BINARY;
 }
 
-/* Read all of fd into a malloc'd string. */
-static char *read_all(int fd) {
+/* Read all of fd into a malloc'd NUL-terminated string; *len (may be NULL)
+ * receives its length, NUL bytes in it included. */
+static char *read_all(int fd, size_t *len_out) {
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     if (buf == NULL) {
@@ -41,6 +42,9 @@ static char *read_all(int fd) {
         len += (size_t)n;
     }
     buf[len] = '\0';
+    if (len_out != NULL) {
+        *len_out = len;
+    }
     return buf;
 }
 
@@ -86,11 +90,11 @@ int fc_test_run_stdin(const char *cwd, const char *in_path, const char *const *a
     }
     if (out != NULL) {
         lseek(ofd, 0, SEEK_SET);
-        *out = read_all(ofd);
+        *out = read_all(ofd, NULL);
     }
     if (err != NULL) {
         lseek(efd, 0, SEEK_SET);
-        *err = read_all(efd);
+        *err = read_all(efd, NULL);
     }
     close(ofd);
     close(efd);
@@ -128,12 +132,20 @@ char *fc_test_slurp(const char *path, size_t *len) {
     if (f == NULL) {
         return NULL;
     }
-    char *buf = read_all(fileno(f));
-    if (buf != NULL && len != NULL) {
-        *len = strlen(buf);
-    }
+    char *buf = read_all(fileno(f), len);
     fclose(f);
     return buf;
+}
+
+int fc_test_copy(const char *src, const char *dir, const char *name) {
+    size_t len = 0;
+    char *text = fc_test_slurp(src, &len);
+    if (text == NULL) {
+        return -1;
+    }
+    int rc = fc_test_write(dir, name, text, len);
+    free(text);
+    return rc;
 }
 
 int fc_test_write(const char *dir, const char *name, const char *text, size_t len) {
