@@ -697,6 +697,57 @@ static void test_stop_and_progress(void **state) {
     assert_int_equal(p.total, 59);
 }
 
+/* The carry pass reads events with fc_event_unpack_head: the same type and
+ * head fields as a whole unpack, the rest absent, the same length. */
+static void test_unpack_head(void **state) {
+    (void)state;
+    fc_event e = ev(FC_EV_ORDER_DELIVERED, "o1:delivered", "o1", at(12, 0, 0));
+    e.city = fc_str_c("riyadh");
+    e.rider = fc_str_c("r1");
+    e.proof = fc_str_c("photo:1");
+    e.lat_e6 = 24700000;
+    e.lng_e6 = -46700000;
+    e.cost_minor = 1234567890123;
+    e.score = 5;
+    fc_event w = ev(FC_EV_WEATHER, "w1", "", at(11, 0, 0));
+    w.city = fc_str_c("riyadh");
+    w.from = at(11, 0, 0);
+    w.to = at(13, 0, 0);
+    w.severity = 2;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    assert_int_equal(fc_event_pack(&e, &buf, &len, &cap), FC_OK);
+    size_t first = len;
+    assert_int_equal(fc_event_pack(&w, &buf, &len, &cap), FC_OK);
+    size_t n_head = (size_t)fc_event_field_find(fc_str_c("rider")) + 1;
+    fc_event whole, head;
+    size_t used_whole = 0, used_head = 0;
+    assert_int_equal(fc_event_unpack(buf, len, &whole, &used_whole), FC_OK);
+    assert_int_equal(fc_event_unpack_head(buf, len, n_head, &head, &used_head), FC_OK);
+    assert_int_equal(used_whole, first);
+    assert_int_equal(used_head, first);
+    assert_int_equal(head.type, FC_EV_ORDER_DELIVERED);
+    assert_true(head.ts == whole.ts);
+    assert_true(fc_str_eq(head.id, whole.id) && fc_str_eq(head.order, whole.order));
+    assert_true(fc_str_eq(head.city, whole.city) && fc_str_eq(head.rider, whole.rider));
+    assert_int_equal(head.proof.n, 0);
+    assert_int_equal(head.lat_e6, FC_GEO_NONE);
+    assert_true(head.cost_minor == FC_MONEY_NONE);
+    assert_int_equal(head.score, FC_INT_NONE);
+    /* The next event starts where the head's walk stopped. */
+    assert_int_equal(
+        fc_event_unpack_head(buf + used_head, len - used_head, n_head, &head, &used_head), FC_OK);
+    assert_int_equal(head.type, FC_EV_WEATHER);
+    assert_int_equal(used_head, len - first);
+    assert_true(head.from == FC_TS_NONE); /* past the head */
+    /* Every field asked for: a whole unpack. */
+    assert_int_equal(fc_event_unpack_head(buf, len, 64, &head, &used_head), FC_OK);
+    assert_true(head.cost_minor == e.cost_minor && head.score == 5);
+    /* Truncated: refused. */
+    assert_int_equal(fc_event_unpack_head(buf, first - 1, n_head, &head, &used_head), FC_EPARSE);
+    fc_free(buf);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_order_once_same_facts),
@@ -709,6 +760,7 @@ int main(void) {
         cmocka_unit_test(test_late_regroup),
         cmocka_unit_test(test_order_one),
         cmocka_unit_test(test_stop_and_progress),
+        cmocka_unit_test(test_unpack_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

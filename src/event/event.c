@@ -316,9 +316,46 @@ static int varint_decode(const uint8_t *p, size_t n, size_t *pos, uint64_t *out)
     return FC_OK;
 }
 
+/* Decode field i, present, at p[*pos..n) into e. FC_OK or FC_EPARSE. */
+static inline __attribute__((always_inline)) int decode_field(const uint8_t *p, size_t n,
+                                                              size_t *pos, size_t i, fc_event *e) {
+    uint64_t v;
+    if (varint_decode(p, n, pos, &v) != FC_OK) {
+        return FC_EPARSE;
+    }
+    switch (fc_fields[i].kind) {
+    case FK_STR:
+        if (v > n - *pos || v > UINT32_MAX) {
+            return FC_EPARSE;
+        }
+        *fld_str(e, i) = fc_str_make((const char *)p + *pos, (size_t)v);
+        *pos += (size_t)v;
+        break;
+    case FK_TIME:
+    case FK_MONEY: {
+        int64_t x = unzigzag(v);
+        if (x == INT64_MIN) {
+            return FC_EPARSE; /* the absent sentinel is never written as a value */
+        }
+        *fld_i64(e, i) = x;
+        break;
+    }
+    case FK_GEO:
+    case FK_INT: {
+        int64_t x = unzigzag(v);
+        if (x <= INT32_MIN || x > INT32_MAX) {
+            return FC_EPARSE;
+        }
+        *fld_i32(e, i) = (int32_t)x;
+        break;
+    }
+    }
+    return FC_OK;
+}
+
 int fc_event_unpack(const uint8_t *p, size_t n, fc_event *e, size_t *used) {
     size_t pos = 0;
-    uint64_t mask, v;
+    uint64_t mask;
     size_t i;
 
     fc_event_init(e);
@@ -336,39 +373,63 @@ int fc_event_unpack(const uint8_t *p, size_t n, fc_event *e, size_t *used) {
         goto bad;
     }
     for (i = 0; i < FC_N_FIELDS; i++) {
-        if (!(mask & (1ull << i))) {
-            continue;
-        }
-        if (varint_decode(p, n, &pos, &v) != FC_OK) {
+        if ((mask & (1ull << i)) && decode_field(p, n, &pos, i, e) != FC_OK) {
             goto bad;
         }
-        switch (fc_fields[i].kind) {
-        case FK_STR:
-            if (v > n - pos || v > UINT32_MAX) {
+    }
+    e->type = (fc_event_type)p[1];
+    if (used != NULL) {
+        *used = pos;
+    }
+    return FC_OK;
+bad:
+    fc_event_init(e);
+    return FC_EPARSE;
+}
+
+int fc_event_unpack_head(const uint8_t *p, size_t n, size_t n_fields, fc_event *e, size_t *used) {
+    size_t pos = 0;
+    uint64_t mask;
+    fc_event_init(e);
+    if (p == NULL || n < 3 || p[0] != FC_PACK_VERSION || p[1] == FC_EV_NONE ||
+        p[1] >= FC_EV__COUNT) {
+        return FC_EPARSE;
+    }
+    pos = 2;
+    if (varint_decode(p, n, &pos, &mask) != FC_OK ||
+        (FC_N_FIELDS < 64 && (mask >> FC_N_FIELDS) != 0)) {
+        return FC_EPARSE;
+    }
+    /* The head's fields come first in the packed form: decode them, then
+     * walk the others to the event's end. */
+    uint64_t head = n_fields >= 64 ? mask : mask & ((1ull << n_fields) - 1);
+    uint64_t tail = mask & ~head;
+    while (head != 0) {
+        size_t i = (size_t)__builtin_ctzll(head);
+        head &= head - 1;
+        if (decode_field(p, n, &pos, i, e) != FC_OK) {
+            goto bad;
+        }
+    }
+    while (tail != 0) {
+        size_t i = (size_t)__builtin_ctzll(tail);
+        tail &= tail - 1;
+        if (fc_fields[i].kind != FK_STR) { /* a number: skip its varint */
+            size_t end = pos + 10 < n ? pos + 10 : n;
+            while (pos < end && (p[pos] & 0x80)) {
+                pos++;
+            }
+            if (pos == end) {
                 goto bad;
             }
-            *fld_str(e, i) = fc_str_make((const char *)p + pos, (size_t)v);
-            pos += (size_t)v;
-            break;
-        case FK_TIME:
-        case FK_MONEY: {
-            int64_t x = unzigzag(v);
-            if (x == INT64_MIN) {
-                goto bad; /* the absent sentinel is never written as a value */
-            }
-            *fld_i64(e, i) = x;
-            break;
+            pos++;
+            continue;
         }
-        case FK_GEO:
-        case FK_INT: {
-            int64_t x = unzigzag(v);
-            if (x <= INT32_MIN || x > INT32_MAX) {
-                goto bad;
-            }
-            *fld_i32(e, i) = (int32_t)x;
-            break;
+        uint64_t v;
+        if (varint_decode(p, n, &pos, &v) != FC_OK || v > n - pos) {
+            goto bad;
         }
-        }
+        pos += (size_t)v;
     }
     e->type = (fc_event_type)p[1];
     if (used != NULL) {

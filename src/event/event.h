@@ -95,6 +95,12 @@ int fc_event_pack(const fc_event *e, uint8_t **buf, size_t *len, size_t *cap);
 /* Decode one event from p[0..n); the views point into p. On success *used is
  * the number of bytes consumed. FC_EPARSE on a corrupt record. */
 int fc_event_unpack(const uint8_t *p, size_t n, fc_event *e, size_t *used);
+/* As fc_event_unpack, decoding only the type and the first n_fields fields
+ * of the field table (fc_event_field_at order: id, ts, order, city, zone,
+ * merchant, customer, rider, ...); the others are left absent, their bytes
+ * only walked (their values unchecked) to find the event's end. For a
+ * reader that needs a few fields of many events. */
+int fc_event_unpack_head(const uint8_t *p, size_t n, size_t n_fields, fc_event *e, size_t *used);
 
 /* Render as one JSON object (no newline) into a caller-owned buffer grown with
  * fc_grow; same fields as the JSON Lines format. FC_OK or FC_ENOMEM. */

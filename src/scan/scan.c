@@ -140,6 +140,7 @@ typedef struct scanner {
     /* Context across orders. */
     carry *carries;
     size_t n_carries, cap_carries;
+    size_t carry_fields; /* fields the carry pass unpacks: up to the rider */
     fc_dict *riders;
     int32_t *stacked;
     /* Orders met before the scan found it must start again, to leave out of
@@ -319,7 +320,10 @@ static int gather(scanner *sc, fc_str oid, const uint8_t *p, size_t len, size_t 
     for (size_t i = 0; i < n_events; i++) {
         fc_event *e = &v->evs[v->n_evs];
         size_t used = 0;
-        if (fc_event_unpack(p + off, len - off, e, &used) != FC_OK) {
+        int urc = sc->phase == PHASE_CARRY
+                      ? fc_event_unpack_head(p + off, len - off, sc->carry_fields, e, &used)
+                      : fc_event_unpack(p + off, len - off, e, &used);
+        if (urc != FC_OK) {
             return fc_err_set(sc->err, FC_ESTORE, NULL, 0, 0,
                               "corrupt events in the records of order '%.*s'", (int)oid.n, oid.p);
         }
@@ -766,6 +770,11 @@ out:
 /* Fold every order (as the visit pass will) and compute stacked_orders. */
 static int carry_pass(fc_store *s, scanner *sc) {
     sc->phase = PHASE_CARRY;
+    /* The fold needs only the type, instant, id, order and rider of each
+     * event to tell the pickup, the delivery and the final rider: the
+     * fields up to the rider are unpacked, the rest walked over. Events
+     * that share an id sort by those fields first, so the same ones win. */
+    sc->carry_fields = (size_t)fc_event_field_find(fc_str_c("rider")) + 1;
     sc->riders = fc_dict_new();
     if (sc->riders == NULL || fc_dict_intern(sc->riders, fc_str_make("", 0)) != 0) {
         return oom(sc);
