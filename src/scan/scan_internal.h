@@ -49,7 +49,6 @@ typedef struct fc__visit {
     uint64_t seq; /* orders met so far in this traversal (stacked index) */
     int stop_rc;  /* the visitor's non-zero return */
     int64_t orders, skipped, filtered;
-    int64_t incidents_seen;
 } fc__visit;
 
 /* Positive results inside a scan (errors are negative): the visitor asked

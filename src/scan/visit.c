@@ -15,9 +15,6 @@ void fc_scan_opts_init(fc_scan_opts *o) {
 }
 
 int fc__scan_add_window(fc__visit *v, const fc_event *e) {
-    if (e->type == FC_EV_PLATFORM_INCIDENT) {
-        v->incidents_seen++;
-    }
     if ((e->type != FC_EV_WEATHER && e->type != FC_EV_PLATFORM_INCIDENT) || e->city.n == 0 ||
         e->from == FC_TS_NONE || e->to == FC_TS_NONE) {
         return FC_OK;
