@@ -353,40 +353,6 @@ static inline __attribute__((always_inline)) int decode_field(const uint8_t *p, 
     return FC_OK;
 }
 
-int fc_event_unpack(const uint8_t *p, size_t n, fc_event *e, size_t *used) {
-    size_t pos = 0;
-    uint64_t mask;
-    size_t i;
-
-    fc_event_init(e);
-    if (p == NULL || n < 3 || p[0] != FC_PACK_VERSION) {
-        return FC_EPARSE;
-    }
-    if (p[1] == FC_EV_NONE || p[1] >= FC_EV__COUNT) {
-        return FC_EPARSE;
-    }
-    pos = 2;
-    if (varint_decode(p, n, &pos, &mask) != FC_OK) {
-        return FC_EPARSE;
-    }
-    if (FC_N_FIELDS < 64 && (mask >> FC_N_FIELDS) != 0) {
-        goto bad;
-    }
-    for (i = 0; i < FC_N_FIELDS; i++) {
-        if ((mask & (1ull << i)) && decode_field(p, n, &pos, i, e) != FC_OK) {
-            goto bad;
-        }
-    }
-    e->type = (fc_event_type)p[1];
-    if (used != NULL) {
-        *used = pos;
-    }
-    return FC_OK;
-bad:
-    fc_event_init(e);
-    return FC_EPARSE;
-}
-
 int fc_event_unpack_head(const uint8_t *p, size_t n, size_t n_fields, fc_event *e, size_t *used) {
     size_t pos = 0;
     uint64_t mask;
@@ -439,6 +405,10 @@ int fc_event_unpack_head(const uint8_t *p, size_t n, size_t n_fields, fc_event *
 bad:
     fc_event_init(e);
     return FC_EPARSE;
+}
+
+int fc_event_unpack(const uint8_t *p, size_t n, fc_event *e, size_t *used) {
+    return fc_event_unpack_head(p, n, FC_N_FIELDS, e, used);
 }
 
 /* ---------------------------------------------------------------------------
