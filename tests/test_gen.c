@@ -674,6 +674,21 @@ static void test_dispatch_outage(void **state) {
     int64_t from = parse_time(fc_str_c(jstr(win, "from")));
     int64_t to = parse_time(fc_str_c(jstr(win, "to")));
     assert_true(to - from >= 45 * 60 && to - from <= 90 * 60);
+    /* The platform knows it: one platform_incident of the same window. */
+    const char *inc = strstr(w->events, "\"type\":\"platform_incident\"");
+    assert_non_null(inc);
+    const char *bol = inc;
+    while (bol > w->events && bol[-1] != '\n') {
+        bol--;
+    }
+    json_error_t jerr;
+    json_t *e = json_loadb(bol, (size_t)(strchr(inc, '\n') - bol), 0, &jerr);
+    assert_non_null(e);
+    assert_string_equal(jstr(e, "city"), city);
+    assert_string_equal(jstr(e, "reason"), "dispatch_outage");
+    assert_true(parse_time(fc_str_c(jstr(e, "from"))) == from);
+    assert_true(parse_time(fc_str_c(jstr(e, "to"))) == to);
+    json_decref(e);
     double in_wait = 0.0, out_wait = 0.0;
     int64_t n_in = 0, n_out = 0, in_cancel = 0;
     const char *pos = w->orders, *end = w->orders + w->orders_n;
