@@ -58,12 +58,13 @@ typedef struct fc_scan_opts {
      * pass, then stays at the total while the second visits. */
     void (*progress)(void *ud, int64_t orders, int64_t records_read, int64_t records_total);
     void *progress_ud;
-    /* Called when a scan must visit every order again from the start: it
-     * found, after visiting orders, a record whose events are not all its
-     * order's (docs/internals/scan.md). A visitor that accumulates (the KPI
-     * load's fact table) drops what it gathered; a non-zero return stops the
-     * scan and is returned. When NULL, the orders already visited are not
-     * visited again (their facts may miss the events of such records). */
+    /* Called (with the visitor's ud) when a scan must visit every order
+     * again from the start: it found, after visiting orders, a record whose
+     * events are not all its order's (docs/internals/scan.md). A visitor
+     * that accumulates (the KPI load's fact table) drops what it gathered; a
+     * non-zero return stops the scan and is returned. When NULL, the orders
+     * already visited are not visited again (their facts may miss the
+     * events of such records). */
     int (*restart)(void *ud);
 } fc_scan_opts;
 /* Defaults: every order, built-in thresholds, no context, no progress. */
