@@ -173,7 +173,8 @@ static void assert_facts_equal(const fc_order_facts *a, const fc_order_facts *b)
                           a->n_events,
                           a->n_duplicates,
                           a->last_accepted_at,
-                          a->closed_at};
+                          a->closed_at,
+                          a->door_gps_m};
     const int64_t ib[] = {b->created_at,
                           b->pushed_at,
                           b->accepted_at,
@@ -218,7 +219,8 @@ static void assert_facts_equal(const fc_order_facts *a, const fc_order_facts *b)
                           b->n_events,
                           b->n_duplicates,
                           b->last_accepted_at,
-                          b->closed_at};
+                          b->closed_at,
+                          b->door_gps_m};
     for (size_t i = 0; i < sizeof ia / sizeof ia[0]; i++) {
         if (ia[i] != ib[i]) {
             fail_msg("fact #%zu differs: %lld vs %lld", i, (long long)ia[i], (long long)ib[i]);
@@ -375,18 +377,27 @@ static void test_permutations_give_identical_facts(void **state) {
  * the small path on everything but the event count. */
 static void test_large_order_matches_small_path(void **state) {
     (void)state;
+    /* The rider's trail: a point every 37 s, drawing nearer the door. The
+     * small order holds the three around the pickup (T0 + 15 min, the
+     * window's start), the big one all 40. */
+    static char ids[40][24];
     fixture small;
     busy_order(&small);
-    fc_order_facts ref = fold(&small);
-
-    static char ids[40][24];
     fixture big = small;
     for (int i = 0; i < 40; i++) {
         snprintf(ids[i], sizeof ids[i], "o1:gps:%02d", i);
         fc_event *g = add_rider(&big, FC_EV_GPS, T0 + i * 37, ids[i], "r2");
         g->lat_e6 = DOOR_LAT + i;
         g->lng_e6 = DOOR_LNG;
+        if (i >= 24 && i <= 26) {
+            small.ev[small.n++] = *g;
+        }
     }
+    assert_true(small.n <= 32);
+    fc_order_facts ref = fold(&small);
+    /* Point 24 (T0 + 888 s) is before the pickup; point 25 (T0 + 925 s) is
+     * the nearest in the window: 25e-6 degrees, 2.8 m. */
+    assert_int_equal(ref.door_gps_m, 3);
     /* and repeat a few of them */
     for (int i = 0; i < 3; i++) {
         big.ev[big.n] = big.ev[big.n - 1 - (size_t)i * 5];
@@ -398,7 +409,7 @@ static void test_large_order_matches_small_path(void **state) {
         fixture fx = big;
         shuffle(&fx, &seed);
         fc_order_facts f = fold(&fx);
-        assert_int_equal(f.n_events, ref.n_events + 40);
+        assert_int_equal(f.n_events, ref.n_events + 37);
         assert_int_equal(f.n_duplicates, ref.n_duplicates + 3);
         f.n_events = ref.n_events;
         f.n_duplicates = ref.n_duplicates;
@@ -616,6 +627,133 @@ static void test_far_delivery(void **state) {
     f = fold_delivered_at_point(FC_GEO_NONE, FC_GEO_NONE);
     assert_int_equal(f.delivered_far_m, FC_INT_NONE);
     assert_false(f.incidents & FC_INC_FAR_DELIVERY);
+}
+
+/* A gps event of the order at an instant and a point (0.001 degrees of
+ * latitude is 111.2 m). */
+static fc_event *add_gps(fixture *fx, int64_t at, const char *id, const char *rider,
+                         int32_t lat_e6) {
+    fc_event *e = add_rider(fx, FC_EV_GPS, at, id, rider);
+    e->lat_e6 = lat_e6;
+    e->lng_e6 = DOOR_LNG;
+    return e;
+}
+
+/* The normal order marked delivered 556 m from the door, with no position
+ * on its arrival at the customer (picked up T0 + 15 min, delivered
+ * T0 + 27 min). */
+static void far_order(fixture *fx) {
+    normal_order(fx);
+    fx->ev[fx->n - 1].lat_e6 = DOOR_LAT + 5000;
+}
+
+static void test_door_gps(void **state) {
+    (void)state;
+    fixture fx;
+    /* No position of the rider at all: unknown. */
+    far_order(&fx);
+    fc_order_facts f = fold(&fx);
+    assert_int_equal(f.delivered_far_m, 556);
+    assert_int_equal(f.door_gps_m, FC_INT_NONE);
+
+    /* Several points: the closest counts (0.0005 degrees: 55.6 m -> 56). */
+    far_order(&fx);
+    add_gps(&fx, T0 + 20 * MIN, "g1", "r1", DOOR_LAT + 3000); /* 333.6 m */
+    add_gps(&fx, T0 + 26 * MIN, "g2", "r1", DOOR_LAT - 500);  /* 55.6 m */
+    add_gps(&fx, T0 + 27 * MIN, "g3", "r1", DOOR_LAT + 1000); /* 111.2 m */
+    f = fold(&fx);
+    assert_int_equal(f.door_gps_m, 56);
+    assert_int_equal(f.delivered_far_m, 556); /* GPS never moves the delivered point */
+    assert_true(f.incidents & FC_INC_FAR_DELIVERY);
+
+    /* The arrival at the customer's position counts, whenever it was logged. */
+    far_order(&fx);
+    fc_event *arr = &fx.ev[6];
+    assert_int_equal(arr->type, FC_EV_RIDER_ARRIVED_CUSTOMER);
+    arr->lat_e6 = DOOR_LAT + 1000;
+    arr->lng_e6 = DOOR_LNG;
+    add_gps(&fx, T0 + 26 * MIN, "g1", "r1", DOOR_LAT + 3000);
+    f = fold(&fx);
+    assert_int_equal(f.door_gps_m, 111);
+
+    /* Points without a rider count; another rider's never do, however close. */
+    far_order(&fx);
+    add_gps(&fx, T0 + 20 * MIN, "g1", "", DOOR_LAT + 2000); /* 222.4 m */
+    add_gps(&fx, T0 + 26 * MIN, "g2", "r9", DOOR_LAT);      /* at the door, not r1 */
+    f = fold(&fx);
+    assert_int_equal(f.door_gps_m, 222);
+}
+
+static void test_door_gps_window(void **state) {
+    (void)state;
+    fixture fx;
+    /* The window is [pickup, delivered + 5 min], both ends included. */
+    const struct {
+        int64_t at;
+        int32_t want;
+    } cases[] = {
+        {T0 + 15 * MIN - 1, FC_INT_NONE}, /* a second before the pickup */
+        {T0 + 15 * MIN, 0},               /* at the pickup */
+        {T0 + 27 * MIN + 5 * MIN, 0},     /* five minutes after the delivery */
+        {T0 + 27 * MIN + 5 * MIN + 1, FC_INT_NONE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        far_order(&fx);
+        add_gps(&fx, cases[i].at, "g1", "r1", DOOR_LAT);
+        fc_order_facts f = fold(&fx);
+        assert_int_equal(f.door_gps_m, cases[i].want);
+    }
+    /* Without a pickup the window opens at the last acceptance. */
+    far_order(&fx);
+    fx.ev[5].type = FC_EV_ORDER_CANCELLED; /* drop the pickup: make it a later closing event */
+    fx.ev[5].ts = T0 + 50 * MIN;
+    add_gps(&fx, T0 + 1 * MIN, "g1", "r1", DOOR_LAT + 1000);
+    add_gps(&fx, T0 + 1 * MIN - 1, "g2", "r1", DOOR_LAT);
+    fc_order_facts f = fold(&fx);
+    assert_int_equal(f.picked_up_at, FC_TS_NONE);
+    assert_int_equal(f.door_gps_m, 111);
+    /* An order never delivered: the window ends 5 min after its closing. */
+    normal_order(&fx);
+    fx.n--; /* no delivery */
+    fc_event *u = add_rider(&fx, FC_EV_ORDER_UNDELIVERABLE, T0 + 40 * MIN, "o1:undel", "r1");
+    (void)u;
+    add_gps(&fx, T0 + 45 * MIN, "g1", "r1", DOOR_LAT + 1000);
+    add_gps(&fx, T0 + 45 * MIN + 1, "g2", "r1", DOOR_LAT);
+    f = fold(&fx);
+    assert_int_equal(f.status, FC_ORDER_UNDELIVERABLE);
+    assert_int_equal(f.door_gps_m, 111);
+    /* No customer point: unknown. */
+    far_order(&fx);
+    fx.ev[0].customer_lat_e6 = FC_GEO_NONE;
+    add_gps(&fx, T0 + 26 * MIN, "g1", "r1", DOOR_LAT);
+    f = fold(&fx);
+    assert_int_equal(f.door_gps_m, FC_INT_NONE);
+}
+
+/* The final rider is known only at the end of the fold; whatever order the
+ * events come in, the points of the rider who was reassigned away stay out. */
+static void test_door_gps_any_event_order(void **state) {
+    (void)state;
+    fixture base;
+    far_order(&base);
+    /* r2 accepted first, was reassigned, and r1 (accepted at T0 + 1 min)
+     * carried the order: r2 accepted earlier. */
+    add_rider(&base, FC_EV_ORDER_ACCEPTED, T0 + 20, "o1:order_accepted:r2", "r2");
+    add_gps(&base, T0 + 16 * MIN, "g1", "r2", DOOR_LAT);        /* r2: ignored */
+    add_gps(&base, T0 + 18 * MIN, "g2", "r1", DOOR_LAT + 4000); /* 444.8 m */
+    add_gps(&base, T0 + 26 * MIN, "g3", "r1", DOOR_LAT - 2000); /* 222.4 m */
+    add_gps(&base, T0 + 26 * MIN, "g3", "r1", DOOR_LAT);        /* repeated id: ignored */
+    add_gps(&base, T0 + 40 * MIN, "g4", "r1", DOOR_LAT);        /* after the window */
+    fc_order_facts ref = fold(&base);
+    assert_true(str_is(ref.rider, "r1"));
+    assert_int_equal(ref.door_gps_m, 222);
+    uint64_t seed = 0x2545f4914f6cdd1dULL;
+    for (int round = 0; round < 200; round++) {
+        fixture fx = base;
+        shuffle(&fx, &seed);
+        fc_order_facts f = fold(&fx);
+        assert_facts_equal(&ref, &f);
+    }
 }
 
 static void test_cancellation_by_each_party(void **state) {
@@ -1037,6 +1175,9 @@ int main(void) {
         cmocka_unit_test(test_refusals_and_reassignments),
         cmocka_unit_test(test_contact_attempts),
         cmocka_unit_test(test_far_delivery),
+        cmocka_unit_test(test_door_gps),
+        cmocka_unit_test(test_door_gps_window),
+        cmocka_unit_test(test_door_gps_any_event_order),
         cmocka_unit_test(test_cancellation_by_each_party),
         cmocka_unit_test(test_undeliverable),
         cmocka_unit_test(test_complaints_ratings_compensation),

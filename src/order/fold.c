@@ -367,6 +367,7 @@ static const fc_order_facts facts_none = {
     .rider_tenure_days = FC_INT_NONE,
     .last_accepted_at = FC_TS_NONE,
     .closed_at = FC_TS_NONE,
+    .door_gps_m = FC_INT_NONE,
 };
 
 void fc_order_facts_init(fc_order_facts *f) {
@@ -449,6 +450,7 @@ typedef struct fold_state {
     const fc_event *closing;   /* the first terminal event */
     int64_t first_cost_minor;  /* first cost on a terminal event */
     int64_t first_ts, last_ts;
+    uint32_t rider_positions; /* gps and arrival-at-customer events with a position */
 } fold_state;
 
 /* order_created: the first one in fold order gives the attributes; later
@@ -535,6 +537,10 @@ static void fold_one(fc_order_facts *f, fold_state *st, const fc_event *e) {
     }
     if (is_rider_step(e->type) && e->rider.n > 0) {
         st->step_rider = e->rider;
+    }
+    if ((e->type == FC_EV_GPS || e->type == FC_EV_RIDER_ARRIVED_CUSTOMER) &&
+        geo_ok(e->lat_e6, e->lng_e6)) {
+        st->rider_positions++;
     }
     if (is_terminal(e->type)) {
         if (st->closing == NULL) {
@@ -714,6 +720,58 @@ static void fill_far(fc_order_facts *f, const fold_state *st) {
     }
 }
 
+/* How long after the delivery a GPS point still counts as at the door: the
+ * rider walks back to the vehicle, and a device logs its points late. */
+#define DOOR_GPS_AFTER_S 300
+
+/* door_gps_m: the smallest distance to the customer's point of the final
+ * rider's positions, read once the final rider and the window are known so
+ * that the event order cannot change it. Events naming no rider count (a
+ * device trail sent without one); another rider's do not. A gps point counts
+ * in [pickup, delivered + 5 min] (without a pickup, from the last
+ * acceptance; without either, none counts; an order not delivered ends its
+ * window at its closing instant + 5 min, an open one has no end); an arrival
+ * at the customer counts whenever it was logged. */
+static void fill_door_gps(fc_order_facts *f, const fold_state *st, const fc_event *events,
+                          const uint32_t *idx, size_t n) {
+    if (st->rider_positions == 0 || !geo_ok(st->cust_lat_e6, st->cust_lng_e6)) {
+        return;
+    }
+    int64_t from = f->picked_up_at != FC_TS_NONE ? f->picked_up_at : f->last_accepted_at;
+    int64_t end = f->delivered_at != FC_TS_NONE ? f->delivered_at : f->closed_at;
+    int64_t to = INT64_MAX;
+    if (end != FC_TS_NONE && __builtin_add_overflow(end, (int64_t)DOOR_GPS_AFTER_S, &to)) {
+        to = INT64_MAX;
+    }
+    double best = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (idx[i] & DUP_BIT) {
+            continue;
+        }
+        const fc_event *e = &events[idx[i]];
+        if (e->ts == FC_TS_NONE || !geo_ok(e->lat_e6, e->lng_e6)) {
+            continue;
+        }
+        if (e->type == FC_EV_GPS) {
+            if (from == FC_TS_NONE || e->ts < from || e->ts > to) {
+                continue;
+            }
+        } else if (e->type != FC_EV_RIDER_ARRIVED_CUSTOMER) {
+            continue;
+        }
+        if (e->rider.n > 0 && f->rider.n > 0 && !str_eq(e->rider, f->rider)) {
+            continue;
+        }
+        double m = fc_geo_distance_m(e->lat_e6, e->lng_e6, st->cust_lat_e6, st->cust_lng_e6);
+        if (isfinite(m) && m >= 0 && (best < 0 || m < best)) {
+            best = m;
+        }
+    }
+    if (best >= 0 && best < (double)INT32_MAX) {
+        f->door_gps_m = (int32_t)lround(best);
+    }
+}
+
 /* Max severity of the windows of the order's city (or of its zone) that
  * overlap [created, closed]: a window [from, to) overlaps when from <= closed
  * and to > created. An open order's span ends at its last event; without a
@@ -810,6 +868,7 @@ int fc_order_fold(const fc_event *events, size_t n, const fc_fold_ctx *ctx, uint
     fill_status(out, &st);
     fill_legs(out, &st);
     fill_far(out, &st);
+    fill_door_gps(out, &st, events, scratch, n);
     out->weather_severity = weather_of(out, &st, ctx);
     out->rider_tenure_days =
         fc_order_tenure_days(out->created_at, ctx ? ctx->rider_start_date : INT32_MIN);

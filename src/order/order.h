@@ -126,6 +126,9 @@ typedef struct fc_order_facts {
     uint32_t n_duplicates;     /* events ignored as repeated ids */
     int64_t last_accepted_at;  /* last acceptance before the first pickup (start of to_merchant) */
     int64_t closed_at;         /* the instant of the terminal event that set status, or NONE */
+    int32_t door_gps_m;        /* closest the final rider's own positions (gps between pickup and
+                                  delivery + 5 min, arrival at the customer) came to the door,
+                                  metres; FC_INT_NONE unknown */
 } fc_order_facts;
 
 /* Fold events[0..n) (all of one order, any order, repeated ids ignored) into

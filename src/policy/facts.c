@@ -24,6 +24,7 @@ typedef enum fact_id {
     F_DOOR_WAIT_MIN,
     F_DISTANCE_M,
     F_DELIVERED_FAR_M,
+    F_DOOR_GPS_M,
     F_PUSHES,
     F_REFUSALS,
     F_REASSIGNMENTS,
@@ -102,6 +103,9 @@ static const fact_spec facts[F__COUNT] = {
     [F_DELIVERED_FAR_M] = {"delivered_far_m", NUM, "m",
                            "distance between where the order was marked delivered and the "
                            "customer's point"},
+    [F_DOOR_GPS_M] = {"door_gps_m", NUM, "m",
+                      "closest the rider's own positions came to the customer's point "
+                      "(GPS between pickup and 5 min after delivery, arrival at the door)"},
     [F_PUSHES] = {"pushes", NUM, "count", "times the order was offered to riders"},
     [F_REFUSALS] = {"refusals", NUM, "count", "times riders refused the order"},
     [F_REASSIGNMENTS] = {"reassignments", NUM, "count",
@@ -297,6 +301,8 @@ fc_value fc_fact_value(size_t i, const fc_policy_input *in) {
         return whole(f->distance_m);
     case F_DELIVERED_FAR_M:
         return whole(f->delivered_far_m);
+    case F_DOOR_GPS_M:
+        return whole(f->door_gps_m);
     case F_PUSHES:
         return num(f->pushes);
     case F_REFUSALS:
