@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -312,6 +313,294 @@ static void test_later_complaint_supersedes(void **state) {
     free(f);
 }
 
+typedef struct found_entry {
+    fc_case_withdrawal w;
+    size_t n;
+} found_entry;
+
+static int keep_entry(void *ud, const fc_case_entry *e) {
+    found_entry *fe = ud;
+    fc_err err;
+    assert_int_equal(fc_case_withdrawal_parse(e->body, &fe->w, &err), FC_OK);
+    fe->n++;
+    return 0;
+}
+
+typedef struct reversals {
+    char cause[FC_CASE_ID_MAX];
+    size_t n;
+} reversals;
+
+static int count_reversals(void *ud, const fc_case_entry *e) {
+    reversals *rv = ud;
+    fc_ledger_entry le;
+    fc_err err;
+    assert_int_equal(fc_case_ledger_parse(e->body, &le, &err), FC_OK);
+    rv->n += le.kind == FC_LEDGER_REVERSAL && strcmp(le.cause, rv->cause) == 0;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Policies that change: rollback and withdrawal.
+ */
+
+/* A pack in dir/<name>: the default base policy and the default SA policy
+ * with `sa_extra` appended and the SAR severe-lateness compensation set to
+ * `severe_late` (a new version of it when either differs). */
+static fc_policy_pack *pack_variant(fixture *fx, const char *name, const char *severe_late,
+                                    const char *sa_extra) {
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/%s", fx->dir, name);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(fc_test_copy(FC_SOURCE_DIR "/policies/base.yaml", dir, "base.yaml"), 0);
+    char *sa = fc_test_slurp(FC_SOURCE_DIR "/policies/sa.yaml", NULL);
+    assert_non_null(sa);
+    const char *key = "severe_late: ";
+    char *at = strstr(sa, key);
+    assert_non_null(at);
+    at += strlen(key);
+    char *eol = strchr(at, '\n');
+    assert_non_null(eol);
+    size_t n = strlen(sa) + strlen(severe_late) + strlen(sa_extra) + 2;
+    char *text = malloc(n);
+    assert_non_null(text);
+    snprintf(text, n, "%.*s%s%s\n%s", (int)(at - sa), sa, severe_late, eol, sa_extra);
+    assert_int_equal(fc_test_write(dir, "sa.yaml", text, strlen(text)), 0);
+    free(text);
+    free(sa);
+    fc_policy_pack *pk = NULL;
+    fc_err err;
+    if (fc_policy_pack_load(dir, &pk, &err) != FC_OK) {
+        fail_msg("pack %s: %s", name, err.msg);
+    }
+    return pk;
+}
+
+static void run_with(fixture *fx, const fc_policy_pack *pk, const char *city, fc_adj_stats *st) {
+    fc_adj_opts o;
+    fc_adj_opts_init(&o);
+    o.pack = pk;
+    o.city = city;
+    o.now = 1772400000;
+    fc_err err;
+    int rc = fc_adj_run(fx->s, &o, st, &err);
+    if (rc != FC_OK) {
+        fail_msg("judge run: %s", err.msg);
+    }
+}
+
+static found *in_force(fixture *fx) {
+    found *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    fc_err err;
+    assert_int_equal(fc_adj_decisions(fx->s, NULL, keep, f, &err), FC_OK);
+    return f;
+}
+
+/* A second run under the same pack writes nothing at all. */
+static void run_again_writes_nothing(fixture *fx, const fc_policy_pack *pk) {
+    int64_t before[FC_CASE__COUNT], after[FC_CASE__COUNT];
+    counts(fx, before);
+    fc_adj_stats st;
+    run_with(fx, pk, NULL, &st);
+    assert_int_equal(st.recorded, 0);
+    assert_int_equal(st.withdrawn, 0);
+    assert_int_equal(st.ledger, 0);
+    counts(fx, after);
+    assert_memory_equal(before, after, sizeof before);
+}
+
+static void test_rollback_reinstates(void **state) {
+    fixture *fx = *state;
+    ingest_world(fx);
+    fc_policy_pack *v1 = pack_variant(fx, "v1", "30.00", "");
+    fc_policy_pack *v2 = pack_variant(fx, "v2", "40.00", "");
+    fc_adj_stats st;
+    run_with(fx, v1, NULL, &st);
+    assert_int_equal(st.recorded, 2);
+    found *f1 = in_force(fx);
+    assert_int_equal(f1->n, 2);
+    ledger_matches_decisions(fx);
+
+    /* v2 deployed: both decisions change (the compensation). */
+    run_with(fx, v2, NULL, &st);
+    assert_int_equal(st.recorded, 2);
+    assert_int_equal(st.superseded, 2);
+    found *f2 = in_force(fx);
+    assert_int_equal(f2->n, 2);
+    assert_int_equal(of_order(f2, "A1")->d.consequence.customer_compensation_minor, 4000);
+    ledger_matches_decisions(fx);
+    run_again_writes_nothing(fx, v2);
+
+    /* Rolled back to v1: v1's outcomes are in force again, under fresh ids
+     * that supersede v2's and name the outcome they reinstate. */
+    run_with(fx, v1, NULL, &st);
+    assert_int_equal(st.recorded, 2);
+    assert_int_equal(st.superseded, 2);
+    assert_int_equal(st.unchanged, 0);
+    found *f3 = in_force(fx);
+    assert_int_equal(f3->n, 2);
+    const char *orders[] = {"A1", "A2"};
+    for (size_t i = 0; i < 2; i++) {
+        const fc_case_decision *was = of_order(f1, orders[i]), *v2d = of_order(f2, orders[i]),
+                               *now = of_order(f3, orders[i]);
+        assert_non_null(now);
+        assert_string_not_equal(now->id, was->id);
+        assert_string_equal(now->outcome, was->id);
+        assert_string_equal(now->supersedes, v2d->id);
+        assert_int_equal(now->d.consequence.customer_compensation_minor,
+                         was->d.consequence.customer_compensation_minor);
+        assert_string_equal(now->d.policy_version, was->d.policy_version);
+    }
+    ledger_matches_decisions(fx);
+    run_again_writes_nothing(fx, v1);
+
+    /* Forward and back once more: each step is recorded, each repeat
+     * writes nothing, and the ledger follows. */
+    run_with(fx, v2, NULL, &st);
+    assert_int_equal(st.recorded, 2);
+    ledger_matches_decisions(fx);
+    run_again_writes_nothing(fx, v2);
+    found *f4 = in_force(fx);
+    assert_string_equal(of_order(f4, "A1")->outcome, of_order(f2, "A1")->id);
+    assert_string_not_equal(of_order(f4, "A1")->id, of_order(f2, "A1")->id);
+    run_with(fx, v1, NULL, &st);
+    assert_int_equal(st.recorded, 2);
+    ledger_matches_decisions(fx);
+    run_again_writes_nothing(fx, v1);
+    free(f4);
+    free(f3);
+    free(f2);
+    free(f1);
+    fc_policy_pack_free(v2);
+    fc_policy_pack_free(v1);
+}
+
+/* Jeddah: B1, late like A1 and by its own rider. */
+static void ingest_jeddah(fixture *fx) {
+    static const char cities[] = "country,city,tz,currency\nSA,jeddah,Asia/Riyadh,SAR\n";
+    static const char riders[] =
+        "rider,city,capacity,fleet,start_date\nr9,jeddah,full_time,,2024-01-01\n";
+    char *orders = fc_test_slurp(DATA "/orders.csv", NULL);
+    assert_non_null(orders);
+    char *a1 = strstr(orders, "\nA1,riyadh,olaya,m1,c1,r1,");
+    assert_non_null(a1);
+    char *end = strchr(a1 + 1, '\n');
+    assert_non_null(end);
+    end[1] = '\0';
+    char *head_end = strchr(orders, '\n');
+    char text[4096];
+    snprintf(text, sizeof text, "%.*s\nB1,jeddah,balad,m9,c9,r9,%s", (int)(head_end - orders),
+             orders, a1 + strlen("\nA1,riyadh,olaya,m1,c1,r1,"));
+    free(orders);
+    assert_int_equal(fc_test_write(fx->dir, "jeddah_cities.csv", cities, strlen(cities)), 0);
+    assert_int_equal(fc_test_write(fx->dir, "jeddah_riders.csv", riders, strlen(riders)), 0);
+    assert_int_equal(fc_test_write(fx->dir, "jeddah_orders.csv", text, strlen(text)), 0);
+    const char *names[] = {"jeddah_cities.csv", "jeddah_riders.csv", "jeddah_orders.csv"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[600], rejects[600];
+        snprintf(path, sizeof path, "%s/%s", fx->dir, names[i]);
+        snprintf(rejects, sizeof rejects, "%s/rejects.csv", fx->dir);
+        fc_ingest_opts o;
+        memset(&o, 0, sizeof o);
+        o.quiet = 1;
+        o.max_errors = -1;
+        o.reject_path = rejects;
+        fc_ingest_log log;
+        fc_err err;
+        assert_int_equal(fc_ingest_file(fx->s, path, &o, &log, &err), FC_OK);
+        assert_int_equal(log.rejected, 0);
+    }
+}
+
+static void test_withdrawn(void **state) {
+    fixture *fx = *state;
+    ingest_world(fx);
+    ingest_jeddah(fx);
+    fc_policy_pack *v1 = pack_variant(fx, "v1", "30.00", "");
+    /* A grace period of two hours: none of the orders is late any more. */
+    fc_policy_pack *lenient = pack_variant(fx, "lenient", "30.00", "on_time:\n  grace_min: 120\n");
+    fc_adj_stats st;
+    run_with(fx, v1, NULL, &st);
+    assert_int_equal(st.recorded, 3);
+    found *f1 = in_force(fx);
+    assert_int_equal(f1->n, 3);
+    assert_non_null(of_order(f1, "B1"));
+    ledger_matches_decisions(fx);
+
+    /* Riyadh only: A1 and A2 withdrawn, Jeddah's B1 left alone. */
+    run_with(fx, lenient, "riyadh", &st);
+    assert_int_equal(st.withdrawn, 2);
+    assert_int_equal(st.recorded, 0);
+    int64_t c[FC_CASE__COUNT];
+    counts(fx, c);
+    assert_int_equal(c[FC_CASE_DECISION_WITHDRAWN], 2);
+    found *f2 = in_force(fx);
+    assert_int_equal(f2->n, 1);
+    assert_string_equal(f2->d[0].id, of_order(f1, "B1")->id);
+    ledger_matches_decisions(fx);
+
+    /* The withdrawal names the decision, the policy and why; the ledger
+     * reversals name the withdrawal. */
+    char wid[FC_CASE_ID_MAX];
+    fc_case_withdrawal_id(of_order(f1, "A1")->id, wid);
+    fc_case_filter cf;
+    fc_case_filter_init(&cf);
+    cf.type = FC_CASE_DECISION_WITHDRAWN;
+    cf.decision = fc_str_c(of_order(f1, "A1")->id);
+    found_entry fe;
+    memset(&fe, 0, sizeof fe);
+    fc_err err;
+    assert_int_equal(fc_store_case_scan(fx->s, &cf, keep_entry, &fe, &err), FC_OK);
+    assert_int_equal(fe.n, 1);
+    assert_string_equal(fe.w.id, wid);
+    assert_int_equal(fe.w.incident, FC_INCIDENT_LATE);
+    assert_string_equal(fe.w.policy_id, "sa");
+    assert_string_not_equal(fe.w.policy_version, of_order(f1, "A1")->d.policy_version);
+    assert_true(fe.w.reason[0] != '\0');
+    fc_case_filter_init(&cf);
+    cf.type = FC_CASE_LEDGER;
+    cf.decision = fc_str_c(of_order(f1, "A1")->id);
+    reversals rv;
+    memset(&rv, 0, sizeof rv);
+    snprintf(rv.cause, sizeof rv.cause, "%s", wid);
+    assert_int_equal(fc_store_case_scan(fx->s, &cf, count_reversals, &rv, &err), FC_OK);
+    assert_int_equal(rv.n, 2); /* the rider's penalty, the compensation */
+
+    /* Withdrawn once: the same run again writes nothing. */
+    counts(fx, c);
+    run_with(fx, lenient, "riyadh", &st);
+    assert_int_equal(st.withdrawn, 0);
+    assert_int_equal(st.recorded, 0);
+    int64_t c2[FC_CASE__COUNT];
+    counts(fx, c2);
+    assert_memory_equal(c, c2, sizeof c);
+
+    /* Every city: B1 goes too. */
+    run_with(fx, lenient, NULL, &st);
+    assert_int_equal(st.withdrawn, 1);
+    found *f3 = in_force(fx);
+    assert_int_equal(f3->n, 0);
+    ledger_matches_decisions(fx);
+    run_again_writes_nothing(fx, lenient);
+
+    /* Back to the policy that found them late: the decisions return. */
+    run_with(fx, v1, NULL, &st);
+    assert_int_equal(st.recorded, 3);
+    found *f4 = in_force(fx);
+    assert_int_equal(f4->n, 3);
+    assert_string_equal(of_order(f4, "A1")->outcome, of_order(f1, "A1")->id);
+    assert_string_equal(of_order(f4, "A1")->supersedes, of_order(f1, "A1")->id);
+    ledger_matches_decisions(fx);
+    run_again_writes_nothing(fx, v1);
+    free(f4);
+    free(f3);
+    free(f2);
+    free(f1);
+    fc_policy_pack_free(lenient);
+    fc_policy_pack_free(v1);
+}
+
 /* ---------------------------------------------------------------------------
  * The commands.
  */
@@ -436,6 +725,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_recorded_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_later_complaint_supersedes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_reinstates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_withdrawn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_judges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_show_and_list, setup, teardown),
     };

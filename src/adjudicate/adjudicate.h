@@ -9,7 +9,12 @@
  * policy version and outcome, so judging again with the same policy and the
  * same facts writes nothing. When an order's facts changed (a complaint came
  * later) and its outcome with them, the new decision names the one it
- * supersedes and the old one's ledger entries are reversed.
+ * supersedes and the old one's ledger entries are reversed. An outcome that
+ * goes back to one superseded before is reinstated under a fresh id
+ * (fc_case_decision_reinstated_id); a decision whose incident the order no
+ * longer has is withdrawn (FC_CASE_DECISION_WITHDRAWN) and its ledger
+ * entries reversed. After a run, the decisions in force for the orders it
+ * judged are exactly what the policy and the facts give now.
  *
  * Thread safety: each call uses the store connection it is given.
  */
@@ -45,6 +50,7 @@ typedef struct fc_adj_stats {
     int64_t recorded;   /* new decisions written */
     int64_t unchanged;  /* already recorded: same policy, same outcome */
     int64_t superseded; /* new decisions replacing an earlier one */
+    int64_t withdrawn;  /* decisions withdrawn: the order no longer has their incident */
     int64_t ledger;     /* ledger entries written (reversals included) */
     int64_t review;     /* decisions needing a human */
     int64_t by_party[FC_PARTY__COUNT];
@@ -58,7 +64,7 @@ int fc_adj_run(fc_store *s, const fc_adj_opts *o, fc_adj_stats *stats, fc_err *e
 int fc_adj_run_orders(fc_store *s, const fc_adj_opts *o, const fc_str *orders, size_t n,
                       fc_adj_stats *stats, fc_err *err);
 
-/* The current decisions (not superseded) recorded for orders matching o
+/* The current decisions (neither superseded nor withdrawn) recorded for orders matching o
  * (o->pack may be NULL here), each handed to cb in seq order; a non-zero
  * return stops and is returned. The decision's strings are valid during
  * the call. */

@@ -14,6 +14,15 @@
  * them: an appeal may already have undone part of one, and the reversal
  * undoes only the rest, so that a party's ledger always sums to the
  * consequences of the decisions in force.
+ *
+ * "Unchanged" compares the outcome the judge gives now with the outcome of
+ * the pair's decision in force, never with every id ever recorded: when the
+ * outcome goes back to one recorded and superseded before (a policy rolled
+ * back, facts that flipped back), the old id is taken, so the outcome is
+ * recorded again under a reinstated id (case.h) that supersedes the later
+ * decision. A pair whose incident the order no longer has gets its decision
+ * in force withdrawn (FC_CASE_DECISION_WITHDRAWN), only for the orders the
+ * run judged.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,9 +76,11 @@ static fc_str body_field(fc_str body, const char *key) {
  * The current decision of each (order, incident).
  */
 typedef struct current_map {
-    fc_dict *keys; /* "<order>\x1f<incident>" -> index into ids */
-    fc_str *ids;   /* the current decision's id (in arena), {NULL, 0} none */
-    int64_t *seqs; /* its seq in the case log, 0 not recorded yet */
+    fc_dict *keys;      /* "<order>\x1f<incident>" -> index into ids */
+    fc_str *ids;        /* the current decision's id (in arena), {NULL, 0} none */
+    fc_str *outcomes;   /* its outcome id (the id itself but for a reinstated outcome) */
+    int64_t *seqs;      /* its seq in the case log, 0 not recorded yet */
+    uint8_t *withdrawn; /* 1: withdrawn, no decision in force for the pair */
     size_t cap;
     fc_arena *arena;
     char key[128 + 32];
@@ -78,7 +89,9 @@ typedef struct current_map {
 static void map_free(current_map *m) {
     fc_dict_free(m->keys);
     fc_free(m->ids);
+    fc_free(m->outcomes);
     fc_free(m->seqs);
+    fc_free(m->withdrawn);
     fc_arena_free(m->arena);
     memset(m, 0, sizeof *m);
 }
@@ -107,39 +120,54 @@ static fc_str map_key(current_map *m, fc_str order, fc_str incident) {
     return fc_str_make(m->key, n + k);
 }
 
-/* The current decision of (order, incident), {NULL, 0} when none. */
-static fc_str map_get(current_map *m, fc_str order, fc_str incident) {
+/* The index of (order, incident) in the map, -1 when it has no decision. */
+static int64_t map_find(current_map *m, fc_str order, fc_str incident) {
     int64_t i = fc_dict_find(m->keys, map_key(m, order, incident));
-    return i < 0 ? FC_STR_NULL : m->ids[i];
+    return i < 0 || m->ids[i].n == 0 ? -1 : i;
 }
 
-/* Make (order, incident)'s current decision `id`, recorded at `seq` (0:
- * being recorded now, newer than anything read). An older entry read after
- * a newer one (two lookups may meet the same decision) changes nothing. */
-static int map_set(current_map *m, fc_str order, fc_str incident, fc_str id, int64_t seq) {
+/* Make (order, incident)'s current decision `id` with outcome `outcome`,
+ * recorded at `seq` (0: being recorded now, newer than anything read). An
+ * older entry read after a newer one (two lookups may meet the same
+ * decision) changes nothing. */
+static int map_set(current_map *m, fc_str order, fc_str incident, fc_str id, fc_str outcome,
+                   int64_t seq) {
     int64_t i = fc_dict_intern(m->keys, map_key(m, order, incident));
     if (i < 0) {
         return FC_ENOMEM;
     }
     if ((size_t)i >= m->cap) {
-        size_t old = m->cap, cap_ids = m->cap, cap_seqs = m->cap;
-        if (fc_grow((void **)&m->ids, &cap_ids, (size_t)i + 1, sizeof *m->ids) != FC_OK ||
-            fc_grow((void **)&m->seqs, &cap_seqs, cap_ids, sizeof *m->seqs) != FC_OK) {
+        size_t old = m->cap, cap[4] = {m->cap, m->cap, m->cap, m->cap};
+        if (fc_grow((void **)&m->ids, &cap[0], (size_t)i + 1, sizeof *m->ids) != FC_OK ||
+            fc_grow((void **)&m->outcomes, &cap[1], cap[0], sizeof *m->outcomes) != FC_OK ||
+            fc_grow((void **)&m->seqs, &cap[2], cap[0], sizeof *m->seqs) != FC_OK ||
+            fc_grow((void **)&m->withdrawn, &cap[3], cap[0], sizeof *m->withdrawn) != FC_OK) {
             return FC_ENOMEM;
         }
-        m->cap = cap_ids < cap_seqs ? cap_ids : cap_seqs;
+        m->cap = cap[0];
+        for (size_t k = 1; k < 4; k++) {
+            m->cap = cap[k] < m->cap ? cap[k] : m->cap;
+        }
         memset(m->ids + old, 0, (m->cap - old) * sizeof *m->ids);
+        memset(m->outcomes + old, 0, (m->cap - old) * sizeof *m->outcomes);
         memset(m->seqs + old, 0, (m->cap - old) * sizeof *m->seqs);
+        memset(m->withdrawn + old, 0, (m->cap - old) * sizeof *m->withdrawn);
     }
     if (seq > 0 && m->ids[i].n > 0 && (m->seqs[i] == 0 || m->seqs[i] > seq)) {
         return FC_OK;
     }
     m->seqs[i] = seq;
+    if (fc_str_eq(m->ids[i], id)) {
+        return FC_OK; /* met again: what is known of it (withdrawn) stays */
+    }
     fc_str copy = fc_arena_str(m->arena, id);
-    if (copy.p == NULL) {
+    fc_str out = fc_arena_str(m->arena, outcome.n > 0 ? outcome : id);
+    if (copy.p == NULL || out.p == NULL) {
         return FC_ENOMEM;
     }
     m->ids[i] = copy;
+    m->outcomes[i] = out;
+    m->withdrawn[i] = 0;
     return FC_OK;
 }
 
@@ -149,7 +177,19 @@ static int map_visit(void *ud, const fc_case_entry *e) {
     if (incident.n == 0 || e->order.n == 0) {
         return FC_OK; /* not a body this run wrote: nothing to supersede */
     }
-    return map_set(m, e->order, incident, e->id, e->seq);
+    return map_set(m, e->order, incident, e->id, body_field(e->body, "outcome"), e->seq);
+}
+
+/* A withdrawal: its pair has no decision in force when the decision it
+ * withdrew is still the pair's last (a later one is never withdrawn by it). */
+static int map_visit_withdrawal(void *ud, const fc_case_entry *e) {
+    current_map *m = ud;
+    fc_str incident = body_field(e->body, "incident");
+    int64_t i = map_find(m, e->order, incident);
+    if (i >= 0 && fc_str_eq(m->ids[i], e->decision)) {
+        m->withdrawn[i] = 1;
+    }
+    return FC_OK;
 }
 
 /* Read the decisions of the case log (of `order`, `rider`, `city` when not
@@ -163,6 +203,10 @@ static int map_load(fc_store *s, current_map *m, fc_str order, fc_str rider, con
     f.rider = rider;
     f.city = fc_str_c(city);
     int rc = fc_store_case_scan(s, &f, map_visit, m, err);
+    if (rc == FC_OK) {
+        f.type = FC_CASE_DECISION_WITHDRAWN;
+        rc = fc_store_case_scan(s, &f, map_visit_withdrawal, m, err);
+    }
     if (rc == FC_ENOMEM) {
         fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory reading the recorded decisions");
     }
@@ -184,6 +228,7 @@ typedef struct run {
     int64_t batch_entries;
     fc_decision d[FC_JUDGE_MAX_DECISIONS];
     fc_case_decision cd;
+    fc_arena *arena; /* evidence of a decision read back (withdrawals) */
 } run;
 
 static int batch_open(run *r) {
@@ -276,8 +321,8 @@ static int ledger_visit(void *ud, const fc_case_entry *e) {
 }
 
 /* Reverse what is left of the ledger entries of decision `old`, caused by
- * the decision being recorded. */
-static int reverse_superseded(run *r, fc_str old) {
+ * `cause` (the decision being recorded, or a withdrawal). */
+static int reverse_superseded(run *r, fc_str old, const char *cause) {
     ledger_read *lr = fc_calloc(1, sizeof *lr);
     if (lr == NULL) {
         return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory reading a ledger");
@@ -309,7 +354,7 @@ static int reverse_superseded(run *r, fc_str old) {
             continue;
         }
         fc_ledger_entry rev;
-        fc_case_ledger_reverse(&left, r->cd.id, 0, &rev);
+        fc_case_ledger_reverse(&left, cause, 0, &rev);
         rc = append_ledger(r, &rev);
         if (rc != FC_OK) {
             goto out;
@@ -317,6 +362,19 @@ static int reverse_superseded(run *r, fc_str old) {
     }
 out:
     fc_free(lr);
+    return rc;
+}
+
+/* Encode r->cd and append it; *dup as fc_store_case_append. */
+static int append_decision(run *r, int *dup) {
+    char *body = NULL;
+    size_t len = 0;
+    int rc = fc_case_decision_json(&r->cd, &body, &len);
+    if (rc != FC_OK) {
+        return fc_err_set(r->err, rc, NULL, 0, 0, "out of memory encoding a decision");
+    }
+    rc = append(r, FC_CASE_DECISION, r->cd.id, r->cd.id, body, len, dup);
+    fc_free(body);
     return rc;
 }
 
@@ -343,8 +401,9 @@ static int record(run *r, const fc_policy *p, const fc_policy_input *in, const f
     }
     fc_str incident = fc_str_c(fc_incident_name(d->incident));
     fc_str order = in->facts->order;
-    fc_str current = map_get(&r->map, order, incident);
-    if (current.n > 0 && fc_str_eqc(current, id)) {
+    int64_t cur = map_find(&r->map, order, incident);
+    int withdrawn = cur >= 0 && r->map.withdrawn[cur];
+    if (cur >= 0 && !withdrawn && fc_str_eqc(r->map.outcomes[cur], id)) {
         r->st.unchanged++;
         return FC_OK;
     }
@@ -354,36 +413,41 @@ static int record(run *r, const fc_policy *p, const fc_policy_input *in, const f
         cd->d.review = 1;
         memcpy(cd->id, id, sizeof id);
     }
-    if (current.n > 0) {
-        fc_str_cpy(cd->supersedes, sizeof cd->supersedes, current);
+    memcpy(cd->outcome, id, sizeof id);
+    char current[FC_CASE_ID_MAX] = "";
+    if (cur >= 0) {
+        fc_str_cpy(current, sizeof current, r->map.ids[cur]);
+        memcpy(cd->supersedes, current, sizeof current);
     }
     int rc = batch_open(r);
     if (rc != FC_OK) {
         return rc;
     }
-    char *body = NULL;
-    size_t len = 0;
-    rc = fc_case_decision_json(cd, &body, &len);
-    if (rc != FC_OK) {
-        return fc_err_set(r->err, rc, NULL, 0, 0, "out of memory encoding a decision");
-    }
     int dup = 0;
-    rc = append(r, FC_CASE_DECISION, cd->id, cd->id, body, len, &dup);
-    fc_free(body);
+    rc = append_decision(r, &dup);
+    if (rc == FC_OK && dup && current[0] != '\0') {
+        /* The outcome was recorded before and superseded (or withdrawn)
+         * since: its id is taken, so it is reinstated under its own. */
+        fc_case_decision_reinstated_id(id, current, cd->id);
+        rc = append_decision(r, &dup);
+    }
     if (rc != FC_OK) {
         return rc;
     }
     if (dup) {
-        /* Recorded before and superseded since (the outcome went back to
-         * an earlier one): its id is taken, the later decision stays in
-         * force. */
+        /* Already recorded by a run that met the same log (or a decision
+         * the map could not see): nothing to write. */
         r->st.unchanged++;
-        return FC_OK;
+        rc = map_set(&r->map, order, incident, fc_str_c(cd->id), fc_str_c(id), 0);
+        return rc == FC_OK ? FC_OK : fc_err_set(r->err, rc, NULL, 0, 0, "out of memory");
     }
     r->st.recorded++;
-    if (current.n > 0) {
+    if (cur >= 0) {
         r->st.superseded++;
-        rc = reverse_superseded(r, current);
+    }
+    if (cur >= 0 && !withdrawn) {
+        /* A withdrawn decision's entries were reversed by its withdrawal. */
+        rc = reverse_superseded(r, fc_str_c(current), cd->id);
         if (rc != FC_OK) {
             return rc;
         }
@@ -396,11 +460,76 @@ static int record(run *r, const fc_policy *p, const fc_policy_input *in, const f
             return rc;
         }
     }
-    rc = map_set(&r->map, order, incident, fc_str_c(cd->id), 0);
+    rc = map_set(&r->map, order, incident, fc_str_c(cd->id), fc_str_c(id), 0);
     if (rc != FC_OK) {
         return fc_err_set(r->err, rc, NULL, 0, 0, "out of memory");
     }
     if (r->batch_entries >= ENTRIES_PER_BATCH) {
+        rc = batch_close(r);
+    }
+    return rc;
+}
+
+/* Read the recorded decision `id` into r->cd. */
+static int read_decision(void *ud, const fc_case_entry *e) {
+    run *r = ud;
+    fc_arena_reset(r->arena);
+    return fc_case_decision_parse(e->body, r->arena, &r->cd, r->err);
+}
+
+/* Withdraw the decision in force of the map's pair i: the order judged
+ * under p no longer has its incident. */
+static int withdraw(run *r, const fc_policy *p, fc_str order, fc_incident_kind incident,
+                    int64_t i) {
+    char decision[FC_CASE_ID_MAX];
+    fc_str_cpy(decision, sizeof decision, r->map.ids[i]);
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.type = FC_CASE_DECISION;
+    f.id = fc_str_c(decision);
+    memset(r->cd.id, 0, sizeof r->cd.id);
+    int rc = fc_store_case_scan(r->s, &f, read_decision, r, r->err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    if (r->cd.id[0] == '\0') {
+        return fc_err_set(r->err, FC_ENOTFOUND, NULL, 0, 0, "decision %s is not in the case log",
+                          decision);
+    }
+    fc_case_withdrawal w;
+    memset(&w, 0, sizeof w);
+    fc_case_withdrawal_id(decision, w.id);
+    memcpy(w.decision, decision, sizeof decision);
+    fc_str_cpy(w.order, sizeof w.order, order);
+    w.incident = incident;
+    fc_str_cpy(w.policy_id, sizeof w.policy_id, fc_str_c(fc_policy_id(p)));
+    fc_str_cpy(w.policy_version, sizeof w.policy_version, fc_str_c(fc_policy_version(p)));
+    snprintf(w.reason, sizeof w.reason,
+             "judged again under %s %s, the order has no %s incident any more", w.policy_id,
+             w.policy_version, fc_incident_name(incident));
+    rc = batch_open(r);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    char *body = NULL;
+    size_t len = 0;
+    rc = fc_case_withdrawal_json(&w, &body, &len);
+    if (rc != FC_OK) {
+        return fc_err_set(r->err, rc, NULL, 0, 0, "out of memory encoding a withdrawal");
+    }
+    int dup = 0;
+    rc = append(r, FC_CASE_DECISION_WITHDRAWN, w.id, decision, body, len, &dup);
+    fc_free(body);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    r->map.withdrawn[i] = 1;
+    if (dup) {
+        return FC_OK;
+    }
+    r->st.withdrawn++;
+    rc = reverse_superseded(r, fc_str_c(decision), w.id);
+    if (rc == FC_OK && r->batch_entries >= ENTRIES_PER_BATCH) {
         rc = batch_close(r);
     }
     return rc;
@@ -427,10 +556,25 @@ static int visit(void *ud, const fc_scan_order *so) {
                           f->order.p);
     }
     r->st.orders++;
+    int decided[FC_INCIDENT__COUNT] = {0};
     for (size_t i = 0; i < n; i++) {
         rc = record(r, p, so->input, &r->d[i]);
         if (rc != FC_OK) {
             return rc;
+        }
+        if ((unsigned)r->d[i].incident < FC_INCIDENT__COUNT) {
+            decided[r->d[i].incident] = 1;
+        }
+    }
+    for (int k = 0; k < FC_INCIDENT__COUNT; k++) {
+        int64_t i = decided[k] ? -1
+                               : map_find(&r->map, f->order,
+                                          fc_str_c(fc_incident_name((fc_incident_kind)k)));
+        if (i >= 0 && !r->map.withdrawn[i]) {
+            rc = withdraw(r, p, f->order, (fc_incident_kind)k, i);
+            if (rc != FC_OK) {
+                return rc;
+            }
         }
     }
     if (r->o->on_order != NULL) {
@@ -441,6 +585,7 @@ static int visit(void *ud, const fc_scan_order *so) {
 
 static void run_free(run *r) {
     map_free(&r->map);
+    fc_arena_free(r->arena);
     fc_dict_free(r->only);
     fc_dict_free(r->riders);
     fc_free(r);
@@ -459,7 +604,9 @@ static int run_new(fc_store *s, const fc_adj_opts *o, fc_err *err, run **out) {
     r->s = s;
     r->o = o;
     r->err = err;
-    if (map_init(&r->map) != FC_OK) {
+    r->arena = fc_arena_new(0);
+    if (r->arena == NULL || map_init(&r->map) != FC_OK) {
+        fc_arena_free(r->arena);
         fc_free(r);
         return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
     }
@@ -598,7 +745,8 @@ typedef struct reader {
 
 static int collect_superseded(void *ud, const fc_case_entry *e) {
     reader *rd = ud;
-    fc_str old = body_field(e->body, "supersedes");
+    fc_str old =
+        e->type == FC_CASE_DECISION_WITHDRAWN ? e->decision : body_field(e->body, "supersedes");
     if (old.n > 0 && fc_dict_intern(rd->superseded, old) < 0) {
         return fc_err_set(rd->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
     }
@@ -651,6 +799,11 @@ int fc_adj_decisions(fc_store *s, const fc_adj_opts *o, fc_adj_decision_cb cb, v
     f.type = FC_CASE_DECISION;
     f.city = fc_str_c(o != NULL ? o->city : NULL);
     rc = fc_store_case_scan(s, &f, collect_superseded, rd, err);
+    if (rc == FC_OK) {
+        f.type = FC_CASE_DECISION_WITHDRAWN;
+        rc = fc_store_case_scan(s, &f, collect_superseded, rd, err);
+        f.type = FC_CASE_DECISION;
+    }
     if (rc == FC_OK) {
         rc = fc_store_case_scan(s, &f, emit_current, rd, err);
     }

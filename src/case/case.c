@@ -102,6 +102,30 @@ void fc_case_decision_id(const fc_decision *d, fc_str order, char out[FC_CASE_ID
     hex_of(h, 12, out + 4);
 }
 
+/* 24 hex digits of SHA-256 over the fields, after a prefix. */
+static void id_of(const char *prefix, const char *a, const char *b, char out[FC_CASE_ID_MAX]) {
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    hash_cstr(&st, a == NULL ? "" : a);
+    if (b != NULL) {
+        hash_cstr(&st, b);
+    }
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&st, h);
+    size_t k = strlen(prefix);
+    memcpy(out, prefix, k);
+    hex_of(h, 12, out + k);
+}
+
+void fc_case_decision_reinstated_id(const char *outcome, const char *supersedes,
+                                    char out[FC_CASE_ID_MAX]) {
+    id_of("dec-", outcome, supersedes == NULL ? "" : supersedes, out);
+}
+
+void fc_case_withdrawal_id(const char *decision, char out[FC_CASE_ID_MAX]) {
+    id_of("wdr-", decision, NULL, out);
+}
+
 void fc_case_decision_make(const fc_policy *p, const fc_policy_input *in, const fc_decision *d,
                            fc_case_decision *out) {
     memset(out, 0, offsetof(fc_case_decision, d));
@@ -324,6 +348,9 @@ int fc_case_decision_json(const fc_case_decision *cd, char **out, size_t *len) {
     bad |= put(o, "explanation", texts_json(cd->explanation[0], sizeof cd->explanation[0]));
     bad |= put(o, "margin_text", texts_json(cd->margin_text[0], sizeof cd->margin_text[0]));
     bad |= put(o, "supersedes", json_string(cd->supersedes));
+    if (cd->outcome[0] != '\0' && strcmp(cd->outcome, cd->id) != 0) {
+        bad |= put(o, "outcome", json_string(cd->outcome));
+    }
     if (bad) {
         json_decref(o);
         return FC_ENOMEM;
@@ -677,6 +704,11 @@ int fc_case_decision_parse(fc_str body, fc_arena *arena, fc_case_decision *out, 
         parse_texts(&ps, t, "margin_text", out->margin_text[0], sizeof out->margin_text[0]);
     }
     get_text(&ps, o, "supersedes", "supersedes", out->supersedes, sizeof out->supersedes);
+    if (json_object_get(o, "outcome") != NULL) {
+        get_text(&ps, o, "outcome", "outcome", out->outcome, sizeof out->outcome);
+    } else {
+        copy_c(out->outcome, sizeof out->outcome, out->id);
+    }
     if (ps.rc == FC_OK) {
         copy_c(d->explanation, sizeof d->explanation, out->explanation[d->lang]);
         copy_c(d->margin_text, sizeof d->margin_text, out->margin_text[d->lang]);
@@ -844,6 +876,55 @@ int fc_case_ledger_parse(fc_str body, fc_ledger_entry *out, fc_err *err) {
     }
     if (ps.rc == FC_OK && out->kind == FC_LEDGER_REVERSAL && out->reverses[0] == '\0') {
         fail(&ps, "reverses", "a reversal must name the entry it undoes");
+    }
+out:
+    json_decref(root);
+    return ps.rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Withdrawals.
+ */
+
+int fc_case_withdrawal_json(const fc_case_withdrawal *w, char **out, size_t *len) {
+    json_t *o = json_object();
+    if (o == NULL) {
+        return dump(NULL, out, len);
+    }
+    int bad = 0;
+    bad |= put(o, "id", json_string(w->id));
+    bad |= put(o, "decision", json_string(w->decision));
+    bad |= put(o, "order", json_string(w->order));
+    bad |= put(o, "incident", json_string(fc_incident_name(w->incident)));
+    bad |= put(o, "policy", json_string(w->policy_id));
+    bad |= put(o, "policy_version", json_string(w->policy_version));
+    bad |= put(o, "reason", json_string(w->reason));
+    if (bad) {
+        json_decref(o);
+        return FC_ENOMEM;
+    }
+    return dump(o, out, len);
+}
+
+int fc_case_withdrawal_parse(fc_str body, fc_case_withdrawal *out, fc_err *err) {
+    parser ps = {err, "withdrawal", FC_OK};
+    memset(out, 0, sizeof *out);
+    json_t *root = NULL;
+    json_t *o = load_object(&ps, body, &root);
+    if (o == NULL) {
+        goto out;
+    }
+    get_text(&ps, o, "id", "id", out->id, sizeof out->id);
+    get_text(&ps, o, "decision", "decision", out->decision, sizeof out->decision);
+    get_text(&ps, o, "order", "order", out->order, sizeof out->order);
+    out->incident = (fc_incident_kind)get_name(&ps, o, "incident", "incident", incident_name_i,
+                                               FC_INCIDENT__COUNT, 0);
+    get_text(&ps, o, "policy", "policy", out->policy_id, sizeof out->policy_id);
+    get_text(&ps, o, "policy_version", "policy_version", out->policy_version,
+             sizeof out->policy_version);
+    get_text(&ps, o, "reason", "reason", out->reason, sizeof out->reason);
+    if (ps.rc == FC_OK && out->decision[0] == '\0') {
+        fail(&ps, "decision", "empty");
     }
 out:
     json_decref(root);

@@ -45,6 +45,9 @@ typedef struct fc_case_decision {
     char margin_text[FC_LANG__COUNT][160];
     char supersedes[FC_CASE_ID_MAX]; /* the decision of the same order and incident it
                                         replaces (facts changed since), "" none */
+    char outcome[FC_CASE_ID_MAX];    /* the outcome's id (fc_case_decision_id): the same as id,
+                                        except for a reinstated outcome (see
+                                        fc_case_decision_reinstated_id); "" read as id */
 } fc_case_decision;
 
 /* The decision's id: "dec-" and 24 hex digits of SHA-256 over the order id,
@@ -53,6 +56,14 @@ typedef struct fc_case_decision {
  * under the same policy with the same outcome always gets the same id, so
  * re-judging records nothing new; any change of outcome gets a new id. */
 void fc_case_decision_id(const fc_decision *d, fc_str order, char out[FC_CASE_ID_MAX]);
+
+/* The id of an outcome reinstated: an order's outcome goes back to one
+ * recorded before and superseded since (a policy rolled back, facts that
+ * flipped back), whose own id is taken. "dec-" and 24 hex digits of SHA-256
+ * over the outcome id and the decision the reinstated one supersedes, so
+ * that judging again finds it, and each reinstatement gets its own. */
+void fc_case_decision_reinstated_id(const char *outcome, const char *supersedes,
+                                    char out[FC_CASE_ID_MAX]);
 
 /* Fill *out from a judge's decision and the order it is about (in: the
  * policy input the judge read), rendering the explanation and margin in
@@ -67,6 +78,30 @@ int fc_case_decision_json(const fc_case_decision *cd, char **out, size_t *len);
  * `arena` (caller owned). FC_EPARSE (err says which field) on a body that is
  * not a decision. */
 int fc_case_decision_parse(fc_str body, fc_arena *arena, fc_case_decision *out, fc_err *err);
+
+/* ---------------------------------------------------------------------------
+ * Withdrawals: a decision in force whose incident the order no longer has
+ * when judged again (a policy raised a threshold; a new event shows the
+ * incident did not happen). The withdrawal is its own entry
+ * (FC_CASE_DECISION_WITHDRAWN); the decision's ledger entries are reversed
+ * with the withdrawal as their cause. A decision is withdrawn at most once.
+ */
+typedef struct fc_case_withdrawal {
+    char id[FC_CASE_ID_MAX];       /* "wdr-" + 24 hex digits, see fc_case_withdrawal_id */
+    char decision[FC_CASE_ID_MAX]; /* the decision withdrawn */
+    char order[64];
+    fc_incident_kind incident; /* the incident the order no longer has */
+    char policy_id[64];        /* the policy that judged the order without it */
+    char policy_version[40];
+    char reason[256]; /* why, in words */
+} fc_case_withdrawal;
+
+/* "wdr-" and 24 hex digits of SHA-256 over the decision id: one withdrawal
+ * per decision. */
+void fc_case_withdrawal_id(const char *decision, char out[FC_CASE_ID_MAX]);
+int fc_case_withdrawal_json(const fc_case_withdrawal *w, char **out, size_t *len);
+/* FC_EPARSE (err says which field) on a body that is not a withdrawal. */
+int fc_case_withdrawal_parse(fc_str body, fc_case_withdrawal *out, fc_err *err);
 
 /* ---------------------------------------------------------------------------
  * The ledger.

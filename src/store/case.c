@@ -47,6 +47,7 @@ static const char *const type_names[FC_CASE__COUNT] = {
     [FC_CASE_APPEAL_VIEWED] = "appeal_viewed",
     [FC_CASE_APPEAL_DECIDED] = "appeal_decided",
     [FC_CASE_LEDGER] = "ledger",
+    [FC_CASE_DECISION_WITHDRAWN] = "decision_withdrawn",
 };
 
 const char *fc_case_type_name(fc_case_type t) {

@@ -131,12 +131,13 @@ int fc_store_counts(fc_store *s, int64_t *records, int64_t *events, fc_err *err)
  */
 typedef enum fc_case_type {
     FC_CASE_NONE = 0,
-    FC_CASE_DECISION,        /* the judge decided one incident of an order */
-    FC_CASE_APPEAL_FILED,    /* a rider or merchant appealed a decision, with evidence */
-    FC_CASE_APPEAL_REVIEWED, /* auto-review re-judged the appeal (overturned or queued) */
-    FC_CASE_APPEAL_VIEWED,   /* a reviewer opened the appeal: what evidence was shown */
-    FC_CASE_APPEAL_DECIDED,  /* a reviewer's verdict: uphold / overturn / partial, reason */
-    FC_CASE_LEDGER,          /* a penalty, reward, compensation or chargeback, or its reversal */
+    FC_CASE_DECISION,           /* the judge decided one incident of an order */
+    FC_CASE_APPEAL_FILED,       /* a rider or merchant appealed a decision, with evidence */
+    FC_CASE_APPEAL_REVIEWED,    /* auto-review re-judged the appeal (overturned or queued) */
+    FC_CASE_APPEAL_VIEWED,      /* a reviewer opened the appeal: what evidence was shown */
+    FC_CASE_APPEAL_DECIDED,     /* a reviewer's verdict: uphold / overturn / partial, reason */
+    FC_CASE_LEDGER,             /* a penalty, reward, compensation or chargeback, or its reversal */
+    FC_CASE_DECISION_WITHDRAWN, /* a decision in force whose incident the order no longer has */
     FC_CASE__COUNT
 } fc_case_type;
 const char *fc_case_type_name(fc_case_type t); /* "decision", "appeal_filed", ...; "" NONE */
