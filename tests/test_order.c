@@ -245,6 +245,17 @@ static void shuffle(fixture *fx, uint64_t *seed) {
     }
 }
 
+/* `rounds` shuffles of base's events, each folded to facts equal to ref. */
+static void assert_shuffles_fold_equal(const fixture *base, const fc_order_facts *ref,
+                                       uint64_t seed, int rounds) {
+    for (int round = 0; round < rounds; round++) {
+        fixture fx = *base;
+        shuffle(&fx, &seed);
+        fc_order_facts f = fold(&fx);
+        assert_facts_equal(ref, &f);
+    }
+}
+
 /* ------------------------------------------------------------------------- */
 
 static void test_normal_order_every_leg(void **state) {
@@ -355,13 +366,7 @@ static void test_permutations_give_identical_facts(void **state) {
                      (1u << FC_COMPLAINT_MISSING_ITEM) | (1u << FC_COMPLAINT_DAMAGED));
     assert_true(str_is(ref.rider, "r2"));
 
-    uint64_t seed = 0x9e3779b97f4a7c15ULL;
-    for (int round = 0; round < 500; round++) {
-        fixture fx = base;
-        shuffle(&fx, &seed);
-        fc_order_facts f = fold(&fx);
-        assert_facts_equal(&ref, &f);
-    }
+    assert_shuffles_fold_equal(&base, &ref, 0x9e3779b97f4a7c15ULL, 500);
     /* Reversed input order too. */
     fixture rev = base;
     for (size_t i = 0; i < rev.n / 2; i++) {
@@ -747,13 +752,7 @@ static void test_door_gps_any_event_order(void **state) {
     fc_order_facts ref = fold(&base);
     assert_true(str_is(ref.rider, "r1"));
     assert_int_equal(ref.door_gps_m, 222);
-    uint64_t seed = 0x2545f4914f6cdd1dULL;
-    for (int round = 0; round < 200; round++) {
-        fixture fx = base;
-        shuffle(&fx, &seed);
-        fc_order_facts f = fold(&fx);
-        assert_facts_equal(&ref, &f);
-    }
+    assert_shuffles_fold_equal(&base, &ref, 0x2545f4914f6cdd1dULL, 200);
 }
 
 static void test_cancellation_by_each_party(void **state) {
