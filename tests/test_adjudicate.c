@@ -639,7 +639,8 @@ static void test_ingest_judges(void **state) {
     assert_non_null(strstr(out, "orders judged"));
     assert_non_null(strstr(out, "force_majeure"));
     assert_non_null(strstr(out, "undetermined"));
-    assert_non_null(strstr(out, "recorded 0, unchanged 3, superseded 0, ledger entries 0"));
+    assert_non_null(
+        strstr(out, "recorded 0, unchanged 3, superseded 0, withdrawn 0, ledger entries 0"));
     /* riyadh: 4 closed orders judged, 3 decisions, rider 1, merchant 2. */
     const char *row = strstr(out, "riyadh");
     assert_non_null(row);

@@ -472,6 +472,30 @@ static void test_filing_twice_is_idempotent(void **state) {
     assert_int_equal(count_type(fx, FC_CASE_APPEAL_REVIEWED), 1);
 }
 
+/* An unanswered call of `rider` on `order` recorded later (at +27 min),
+ * then the order judged again: the new decision's id into dec_now. */
+static void later_call(fixture *fx, const char *order, const char *rider,
+                       char dec_now[FC_CASE_ID_MAX]) {
+    order_events later;
+    memset(&later, 0, sizeof later);
+    snprintf(later.order, sizeof later.order, "%s", order);
+    fc_event *c = add(&later, FC_EV_CONTACT_ATTEMPT, T0 + 27 * MIN, rider);
+    later.ids[0][0] = 'x'; /* an id of its own */
+    c->id = fc_str_c(later.ids[0]);
+    c->channel = fc_str_c("call");
+    c->outcome = fc_str_c("no_answer");
+    char source[64];
+    snprintf(source, sizeof source, "%s-later", order);
+    int dup = 0;
+    fc_err err;
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(
+        fc_store_append(fx->s, 1, fc_str_c(source), fc_str_c(order), later.ev, 1, &dup, &err),
+        FC_OK);
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    judge_order(fx, order, dec_now);
+}
+
 static void test_appellant_mismatch_refused(void **state) {
     fixture *fx = *state;
     fc_err err;
@@ -502,27 +526,86 @@ static void test_appellant_mismatch_refused(void **state) {
 
     /* A call recorded later changes the facts: the judge run supersedes the
      * decision, and the old one can no longer be appealed. */
-    order_events later;
-    memset(&later, 0, sizeof later);
-    snprintf(later.order, sizeof later.order, "O2");
-    fc_event *c = add(&later, FC_EV_CONTACT_ATTEMPT, T0 + 27 * MIN, "R2");
-    later.ids[0][0] = 'x'; /* an id of its own */
-    c->id = fc_str_c(later.ids[0]);
-    c->channel = fc_str_c("call");
-    c->outcome = fc_str_c("no_answer");
-    int dup = 0;
-    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
-    assert_int_equal(
-        fc_store_append(fx->s, 1, fc_str_c("O2-later"), fc_str_c("O2"), later.ev, 1, &dup, &err),
-        FC_OK);
-    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
     char dec_now[FC_CASE_ID_MAX];
-    judge_order(fx, "O2", dec_now);
+    later_call(fx, "O2", "R2", dec_now);
     assert_string_not_equal(dec_now, dec);
     f = filing(dec, "R2", items, 1);
     assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 5 * H, "R2", &a, &err), FC_EINVAL);
     assert_non_null(strstr(err.msg, "superseded"));
     a = file_ok(fx, dec_now, "R2", items, 1, T0 + 5 * H);
+}
+
+/* A pending appeal whose decision the judge superseded is moot: out of the
+ * queue, not decidable, not breached. */
+static void test_superseded_appeal_is_moot(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX];
+    undeliverable_judged(fx, "O2", "R2", 1, 5, dec);
+    fc_appeal_item items[] = {call(T0 + 28 * MIN, "no_answer")};
+    fc_appeal a = file_ok(fx, dec, "R2", items, 1, T0 + 5 * H);
+    assert_int_equal(a.state, FC_APPEAL_PENDING);
+    assert_string_equal(a.replaced_by, "");
+
+    char dec_now[FC_CASE_ID_MAX];
+    later_call(fx, "O2", "R2", dec_now);
+    assert_string_not_equal(dec_now, dec);
+
+    /* Past its deadline, and still not breached: it left the queue. */
+    int64_t late = T0 + 5 * H + 48 * H;
+    fc_appeal got;
+    assert_int_equal(fc_appeal_get(fx->s, a.id, late, &got, &err), FC_OK);
+    assert_int_equal(got.state, FC_APPEAL_MOOT);
+    assert_string_equal(fc_appeal_state_name(got.state), "moot");
+    assert_int_equal(fc_appeal_state_from("moot"), FC_APPEAL_MOOT);
+    assert_string_equal(got.replaced_by, dec_now);
+    assert_false(got.breached);
+    assert_int_equal(got.decided_at, FC_TS_NONE);
+
+    fc_appeal_query q;
+    fc_appeal_query_init(&q);
+    q.state = FC_APPEAL_PENDING;
+    fc_appeal *list = NULL;
+    size_t n = 0;
+    assert_int_equal(fc_appeal_list(fx->s, &q, late, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 0);
+    fc_free(list);
+    q.state = FC_APPEAL_MOOT;
+    assert_int_equal(fc_appeal_list(fx->s, &q, late, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].id, a.id);
+    assert_string_equal(list[0].replaced_by, dec_now);
+    fc_free(list);
+
+    /* Deciding it is refused, saying why; nothing is written. */
+    int64_t filed = count_type(fx, FC_CASE_APPEAL_DECIDED);
+    fc_appeal_verdict v = {FC_VERDICT_OVERTURN, "the calls were made", "rev1", 0};
+    assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, got.last_seq, late, NULL, &err), FC_EINVAL);
+    assert_non_null(strstr(err.msg, "moot"));
+    assert_non_null(strstr(err.msg, dec_now));
+    assert_int_equal(count_type(fx, FC_CASE_APPEAL_DECIDED), filed);
+
+    /* The SLA report counts it as moot, neither pending nor breached. */
+    fc_appeal_sla_row *rows = NULL;
+    assert_int_equal(fc_appeal_sla(fx->s, FC_TS_NONE, FC_TS_NONE, late, &rows, &n, &err), FC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].filed, 1);
+    assert_int_equal(rows[0].moot, 1);
+    assert_int_equal(rows[0].pending, 0);
+    assert_int_equal(rows[0].decided, 0);
+    assert_int_equal(rows[0].breached_pending, 0);
+    fc_free(rows);
+
+    /* The command line shows it with the decision that replaced it. */
+    char *out = NULL;
+    const char *show[] = {"appeal", "show", a.id, "--db", fx->db, "--as", "rev1", NULL};
+    char *errs = NULL;
+    int rc = fc_test_run(fx->dir, show, &out, &errs);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "moot"));
+    assert_non_null(strstr(out, dec_now));
+    free(out);
+    free(errs);
 }
 
 static void test_queue_reviews_and_uphold(void **state) {
@@ -1036,6 +1119,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_policy_version_gone_queues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filing_twice_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_appellant_mismatch_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_superseded_appeal_is_moot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_reviews_and_uphold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_order_by_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sla_breach, setup, teardown),

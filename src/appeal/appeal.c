@@ -18,7 +18,7 @@
 #include "appeal/appeal_internal.h"
 
 static const char *const state_names[FC_APPEAL__COUNT] = {"pending", "overturned", "upheld",
-                                                          "partial"};
+                                                          "partial", "moot"};
 static const char *const item_names[FC_APPEAL_ITEM__COUNT] = {"text", "gps", "photo", "call"};
 static const char *const verdict_names[] = {"uphold", "overturn", "partial"};
 
@@ -106,6 +106,63 @@ int fc__appeal_decision(fc_store *s, const char *id, fc_arena *arena, fc_case_de
         *recorded_at = df.ts;
     }
     return FC_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Decisions no longer in force.
+ */
+typedef struct replaced {
+    const char *id;
+    char *out;
+} replaced;
+
+static int superseded_cb(void *ud, const fc_case_entry *e) {
+    replaced *r = ud;
+    json_error_t je;
+    json_t *o = json_loadb(e->body.p != NULL ? e->body.p : "", e->body.n, 0, &je);
+    const char *sup = json_string_value(json_object_get(o, "supersedes"));
+    if (sup != NULL && strcmp(sup, r->id) == 0) {
+        fc_str_cpy(r->out, FC_CASE_ID_MAX, e->id);
+    }
+    json_decref(o);
+    return FC_OK;
+}
+
+static int withdrawn_cb(void *ud, const fc_case_entry *e) {
+    replaced *r = ud;
+    fc_str_cpy(r->out, FC_CASE_ID_MAX, e->id);
+    return 1;
+}
+
+int fc__appeal_replaced_by(fc_store *s, const char *id, const char *order, char out[FC_CASE_ID_MAX],
+                           fc_err *err) {
+    out[0] = '\0';
+    replaced r = {id, out};
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.type = FC_CASE_DECISION;
+    f.order = fc_str_c(order);
+    int rc = f.order.n > 0 ? fc_store_case_scan(s, &f, superseded_cb, &r, err) : FC_OK;
+    if (rc == FC_OK && out[0] == '\0') {
+        fc_case_filter_init(&f);
+        f.type = FC_CASE_DECISION_WITHDRAWN;
+        f.decision = fc_str_c(id);
+        rc = fc_store_case_scan(s, &f, withdrawn_cb, &r, err);
+        rc = rc == 1 ? FC_OK : rc;
+    }
+    return rc;
+}
+
+/* A pending item whose decision is no longer in force is moot. */
+static int check_moot(fc_store *s, fc_appeal *a, fc_err *err) {
+    if (a->state != FC_APPEAL_PENDING || a->decision[0] == '\0') {
+        return FC_OK;
+    }
+    int rc = fc__appeal_replaced_by(s, a->decision, a->order, a->replaced_by, err);
+    if (rc == FC_OK && a->replaced_by[0] != '\0') {
+        a->state = FC_APPEAL_MOOT;
+    }
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------
@@ -222,6 +279,9 @@ void fc__appeal_finish(fc_appeal *a, int64_t now) {
     if (a->due_at == FC_TS_NONE) {
         return;
     }
+    if (a->state == FC_APPEAL_MOOT) {
+        return; /* left the queue undecided: no deadline to keep */
+    }
     if (a->state == FC_APPEAL_PENDING) {
         a->breached = now != FC_TS_NONE && now > a->due_at;
     } else {
@@ -259,6 +319,10 @@ int fc_appeal_get(fc_store *s, const char *id, int64_t now, fc_appeal *out, fc_e
     if (!fo.found) {
         fc__appeal_init(out);
         return fc_err_set(err, FC_ENOTFOUND, NULL, 0, 0, "no appeal or review item %s", id);
+    }
+    rc = check_moot(s, out, err);
+    if (rc != FC_OK) {
+        return rc;
     }
     fc__appeal_finish(out, now);
     return FC_OK;
@@ -360,6 +424,7 @@ static int collect(fc_store *s, const fc_appeal_query *q, int64_t from, int64_t 
         rc = fc_store_case_scan(s, &f, list_more_cb, l, err);
     }
     for (size_t i = 0; rc == FC_OK && i < l->n; i++) {
+        rc = check_moot(s, &l->items[i], err);
         fc__appeal_finish(&l->items[i], now);
     }
     return rc;
@@ -663,6 +728,10 @@ int fc_appeal_sla(fc_store *s, int64_t from, int64_t to, int64_t now, fc_appeal_
         for (size_t k = i; k < j; k++) {
             const fc_appeal *a = &l.items[k];
             r->filed++;
+            if (a->state == FC_APPEAL_MOOT) {
+                r->moot++;
+                continue;
+            }
             if (a->state == FC_APPEAL_PENDING) {
                 r->pending++;
                 if (a->breached) {

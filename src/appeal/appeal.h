@@ -44,6 +44,9 @@ typedef enum fc_appeal_state {
     FC_APPEAL_OVERTURNED,  /* the decision no longer holds (by auto-review or a human) */
     FC_APPEAL_UPHELD,      /* the decision stands (a review item: confirmed) */
     FC_APPEAL_PARTIAL,     /* the decision stands with part of its penalty */
+    FC_APPEAL_MOOT,        /* still pending when its decision stopped being in force (the judge
+                              superseded or withdrew it): nothing left to decide; derived when
+                              the item is read, no entry records it */
     FC_APPEAL__COUNT
 } fc_appeal_state;
 const char *fc_appeal_state_name(fc_appeal_state s); /* "pending", "overturned", ... */
@@ -102,6 +105,8 @@ typedef struct fc_appeal {
     int64_t last_seq;    /* highest seq of its entries: what fc_appeal_decide expects */
     int breached;        /* decided after due_at, or pending past `now` */
     size_t n_items;      /* evidence items filed */
+    char replaced_by[FC_CASE_ID_MAX]; /* MOOT: the decision that superseded the item's, or the
+                                         withdrawal ("wdr-...") that withdrew it; "" else */
 } fc_appeal;
 
 /* File an appeal (FC_CASE_APPEAL_FILED), then auto-review it when the
@@ -197,7 +202,8 @@ typedef struct fc_appeal_verdict {
  * makes them and reverses the liable party's share not kept. expect_seq is
  * the item's last_seq as the reviewer saw it: when another entry came since
  * (another reviewer decided, or opened it), nothing is written and
- * FC_ECONFLICT is returned. FC_EINVAL when the item is not pending, the
+ * FC_ECONFLICT is returned. FC_EINVAL when the item is not pending (a moot
+ * item: its decision is no longer in force, err names what replaced it), the
  * verdict is malformed, or it is a partial verdict on a decision that
  * carries a suspension (a suspension is upheld or lifted, never split). *out (may be NULL) gets the
  * new state. */
@@ -215,6 +221,8 @@ typedef struct fc_appeal_sla_row {
     int64_t breached_pending; /* pending past the deadline at `now` */
     double median_decide_h;   /* filing to verdict, hours; NAN when none decided */
     int64_t worst_overdue_s;  /* the longest a pending item is past its deadline, 0 none */
+    int64_t moot;             /* left the queue undecided: their decision is no longer in force
+                                 (neither decided nor pending, never breached) */
 } fc_appeal_sla_row;
 /* Rows for items filed in [from, to) (FC_TS_NONE open), by city then who.
  * *out is caller-freed with fc_free. */

@@ -19,6 +19,12 @@
 int fc__appeal_decision(fc_store *s, const char *id, fc_arena *arena, fc_case_decision *out,
                         int64_t *recorded_at, fc_err *err);
 
+/* What replaced decision `id` of `order`: the id of the decision that
+ * superseded it, or of the withdrawal that withdrew it, into out; "" when it
+ * is still in force. */
+int fc__appeal_replaced_by(fc_store *s, const char *id, const char *order, char out[FC_CASE_ID_MAX],
+                           fc_err *err);
+
 /* Start an item's state: every field empty, pending, nothing decided. */
 void fc__appeal_init(fc_appeal *a);
 /* Apply one of the item's entries (FILED, REVIEWED, VIEWED, DECIDED), in

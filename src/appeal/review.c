@@ -531,19 +531,6 @@ out:
 static fc_str body_text(fc_str body, const char *pat);
 
 /* The decision of the same order that supersedes `id`, if any, into by. */
-typedef struct superseder {
-    const char *id;
-    char by[FC_CASE_ID_MAX];
-} superseder;
-
-static int superseder_cb(void *ud, const fc_case_entry *e) {
-    superseder *sp = ud;
-    if (fc_str_eqc(body_text(e->body, "\"supersedes\":\""), sp->id)) {
-        fc_str_cpy(sp->by, sizeof sp->by, e->id);
-    }
-    return 0;
-}
-
 int fc_appeal_file(fc_store *s, const fc_policy_pack *pk, const fc_appeal_filing *f, int64_t now,
                    const char *actor, fc_appeal *out, fc_err *err) {
     fc_arena *arena = fc_arena_new(0);
@@ -583,22 +570,26 @@ int fc_appeal_file(fc_store *s, const fc_policy_pack *pk, const fc_appeal_filing
                         cd->id, fc_party_name(cd->d.liable), fc_party_name(f->appellant));
         goto out;
     }
-    /* A decision the judge replaced since (the order's facts changed) is
-     * no longer in force: the one that replaced it is what to appeal. */
-    superseder sp = {cd->id, ""};
-    fc_case_filter sf;
-    fc_case_filter_init(&sf);
-    sf.type = FC_CASE_DECISION;
-    sf.order = fc_str_c(cd->order);
-    rc = fc_store_case_scan(s, &sf, superseder_cb, &sp, err);
+    /* A decision the judge replaced since (the order's facts or the
+     * policy changed) is no longer in force: the one that replaced it is
+     * what to appeal; a withdrawn one holds nobody liable any more. */
+    char by[FC_CASE_ID_MAX];
+    rc = fc__appeal_replaced_by(s, cd->id, cd->order, by, err);
     if (rc != FC_OK) {
         goto out;
     }
-    if (sp.by[0] != '\0') {
+    if (strncmp(by, "wdr-", 4) == 0) {
         rc = fc_err_set(err, FC_EINVAL, NULL, 0, 0,
-                        "decision %s was superseded by %s (the order's facts changed): appeal "
-                        "that one",
-                        cd->id, sp.by);
+                        "decision %s was withdrawn (%s: the order no longer has the incident): "
+                        "there is nothing to appeal",
+                        cd->id, by);
+        goto out;
+    }
+    if (by[0] != '\0') {
+        rc = fc_err_set(err, FC_EINVAL, NULL, 0, 0,
+                        "decision %s was superseded by %s (the order's facts or the policy "
+                        "changed): appeal that one",
+                        cd->id, by);
         goto out;
     }
     const char *parts[] = {cd->id, fc_party_name(f->appellant), f->appellant_id};
@@ -704,6 +695,14 @@ static fc_str body_text(fc_str body, const char *pat) {
     return end != NULL ? fc_str_make(v, (size_t)(end - v)) : FC_STR_NULL;
 }
 
+static int withdrawn_review_cb(void *ud, const fc_case_entry *e) {
+    review_scan *r = ud;
+    if (e->decision.n > 0 && fc_dict_intern(r->superseded, e->decision) < 0) {
+        return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    return FC_OK;
+}
+
 static int needs_review_cb(void *ud, const fc_case_entry *e) {
     review_scan *r = ud;
     fc_str sup = body_text(e->body, "\"supersedes\":\"");
@@ -740,6 +739,12 @@ int fc_appeal_queue_reviews(fc_store *s, const fc_policy_pack *pk, int64_t now, 
     }
     f.type = FC_CASE_DECISION;
     rc = fc_store_case_scan(s, &f, needs_review_cb, &r, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    /* Withdrawn decisions are no longer in force either. */
+    f.type = FC_CASE_DECISION_WITHDRAWN;
+    rc = fc_store_case_scan(s, &f, withdrawn_review_cb, &r, err);
     if (rc != FC_OK) {
         goto out;
     }
@@ -875,6 +880,15 @@ int fc_appeal_decide(fc_store *s, const char *id, const fc_appeal_verdict *v, in
                         "%s changed since it was read (someone else acted on it first); "
                         "it is now %s",
                         id, fc_appeal_state_name(a.state));
+        goto out;
+    }
+    if (a.state == FC_APPEAL_MOOT) {
+        rc = fc_err_set(err, FC_EINVAL, NULL, 0, 0,
+                        "%s is moot: decision %s is no longer in force (%s %s), nothing is left "
+                        "to decide",
+                        id, a.decision,
+                        strncmp(a.replaced_by, "wdr-", 4) == 0 ? "withdrawn by" : "superseded by",
+                        a.replaced_by);
         goto out;
     }
     if (a.state != FC_APPEAL_PENDING) {

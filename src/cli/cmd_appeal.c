@@ -21,7 +21,7 @@ static void usage(FILE *f) {
             "                           [--call ISO_TIME,OUTCOME[,SECONDS]]... "
             "[--gps ISO_TIME,LAT,LNG]...\n"
             "                           [--photo ID]... [--evidence FILE.json]\n"
-            "       fulcrum appeal list [--state pending|decided|all] [--kind appeal|review]\n"
+            "       fulcrum appeal list [--state pending|decided|moot|all] [--kind appeal|review]\n"
             "                           [--city C] [--rider R] [--merchant M] [--breached]\n"
             "                           [--limit N] [--format table|csv|json]\n"
             "       fulcrum appeal show ID --as REVIEWER\n"
@@ -333,7 +333,9 @@ static void fmt_span(int64_t s, char *buf, size_t cap) {
 /* The deadline column: time left, overdue, or how it was met. */
 static void fmt_left(const fc_appeal *a, int64_t now, char *buf, size_t cap) {
     char span[32];
-    if (a->state == FC_APPEAL_PENDING) {
+    if (a->state == FC_APPEAL_MOOT) {
+        snprintf(buf, cap, "left the queue");
+    } else if (a->state == FC_APPEAL_PENDING) {
         fmt_span(a->due_at - now, span, sizeof span);
         snprintf(buf, cap, "%s%s", now > a->due_at ? "overdue " : "", span);
     } else {
@@ -391,7 +393,11 @@ static void print_summary(const fc_appeal_case *c, int64_t now) {
            a->rule_id[0] != '\0' ? a->rule_id : "(no rule)");
     printf("  filed by     %s, %zu evidence item(s)\n", who(a, w, sizeof w), a->n_items);
     printf("  state        %s", fc_appeal_state_name(a->state));
-    if (a->state != FC_APPEAL_PENDING) {
+    if (a->state == FC_APPEAL_MOOT) {
+        printf(": the decision is no longer in force, %s %s; nothing to decide",
+               strncmp(a->replaced_by, "wdr-", 4) == 0 ? "withdrawn by" : "superseded by",
+               a->replaced_by);
+    } else if (a->state != FC_APPEAL_PENDING) {
         printf(" by %s", a->decided_by);
     }
     printf("\n");
@@ -486,10 +492,11 @@ static int cmd_list(args *a, fc_store *s) {
         status = fc_cli_fail("appeal list", &err);
         goto out;
     }
-    static const char *const cols[] = {"id",       "kind", "state", "city", "order", "who",
-                                       "incident", "rule", "filed", "due",  "left",  "decided_by"};
-    static const int numeric[12] = {0};
-    t = fc_table_new(12, cols, numeric);
+    static const char *const cols[] = {"id",   "kind",       "state",      "city",  "order",
+                                       "who",  "incident",   "rule",       "filed", "due",
+                                       "left", "decided_by", "replaced_by"};
+    static const int numeric[13] = {0};
+    t = fc_table_new(13, cols, numeric);
     if (t == NULL) {
         status = FC_EXIT_INTERNAL;
         goto out;
@@ -497,14 +504,14 @@ static int cmd_list(args *a, fc_store *s) {
     size_t shown = 0;
     for (size_t i = 0; i < n && (a->limit == 0 || shown < (size_t)a->limit); i++) {
         const fc_appeal *x = &items[i];
-        if (decided_only && x->state == FC_APPEAL_PENDING) {
+        if (decided_only && (x->state == FC_APPEAL_PENDING || x->state == FC_APPEAL_MOOT)) {
             continue;
         }
         char filed[32], due[32], left[48], w[96];
         fmt_time(x->filed_at, filed, sizeof filed);
         fmt_time(x->due_at, due, sizeof due);
         fmt_left(x, a->c.now, left, sizeof left);
-        const char *row[12] = {x->id,
+        const char *row[13] = {x->id,
                                x->kind == FC_APPEAL_KIND_REVIEW ? "review" : "appeal",
                                fc_appeal_state_name(x->state),
                                x->city,
@@ -515,7 +522,8 @@ static int cmd_list(args *a, fc_store *s) {
                                filed,
                                due,
                                left,
-                               x->decided_by};
+                               x->decided_by,
+                               x->replaced_by};
         if (fc_table_add(t, row) != FC_OK) {
             status = FC_EXIT_INTERNAL;
             goto out;
@@ -741,19 +749,25 @@ static int cmd_sla(args *a, fc_store *s) {
                                        "breached_decided",
                                        "breached_pending",
                                        "median_decide_h",
-                                       "worst_overdue_h"};
-    static const int numeric[] = {0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
-    t = fc_table_new(10, cols, numeric);
+                                       "worst_overdue_h",
+                                       "moot"};
+    static const int numeric[] = {0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    t = fc_table_new(11, cols, numeric);
     if (t == NULL) {
         status = FC_EXIT_INTERNAL;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         const fc_appeal_sla_row *r = &rows[i];
-        char c[6][24], med[24], worst[24];
-        const int64_t v[6] = {r->filed,           r->decided,          r->pending,
-                              r->auto_overturned, r->breached_decided, r->breached_pending};
-        for (int k = 0; k < 6; k++) {
+        char c[7][24], med[24], worst[24];
+        const int64_t v[7] = {r->filed,
+                              r->decided,
+                              r->pending,
+                              r->auto_overturned,
+                              r->breached_decided,
+                              r->breached_pending,
+                              r->moot};
+        for (int k = 0; k < 7; k++) {
             snprintf(c[k], sizeof c[k], "%lld", (long long)v[k]);
         }
         if (isnan(r->median_decide_h)) {
@@ -762,7 +776,8 @@ static int cmd_sla(args *a, fc_store *s) {
             snprintf(med, sizeof med, "%.1f", r->median_decide_h);
         }
         snprintf(worst, sizeof worst, "%.1f", (double)r->worst_overdue_s / 3600.0);
-        const char *row[10] = {r->city, r->who, c[0], c[1], c[2], c[3], c[4], c[5], med, worst};
+        const char *row[11] = {r->city, r->who, c[0], c[1],  c[2], c[3],
+                               c[4],    c[5],   med,  worst, c[6]};
         if (fc_table_add(t, row) != FC_OK) {
             status = FC_EXIT_INTERNAL;
             goto out;

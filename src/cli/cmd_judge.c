@@ -179,7 +179,9 @@ static void help_run(FILE *f) {
                "evidence and the explanation, and record the decision and its penalties,\n"
                "chargebacks and compensations in the case log. Judging again changes nothing\n"
                "unless an order's facts or the policy changed; then the new decision\n"
-               "supersedes the old one and the old one's ledger entries are reversed.\n"
+               "supersedes the old one and the old one's ledger entries are reversed (an\n"
+               "outcome rolled back to is recorded again), and a decision whose incident the\n"
+               "order no longer has is withdrawn, its ledger entries reversed too.\n"
                "Prints the decisions of the orders judged by city and liable party, and a\n"
                "summary.\n"
                "\n"
@@ -366,9 +368,9 @@ int fc_cli_judge_store(fc_store *s, fc_adj_opts *o, fc_out_format fmt, FILE *out
     fprintf(summary,
             "%sjudged %" PRId64 " closed orders: %" PRId64 " decisions (%" PRId64
             " need review); recorded %" PRId64 ", unchanged %" PRId64 ", superseded %" PRId64
-            ", ledger entries %" PRId64 "\n",
+            ", withdrawn %" PRId64 ", ledger entries %" PRId64 "\n",
             summary == out && fmt == FC_OUT_TABLE ? "\n" : "", st.orders, st.decisions, st.review,
-            st.recorded, st.unchanged, st.superseded, st.ledger);
+            st.recorded, st.unchanged, st.superseded, st.withdrawn, st.ledger);
 out:
     tally_free(&t);
     return status;
@@ -666,7 +668,28 @@ typedef struct order_decisions {
     fc_lang lang;
     int pass, shown;
     fc_err *err;
+    char withdrawn[FC_CASE_ID_MAX]; /* the last withdrawal met, "" none */
+    char withdrawn_decision[FC_CASE_ID_MAX];
+    char reason[256];
 } order_decisions;
+
+/* A withdrawal of the order (or the decision) shown: that decision is no
+ * longer in force. */
+static int withdrawal_visit(void *ud, const fc_case_entry *e) {
+    order_decisions *od = ud;
+    fc_case_withdrawal w;
+    int rc = fc_case_withdrawal_parse(e->body, &w, od->err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    if (fc_dict_intern(od->superseded, fc_str_c(w.decision)) < 0) {
+        return FC_ENOMEM;
+    }
+    snprintf(od->withdrawn, sizeof od->withdrawn, "%s", w.id);
+    snprintf(od->withdrawn_decision, sizeof od->withdrawn_decision, "%s", w.decision);
+    snprintf(od->reason, sizeof od->reason, "%s", w.reason);
+    return FC_OK;
+}
 
 static int order_visit(void *ud, const fc_case_entry *e) {
     order_decisions *od = ud;
@@ -757,6 +780,14 @@ static int judge_show(int argc, char **argv) {
             print_order_line(od.cd, lang);
             fputc('\n', stdout);
             show_decision(s, pack, od.cd, lang, stdout);
+            fc_case_filter f;
+            fc_case_filter_init(&f);
+            f.type = FC_CASE_DECISION_WITHDRAWN;
+            f.decision = fc_str_c(a.target);
+            rc = fc_store_case_scan(s, &f, withdrawal_visit, &od, &err);
+        }
+        if (rc == FC_OK && od.withdrawn[0] != '\0') {
+            printf("\nwithdrawn by %s: %s\n", od.withdrawn, od.reason);
         }
     } else {
         fc_case_filter f;
@@ -764,11 +795,19 @@ static int judge_show(int argc, char **argv) {
         f.type = FC_CASE_DECISION;
         f.order = fc_str_c(a.target);
         rc = fc_store_case_scan(s, &f, order_visit, &od, &err);
+        if (rc == FC_OK) {
+            f.type = FC_CASE_DECISION_WITHDRAWN;
+            rc = fc_store_case_scan(s, &f, withdrawal_visit, &od, &err);
+            f.type = FC_CASE_DECISION;
+        }
         od.pass = 1;
         if (rc == FC_OK) {
             rc = fc_store_case_scan(s, &f, order_visit, &od, &err);
         }
-        if (rc == FC_OK && od.shown == 0) {
+        if (rc == FC_OK && od.shown == 0 && od.withdrawn[0] != '\0') {
+            printf("order %s: no decision in force; %s was withdrawn by %s: %s\n", a.target,
+                   od.withdrawn_decision, od.withdrawn, od.reason);
+        } else if (rc == FC_OK && od.shown == 0) {
             rc = fc_err_set(&err, FC_ENOTFOUND, NULL, 0, 0,
                             "no decision about order %s (a good or open order has none; run "
                             "'fulcrum judge' first)",
@@ -796,7 +835,8 @@ out:
 static void help_list(FILE *f) {
     fprintf(f, "usage: fulcrum judge list [options]\n"
                "\n"
-               "List the decisions in force (not superseded), in the order they were recorded.\n"
+               "List the decisions in force (neither superseded nor withdrawn), in the order\n"
+               "they were recorded.\n"
                "\n"
                "options:\n"
                "  --db PATH         the store (default $FULCRUM_DB, else ./fulcrum.db)\n"
