@@ -180,10 +180,9 @@ static fc_appeal_item gps(int64_t ts, int32_t lat_e6) {
     return it;
 }
 
-/* The rider appeals with two GPS points before the delivery mark (09:28
- * and 09:30) at latitude lat_e6. */
-static fc_appeal appeal_with_gps(fixture *fx, const char *decision, int32_t lat_e6) {
-    fc_appeal_item items[2] = {gps(T0 + 28 * MIN, lat_e6), gps(T0 + 30 * MIN, lat_e6)};
+/* The rider appeals with the GPS points items[0..n). */
+static fc_appeal appeal_with_points(fixture *fx, const char *decision, fc_appeal_item *items,
+                                    size_t n) {
     fc_appeal_filing f;
     memset(&f, 0, sizeof f);
     f.decision = decision;
@@ -191,11 +190,18 @@ static fc_appeal appeal_with_gps(fixture *fx, const char *decision, int32_t lat_
     f.appellant_id = "r-101";
     f.statement = "I was at the door; the app marked the delivery on a bad GPS fix.";
     f.items = items;
-    f.n_items = 2;
+    f.n_items = n;
     fc_appeal a;
     fc_err err;
     assert_int_equal(fc_appeal_file(fx->s, fx->pk, &f, T0 + 3 * H, "r-101", &a, &err), FC_OK);
     return a;
+}
+
+/* The rider appeals with two GPS points before the delivery mark (09:28
+ * and 09:30) at latitude lat_e6. */
+static fc_appeal appeal_with_gps(fixture *fx, const char *decision, int32_t lat_e6) {
+    fc_appeal_item items[2] = {gps(T0 + 28 * MIN, lat_e6), gps(T0 + 30 * MIN, lat_e6)};
+    return appeal_with_points(fx, decision, items, 2);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -268,6 +274,25 @@ static void test_gps_at_door_overturns_pending_review(void **state) {
     assert_int_equal(a.state, FC_APPEAL_OVERTURNED);
     assert_true(a.auto_overturned);
     assert_int_equal(rider_ledger(fx->s, f.cd.id).entries, 0);
+}
+
+/* Delivered at 09:31: a point at the door four minutes later still counts
+ * (door_gps_m reads positions to 5 minutes after delivery), one six minutes
+ * later is kept for the reviewer but not read. */
+static void test_gps_after_delivery_window(void **state) {
+    fixture *fx = *state;
+    ingest_and_judge(fx, "o-ev4");
+    ingest_and_judge(fx, "o-ev5");
+    found f4 = far_decision(fx->s, "o-ev4");
+    found f5 = far_decision(fx->s, "o-ev5");
+    fc_appeal_item late4[1] = {gps(T0 + 35 * MIN, DOOR_LAT_E6)};
+    fc_appeal a4 = appeal_with_points(fx, f4.cd.id, late4, 1);
+    assert_int_equal(a4.state, FC_APPEAL_OVERTURNED);
+    assert_true(a4.auto_overturned);
+    fc_appeal_item late6[1] = {gps(T0 + 37 * MIN, DOOR_LAT_E6)};
+    fc_appeal a5 = appeal_with_points(fx, f5.cd.id, late6, 1);
+    assert_int_equal(a5.state, FC_APPEAL_PENDING);
+    assert_false(a5.auto_overturned);
 }
 
 /* GPS 1.1 km away proves nothing for the rider: the decision stands and the
@@ -361,6 +386,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_judged_liable_without_gps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gps_at_door_overturns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gps_at_door_overturns_pending_review, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gps_after_delivery_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gps_far_away_queues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_gps_at_door_overturns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_gps_far_away_queues, setup, teardown),

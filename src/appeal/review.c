@@ -384,8 +384,12 @@ static int auto_review(fc_store *s, const fc_policy_pack *pk, const fc_case_deci
         if (it->kind == FC_APPEAL_ITEM_TEXT || it->kind == FC_APPEAL_ITEM_PHOTO) {
             why = "only a person weighs it";
         } else if (it->ts < cd->created_at ||
-                   (cd->closed_at != FC_TS_NONE && it->ts > cd->closed_at)) {
-            why = "outside the order's life (created to closed)";
+                   (cd->closed_at != FC_TS_NONE &&
+                    it->ts > cd->closed_at +
+                                 (it->kind == FC_APPEAL_ITEM_GPS ? FC_DOOR_GPS_AFTER_S : 0))) {
+            /* A position a few minutes after delivery still tells where
+             * the rider stood (door_gps_m reads that long). */
+            why = "outside the order's life (created to closed; positions to 5 min after)";
         }
         if (why != NULL) {
             json_t *x = json_object();

@@ -722,7 +722,6 @@ static void fill_far(fc_order_facts *f, const fold_state *st) {
 
 /* How long after the delivery a GPS point still counts as at the door: the
  * rider walks back to the vehicle, and a device logs its points late. */
-#define DOOR_GPS_AFTER_S 300
 
 /* door_gps_m: the smallest distance to the customer's point of the final
  * rider's positions, read once the final rider and the window are known so
@@ -740,7 +739,7 @@ static void fill_door_gps(fc_order_facts *f, const fold_state *st, const fc_even
     int64_t from = f->picked_up_at != FC_TS_NONE ? f->picked_up_at : f->last_accepted_at;
     int64_t end = f->delivered_at != FC_TS_NONE ? f->delivered_at : f->closed_at;
     int64_t to = INT64_MAX;
-    if (end != FC_TS_NONE && __builtin_add_overflow(end, (int64_t)DOOR_GPS_AFTER_S, &to)) {
+    if (end != FC_TS_NONE && __builtin_add_overflow(end, (int64_t)FC_DOOR_GPS_AFTER_S, &to)) {
         to = INT64_MAX;
     }
     double best = -1;

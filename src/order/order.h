@@ -89,6 +89,9 @@ typedef struct fc_fold_ctx {
 } fc_fold_ctx;
 
 /* An order's facts. String views borrow from the events folded. */
+/* door_gps_m reads the rider's positions up to this long after delivery. */
+#define FC_DOOR_GPS_AFTER_S 300
+
 typedef struct fc_order_facts {
     fc_str order, city, zone, merchant, customer, rider, category;
     fc_order_status status;
