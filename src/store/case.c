@@ -69,19 +69,7 @@ fc_case_type fc_case_type_from(fc_str s) {
 /* The cached statement `which`, reset with its bindings cleared, or NULL
  * (err filled). */
 static sqlite3_stmt *case_stmt(fc_store *s, int which, fc_err *err) {
-    sqlite3_stmt *st = s->case_stmt[which];
-    if (st == NULL) {
-        if (sqlite3_prepare_v3(s->db, case_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-            SQLITE_OK) {
-            fc__store_fail(s, err, "preparing a case log statement");
-            return NULL;
-        }
-        s->case_stmt[which] = st;
-        return st;
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return st;
+    return fc__stmt_cached(s, &s->case_stmt[which], case_sql[which], err);
 }
 
 static int case_exec(fc_store *s, int which, fc_err *err, const char *what) {

@@ -165,22 +165,25 @@ int fc__store_fail(fc_store *s, fc_err *err, const char *what) {
                       s != NULL && s->db != NULL ? sqlite3_errmsg(s->db) : "no database");
 }
 
-/* The cached statement `which`, reset and with its bindings cleared, or NULL
- * (err filled) when it cannot be prepared. */
-static sqlite3_stmt *stmt_get(fc_store *s, int which, fc_err *err) {
-    sqlite3_stmt *st = s->stmt[which];
+sqlite3_stmt *fc__stmt_cached(fc_store *s, sqlite3_stmt **slot, const char *sql, fc_err *err) {
+    sqlite3_stmt *st = *slot;
     if (st == NULL) {
-        if (sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-            SQLITE_OK) {
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
             fc__store_fail(s, err, "preparing a statement");
             return NULL;
         }
-        s->stmt[which] = st;
+        *slot = st;
         return st;
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return st;
+}
+
+/* The cached statement `which`, reset and with its bindings cleared, or NULL
+ * (err filled) when it cannot be prepared. */
+static sqlite3_stmt *stmt_get(fc_store *s, int which, fc_err *err) {
+    return fc__stmt_cached(s, &s->stmt[which], stmt_sql[which], err);
 }
 
 /* For views that outlive the statement's step (no copy). */

@@ -77,6 +77,10 @@ int fc__store_exec(fc_store *s, const char *sql, fc_err *err, const char *what);
  * (copied); NULL / empty bind "". */
 int fc__bind_str(sqlite3_stmt *st, int i, fc_str v);
 int fc__bind_cstr(sqlite3_stmt *st, int i, const char *v);
+/* The statement cached in *slot (prepared from sql on first use, kept for
+ * the connection's life), reset with its bindings cleared; NULL (err
+ * filled) when it cannot be prepared. */
+sqlite3_stmt *fc__stmt_cached(fc_store *s, sqlite3_stmt **slot, const char *sql, fc_err *err);
 /* Step a statement that returns no rows, and reset it. */
 int fc__step_done(fc_store *s, sqlite3_stmt *st, fc_err *err, const char *what);
 
