@@ -399,6 +399,20 @@ static void test_photo_only_is_for_a_person(void **state) {
     fc_appeal_item late[] = {call(T0 + 3 * H, "no_answer"), call(T0 + 3 * H + 60, "no_answer")};
     a = file_ok(fx, dec, "R3", late, 2, T0 + 5 * H);
     assert_int_equal(a.state, FC_APPEAL_PENDING);
+    /* ... and auto-review says why, with the order's life. */
+    fc_arena *arena = fc_arena_new(0);
+    fc_appeal_case c;
+    assert_int_equal(fc_appeal_load(fx->s, a.id, T0 + 5 * H, arena, &c, &err), FC_OK);
+    int said = 0;
+    for (size_t i = 0; i < c.n_history; i++) {
+        if (c.history[i].type == FC_CASE_APPEAL_REVIEWED) {
+            char body[2048];
+            fc_str_cpy(body, sizeof body, c.history[i].body);
+            said = strstr(body, "2 call(s) or GPS point(s) fall outside the order's life") != NULL;
+        }
+    }
+    assert_true(said);
+    fc_arena_free(arena);
 }
 
 static void test_suspension_never_auto_overturned(void **state) {

@@ -377,7 +377,7 @@ static int auto_review(fc_store *s, const fc_policy_pack *pk, const fc_case_deci
     if (p != NULL && !fc_policy_auto_review(p)) {
         goto out; /* the policy wants every appeal in front of a person */
     }
-    size_t n_extra = 0;
+    size_t n_extra = 0, n_outside = 0;
     for (size_t i = 0; i < f->n_items; i++) {
         const fc_appeal_item *it = &f->items[i];
         const char *why = NULL;
@@ -390,6 +390,7 @@ static int auto_review(fc_store *s, const fc_policy_pack *pk, const fc_case_deci
             /* A position a few minutes after delivery still tells where
              * the rider stood (door_gps_m reads that long). */
             why = "outside the order's life (created to closed; positions to 5 min after)";
+            n_outside++;
         }
         if (why != NULL) {
             json_t *x = json_object();
@@ -428,6 +429,14 @@ static int auto_review(fc_store *s, const fc_policy_pack *pk, const fc_case_deci
         snprintf(reason, sizeof reason,
                  "the decision carries a %d-day suspension: only a person decides",
                  (int)cd->d.consequence.suspend_days);
+    } else if (n_extra == 0 && n_outside > 0) {
+        char from[32], to[32];
+        fc_time_format_utc(cd->created_at, from, sizeof from);
+        fc_time_format_utc(cd->closed_at, to, sizeof to);
+        snprintf(reason, sizeof reason,
+                 "%zu call(s) or GPS point(s) fall outside the order's life (%s to %s; positions "
+                 "up to 5 min after): they cannot change the facts, a person decides",
+                 n_outside, from, to);
     } else if (n_extra == 0) {
         snprintf(reason, sizeof reason,
                  "no evidence that can be read as events (calls, GPS points): a person decides");
