@@ -14,7 +14,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"appeal", fc_cmd_appeal, "appeal a decision; the reviewers' queue, verdicts and SLA"},
-    {"demo", fc_cmd_demo, "generate the demo world, ingest it and print its KPIs"},
+    {"demo", fc_cmd_demo, "generate the demo world, ingest it, print its KPIs and judge it"},
     {"gen", fc_cmd_gen, "write a deterministic synthetic delivery operation"},
     {"ingest", fc_cmd_ingest, "append events, orders or reference files to the store"},
     {"judge", fc_cmd_judge, "judge closed orders: who is responsible, recorded with evidence"},
@@ -26,7 +26,8 @@ static const command commands[] = {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: fulcrum <command> [options]\n\n"
-               "Fulcrum turns delivery orders' event trails into experience KPIs.\n\n"
+               "Fulcrum turns delivery orders' event trails into experience KPIs and\n"
+               "responsibility decisions with appeals.\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
