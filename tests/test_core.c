@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -361,6 +362,35 @@ static void test_geo(void **state) {
     /* Antipodes do not produce NaN. */
     m = fc_geo_distance_m(0, 0, 0, 180000000);
     assert_true(m > 20015000.0 && m < 20016000.0);
+}
+
+/* The rounded distance is lround of the haversine distance, always: on
+ * random pairs up to 0.6 degree apart (past the short path's half degree)
+ * at every latitude but the poles', and on the fixed pairs above. */
+static void test_geo_round(void **state) {
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    long near_half = 0;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int32_t lat = (int32_t)(x % 170000001u) - 85000000;
+        int32_t lng = (int32_t)((x >> 28) % 360000001u) - 180000000;
+        int32_t span = i % 3 == 0 ? 600000 : i % 3 == 1 ? 20000 : 500;
+        int32_t dlat = (int32_t)((x >> 12) % (uint64_t)(2 * span + 1)) - span;
+        int32_t dlng = (int32_t)((x >> 36) % (uint64_t)(2 * span + 1)) - span;
+        int32_t lng2 = lng + dlng > 180000000 ? lng - dlng : lng + dlng;
+        double m = fc_geo_distance_m(lat, lng, lat + dlat, lng2);
+        assert_int_equal(fc_geo_distance_round_m(lat, lng, lat + dlat, lng2), lround(m));
+        near_half += fabs(m - floor(m) - 0.5) < 1e-3;
+    }
+    assert_true(near_half > 0); /* the rounding boundary was approached */
+    assert_int_equal(fc_geo_distance_round_m(24713552, 46675296, 24713552, 46675296), 0);
+    assert_int_equal(fc_geo_distance_round_m(0, 0, 1000000, 0),
+                     lround(fc_geo_distance_m(0, 0, 1000000, 0)));
+    assert_int_equal(fc_geo_distance_round_m(0, 0, 0, 180000000),
+                     lround(fc_geo_distance_m(0, 0, 0, 180000000)));
 }
 
 static void test_money(void **state) {
@@ -910,6 +940,7 @@ int main(void) {
         cmocka_unit_test(test_arena),
         cmocka_unit_test(test_dict_million),
         cmocka_unit_test(test_geo),
+        cmocka_unit_test(test_geo_round),
         cmocka_unit_test(test_money),
         cmocka_unit_test(test_civil),
         cmocka_unit_test(test_iso8601),

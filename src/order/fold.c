@@ -7,7 +7,6 @@
  * one pass in that order fills the facts. docs/facts.md states every rule;
  * docs/internals/order.md explains the choices.
  */
-#include <math.h>
 #include <string.h>
 
 #if defined(__SSE2__)
@@ -714,10 +713,10 @@ static void fill_far(fc_order_facts *f, const fold_state *st) {
     if (d == NULL || !geo_ok(d->lat_e6, d->lng_e6) || !geo_ok(st->cust_lat_e6, st->cust_lng_e6)) {
         return;
     }
-    double m = fc_geo_distance_m(d->lat_e6, d->lng_e6, st->cust_lat_e6, st->cust_lng_e6);
-    if (isfinite(m) && m >= 0 && m < (double)INT32_MAX) {
-        f->delivered_far_m = (int32_t)lround(m);
-    }
+    /* lround of the great-circle distance, which is never beyond half the
+     * Earth's circumference (about 2.0e7 m): it always fits. */
+    f->delivered_far_m =
+        fc_geo_distance_round_m(d->lat_e6, d->lng_e6, st->cust_lat_e6, st->cust_lng_e6);
 }
 
 /* How long after the delivery a GPS point still counts as at the door: the
@@ -742,7 +741,7 @@ static void fill_door_gps(fc_order_facts *f, const fold_state *st, const fc_even
     if (end != FC_TS_NONE && __builtin_add_overflow(end, (int64_t)FC_DOOR_GPS_AFTER_S, &to)) {
         to = INT64_MAX;
     }
-    double best = -1;
+    int32_t best = -1; /* lround is monotone: the rounded least is the least rounded */
     for (size_t i = 0; i < n; i++) {
         if (idx[i] & DUP_BIT) {
             continue;
@@ -761,13 +760,13 @@ static void fill_door_gps(fc_order_facts *f, const fold_state *st, const fc_even
         if (e->rider.n > 0 && f->rider.n > 0 && !str_eq(e->rider, f->rider)) {
             continue;
         }
-        double m = fc_geo_distance_m(e->lat_e6, e->lng_e6, st->cust_lat_e6, st->cust_lng_e6);
-        if (isfinite(m) && m >= 0 && (best < 0 || m < best)) {
+        int32_t m = fc_geo_distance_round_m(e->lat_e6, e->lng_e6, st->cust_lat_e6, st->cust_lng_e6);
+        if (best < 0 || m < best) {
             best = m;
         }
     }
-    if (best >= 0 && best < (double)INT32_MAX) {
-        f->door_gps_m = (int32_t)lround(best);
+    if (best >= 0) {
+        f->door_gps_m = best;
     }
 }
 
