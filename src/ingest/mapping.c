@@ -134,6 +134,8 @@ struct fc__binding {
     fc__date_cache dates; /* the last date of a fast-path time */
     int *spec_col;        /* column of each spec in visiting order, -1 when not a column */
     int wide;             /* the processor has 32-byte moves (AVX2) */
+    char cur_code[4];     /* the last currency code looked up ("" before any) */
+    int cur_decimals;     /* and its decimals */
 };
 
 /* ---------------------------------------------------------------------------
@@ -1047,6 +1049,10 @@ typedef struct fc_rowctx {
 } fc_rowctx;
 
 static inline fc_str trim(fc_str s) {
+    /* Usually nothing to trim: bytes above ' ' are neither space nor tab. */
+    if (s.n == 0 || ((unsigned char)s.p[0] > ' ' && (unsigned char)s.p[s.n - 1] > ' ')) {
+        return s;
+    }
     while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
         s.p++;
         s.n--;
@@ -1348,7 +1354,12 @@ static inline int row_decimals(fc_rowctx *x) {
             return -1;
         }
         memcpy(code, cur.p, 3);
-        x->decimals = fc_currency_decimals(code);
+        fc__binding *b = x->b;
+        if (b->cur_code[0] == '\0' || memcmp(b->cur_code, code, 4) != 0) {
+            b->cur_decimals = fc_currency_decimals(code);
+            memcpy(b->cur_code, code, 4);
+        }
+        x->decimals = b->cur_decimals;
     }
     return x->decimals;
 }
