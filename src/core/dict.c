@@ -11,6 +11,7 @@
 #include "core/core.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #define FC_DICT_CHUNK  (256 * 1024)
 #define FC_DICT_MAX_ID 0x7FFFFFFEu
@@ -32,12 +33,41 @@ typedef struct fc_dict_chunk {
 
 struct fc_dict {
     fc_dict_slot *slots;
-    uint32_t mask;  /* slot count - 1 (a power of two) */
-    uint32_t count; /* number of ids */
-    fc_str *strs;   /* id -> string */
+    void *slots_mem; /* the allocation slots lies in */
+    uint32_t mask;   /* slot count - 1 (a power of two) */
+    uint32_t count;  /* number of ids */
+    fc_str *strs;    /* id -> string */
     size_t strs_cap;
     fc_dict_chunk *chunks; /* newest first */
 };
+
+/* Slot tables from this size on lie on huge pages where the system has them:
+ * the merchant and rider tables are probed at random, one row after
+ * another, and with 4 KiB pages most probes also miss the TLB. */
+#define FC_DICT_HUGE_BYTES ((size_t)2 << 20)
+
+/* A zeroed table of n slots (a power of two); *mem is what to free. */
+static fc_dict_slot *fc__dict_slots_new(uint32_t n, void **mem) {
+    size_t bytes = (size_t)n * sizeof(fc_dict_slot);
+    if (bytes < FC_DICT_HUGE_BYTES) {
+        *mem = fc_calloc(n, sizeof(fc_dict_slot));
+        return *mem;
+    }
+    /* bytes is a multiple of the huge page: align the table to one. */
+    char *raw = fc_malloc(bytes + FC_DICT_HUGE_BYTES);
+    if (raw == NULL) {
+        *mem = NULL;
+        return NULL;
+    }
+    uintptr_t a = ((uintptr_t)raw + FC_DICT_HUGE_BYTES - 1) & ~(uintptr_t)(FC_DICT_HUGE_BYTES - 1);
+    char *p = raw + (a - (uintptr_t)raw);
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: ignored where unsupported */
+#endif
+    memset(p, 0, bytes);
+    *mem = raw;
+    return (fc_dict_slot *)(void *)p;
+}
 
 fc_dict *fc_dict_new(void) {
     fc_dict *d = fc_calloc(1, sizeof *d);
@@ -45,7 +75,7 @@ fc_dict *fc_dict_new(void) {
         return NULL;
     }
     d->mask = 63;
-    d->slots = fc_calloc(64, sizeof(fc_dict_slot));
+    d->slots = fc__dict_slots_new(64, &d->slots_mem);
     if (d->slots == NULL) {
         fc_free(d);
         return NULL;
@@ -63,7 +93,7 @@ void fc_dict_free(fc_dict *d) {
         fc_free(c);
         c = next;
     }
-    fc_free(d->slots);
+    fc_free(d->slots_mem);
     fc_free(d->strs);
     fc_free(d);
 }
@@ -169,7 +199,8 @@ static int fc__dict_rehash(fc_dict *d) {
     if (nslots == 0) {
         return FC_ELIMIT;
     }
-    fc_dict_slot *ns = fc_calloc(nslots, sizeof *ns);
+    void *mem = NULL;
+    fc_dict_slot *ns = fc__dict_slots_new(nslots, &mem);
     if (ns == NULL) {
         return FC_ENOMEM;
     }
@@ -185,8 +216,9 @@ static int fc__dict_rehash(fc_dict *d) {
         }
         ns[i] = *sl;
     }
-    fc_free(d->slots);
+    fc_free(d->slots_mem);
     d->slots = ns;
+    d->slots_mem = mem;
     d->mask = nmask;
     return FC_OK;
 }
