@@ -134,8 +134,11 @@ struct fc__binding {
     fc__date_cache dates; /* the last date of a fast-path time */
     int *spec_col;        /* column of each spec in visiting order, -1 when not a column */
     int wide;             /* the processor has 32-byte moves (AVX2) */
-    char cur_code[4];     /* the last currency code looked up ("" before any) */
-    int cur_decimals;     /* and its decimals */
+    char cur_code[8][4];  /* currency codes looked up, by a hash of the code ("" empty) */
+    int cur_decimals[8];  /* and their decimals */
+    /* Bytes of a row's event ids: id_fixed + id_per_record * record id
+     * length + id_per_order * order id length, summed over the events. */
+    size_t id_fixed, id_per_record, id_per_order;
 };
 
 /* ---------------------------------------------------------------------------
@@ -1019,6 +1022,12 @@ int fc__mapping_bind(const fc_mapping *m, const fc_str *header, size_t n, const 
         }
     }
 #undef SPEC_COL
+    for (size_t i = 0; i < m->n_events; i++) {
+        const fc_evspec *es = &m->events[i];
+        b->id_fixed += es->id_fixed + es->id_types * 32;
+        b->id_per_record += es->id_records;
+        b->id_per_order += es->id_orders;
+    }
     *out = b;
     return FC_OK;
 }
@@ -1355,11 +1364,14 @@ static inline int row_decimals(fc_rowctx *x) {
         }
         memcpy(code, cur.p, 3);
         fc__binding *b = x->b;
-        if (b->cur_code[0] == '\0' || memcmp(b->cur_code, code, 4) != 0) {
-            b->cur_decimals = fc_currency_decimals(code);
-            memcpy(b->cur_code, code, 4);
+        unsigned k =
+            ((unsigned char)code[0] ^ (unsigned char)code[1] * 3u ^ (unsigned char)code[2] * 5u) &
+            7u;
+        if (b->cur_code[k][0] == '\0' || memcmp(b->cur_code[k], code, 4) != 0) {
+            b->cur_decimals[k] = fc_currency_decimals(code);
+            memcpy(b->cur_code[k], code, 4);
         }
-        x->decimals = b->cur_decimals;
+        x->decimals = b->cur_decimals[k];
     }
     return x->decimals;
 }
@@ -1760,12 +1772,7 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
     }
     /* Room for every id of the row, so the buffer never moves while views
      * into it are handed out. */
-    size_t need = 0;
-    for (size_t i = 0; i < m->n_events; i++) {
-        const fc_evspec *es = &m->events[i];
-        need += es->id_fixed + es->id_records * rec->id.n + es->id_orders * rec->order.n +
-                es->id_types * 32;
-    }
+    size_t need = b->id_fixed + b->id_per_record * rec->id.n + b->id_per_order * rec->order.n;
     if (need > b->idcap) {
         fc_free(b->idbuf);
         b->idcap = 0;
