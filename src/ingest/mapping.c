@@ -1511,6 +1511,26 @@ static inline void copy_row(fc_event *dst, const fc_event *src, const fc_evspec 
     }
 }
 
+/* memcpy(d, s, n) for the short texts of ids (record ids, type names)
+ * without a call: overlapping fixed-size moves inside [0, n). */
+static inline void copy_short(char *d, const char *s, size_t n) {
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n > 0) {
+        memcpy(d, s, n);
+    }
+}
+
 static char *put_id(char *d, const char *tmpl, fc_str rec, fc_str ord, const char *type) {
     for (const char *p = tmpl; *p;) {
         if (*p == '{') {
@@ -1830,9 +1850,9 @@ int fc__mapping_apply(fc__binding *b, const fc_ref *ref, const fc_str *fields,
         e->order = rec->order;
         char *end;
         if (es->id_default) {
-            memcpy(idp, rec->id.p, rec->id.n);
+            copy_short(idp, rec->id.p, rec->id.n);
             idp[rec->id.n] = ':';
-            memcpy(idp + rec->id.n + 1, es->type_name, es->type_len);
+            copy_short(idp + rec->id.n + 1, es->type_name, es->type_len);
             end = idp + rec->id.n + 1 + es->type_len;
         } else {
             end = put_id(idp, es->id_tmpl, rec->id, rec->order, es->type_name);
