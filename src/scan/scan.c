@@ -16,7 +16,8 @@
  * at its first chunk, with its city's thresholds and weather, and visited.
  *
  * Two passes, when the bytes held in one pass would pass a budget
- * (FULCRUM_LOAD_HOLD_MB in the environment, default 512 MiB): memory then
+ * (FULCRUM_LOAD_HOLD_MB in the environment, default an eighth of the
+ * machine's memory, 512 MiB to 4 GiB): memory then
  * grows with the units after each order's first, not with the log.
  * 1. The hash of each unit's order id is noted; a unit whose hash is already
  *    in a bitmap of the hashes seen (no false negatives, a few false
@@ -49,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "scan/scan_internal.h"
 
@@ -78,8 +80,9 @@ typedef enum scan_mode {
 #define SCAN_SWITCH 2
 #define SCAN_DONE   3
 
-#define HOLD_MB_DEFAULT 512
-#define PROGRESS_EVERY  65536
+#define HOLD_MB_MIN    512
+#define HOLD_MB_MAX    4096
+#define PROGRESS_EVERY 65536
 
 /* The packed bytes live in blocks that never move (no copying on growth).
  * Blocks are big and aligned to huge pages where the system has them: the
@@ -906,8 +909,19 @@ out:
     return rc;
 }
 
+/* The bytes a one-pass scan may hold: $FULCRUM_LOAD_HOLD_MB, else an eighth
+ * of the machine's memory within [HOLD_MB_MIN, HOLD_MB_MAX] (HOLD_MB_MIN
+ * when it cannot be told). A scan that passes it starts again in two
+ * passes, so a budget below the store's size wastes a partial pass. */
 static size_t hold_budget(void) {
-    size_t hold_mb = HOLD_MB_DEFAULT;
+    size_t hold_mb = HOLD_MB_MIN;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) {
+        uint64_t eighth_mb = ((uint64_t)pages * (uint64_t)page >> 20) / 8;
+        hold_mb = eighth_mb < HOLD_MB_MIN   ? HOLD_MB_MIN
+                  : eighth_mb > HOLD_MB_MAX ? HOLD_MB_MAX
+                                            : (size_t)eighth_mb;
+    }
     const char *env = getenv("FULCRUM_LOAD_HOLD_MB");
     if (env != NULL && env[0] != '\0') {
         char *end = NULL;
