@@ -378,6 +378,25 @@ static void test_auto_review_keeps_and_queues(void **state) {
     fc_arena_free(arena);
 }
 
+/* Does the auto-review entry of appeal `id` (loaded at `now`) say `words`? */
+static int auto_review_says(fixture *fx, const char *id, int64_t now, const char *words) {
+    fc_err err;
+    fc_arena *arena = fc_arena_new(0);
+    assert_non_null(arena);
+    fc_appeal_case c;
+    assert_int_equal(fc_appeal_load(fx->s, id, now, arena, &c, &err), FC_OK);
+    int said = 0;
+    for (size_t i = 0; i < c.n_history; i++) {
+        if (c.history[i].type == FC_CASE_APPEAL_REVIEWED) {
+            char body[2048];
+            fc_str_cpy(body, sizeof body, c.history[i].body);
+            said = strstr(body, words) != NULL;
+        }
+    }
+    fc_arena_free(arena);
+    return said;
+}
+
 static void test_photo_only_is_for_a_person(void **state) {
     fixture *fx = *state;
     fc_err err;
@@ -400,19 +419,8 @@ static void test_photo_only_is_for_a_person(void **state) {
     a = file_ok(fx, dec, "R3", late, 2, T0 + 5 * H);
     assert_int_equal(a.state, FC_APPEAL_PENDING);
     /* ... and auto-review says why, with the order's life. */
-    fc_arena *arena = fc_arena_new(0);
-    fc_appeal_case c;
-    assert_int_equal(fc_appeal_load(fx->s, a.id, T0 + 5 * H, arena, &c, &err), FC_OK);
-    int said = 0;
-    for (size_t i = 0; i < c.n_history; i++) {
-        if (c.history[i].type == FC_CASE_APPEAL_REVIEWED) {
-            char body[2048];
-            fc_str_cpy(body, sizeof body, c.history[i].body);
-            said = strstr(body, "2 call(s) or GPS point(s) fall outside the order's life") != NULL;
-        }
-    }
-    assert_true(said);
-    fc_arena_free(arena);
+    assert_true(auto_review_says(fx, a.id, T0 + 5 * H,
+                                 "2 call(s) or GPS point(s) fall outside the order's life"));
 }
 
 static void test_suspension_never_auto_overturned(void **state) {
@@ -433,19 +441,7 @@ static void test_suspension_never_auto_overturned(void **state) {
     assert_true(a.auto_reviewed);
     assert_false(a.auto_overturned);
     assert_int_equal(a.state, FC_APPEAL_PENDING);
-    fc_arena *arena = fc_arena_new(0);
-    fc_appeal_case c;
-    assert_int_equal(fc_appeal_load(fx->s, a.id, T0 + 5 * H, arena, &c, &err), FC_OK);
-    int said = 0;
-    for (size_t i = 0; i < c.n_history; i++) {
-        if (c.history[i].type == FC_CASE_APPEAL_REVIEWED) {
-            char body[2048];
-            fc_str_cpy(body, sizeof body, c.history[i].body);
-            said = strstr(body, "suspension") != NULL;
-        }
-    }
-    assert_true(said);
-    fc_arena_free(arena);
+    assert_true(auto_review_says(fx, a.id, T0 + 5 * H, "suspension"));
 }
 
 static void test_policy_version_gone_queues(void **state) {
