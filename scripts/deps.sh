@@ -4,7 +4,7 @@
 set -euo pipefail
 
 want=(build-essential cmake ninja-build pkg-config tzdata
-      libsqlite3-dev libjansson-dev libyaml-dev libsodium-dev libcmocka-dev)
+      libsqlite3-dev libjansson-dev libyaml-dev libsodium-dev libcmocka-dev libmicrohttpd-dev)
 if [ "${1:-build}" = test ]; then
     want+=(sqlite3 clang-format)
 fi

@@ -1,0 +1,63 @@
+/*
+ * http: Fulcrum's HTTP server (libmicrohttpd, a pool of worker threads).
+ *
+ * Each worker thread opens its own store connection the first time one of
+ * its requests needs the store; every connection is closed by fc_http_stop.
+ * Routes so far: GET /health, GET /ready, GET /metrics (docs/api.md). Every
+ * other request gets a JSON error {"error":{"code":"...","message":"..."}}
+ * whose code is one of the stable FC_HTTP_E* names below.
+ *
+ * Thread safety: fc_http_start and fc_http_stop are called from one thread;
+ * fc_http_port may be called from any thread between them.
+ */
+#ifndef FC_HTTP_H
+#define FC_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+/* Stable error codes of the JSON error body. */
+#define FC_HTTP_ENOT_FOUND   "not_found"
+#define FC_HTTP_EMETHOD      "method_not_allowed"
+#define FC_HTTP_ETOO_LARGE   "payload_too_large"
+#define FC_HTTP_EBAD_REQUEST "bad_request"
+#define FC_HTTP_EINTERNAL    "internal"
+#define FC_HTTP_EUNAVAILABLE "unavailable"
+
+/* Server options. Zero (or NULL) in any field selects its default. */
+typedef struct fc_http_opts {
+    const char *listen_addr;   /* numeric IPv4 or IPv6 address; default "127.0.0.1" */
+    uint16_t port;             /* 0 picks a free port (fc_http_port tells which) */
+    const char *db_path;       /* the store; default ./fulcrum.db */
+    unsigned threads;          /* worker threads; default 2 */
+    size_t body_limit_bytes;   /* largest request body; default 1 MiB (larger: 413) */
+    size_t header_limit_bytes; /* memory per connection for the request line and
+                                  headers; default 32 KiB (larger: 431) */
+    unsigned timeout_s;        /* idle connection timeout; default 30 s */
+    unsigned max_connections;  /* simultaneous connections; default 1024 */
+    unsigned stop_grace_ms;    /* how long fc_http_stop waits for requests in
+                                  flight; default 10,000 ms */
+} fc_http_opts;
+
+typedef struct fc_http fc_http;
+
+/* Listen on o->listen_addr:o->port and serve until fc_http_stop. The store
+ * is not opened here (/ready reports whether it opens). FC_OK and *out, or
+ * FC_EINVAL (a bad address or option) or FC_EIO (the address cannot be
+ * bound) with err filled. */
+int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err);
+
+/* The port the server listens on (the chosen one when 0 was asked). */
+uint16_t fc_http_port(const fc_http *h);
+
+/* Graceful stop: stop accepting connections, let requests in flight finish
+ * (up to stop_grace_ms), close every connection and the workers' store
+ * connections, free h. NULL is a no-op. */
+void fc_http_stop(fc_http *h);
+
+/* Requests answered so far (all routes and statuses), for tests and logs. */
+uint64_t fc_http_requests(const fc_http *h);
+
+#endif
