@@ -113,6 +113,16 @@ static const char *const migrations[] = {
      * record's order is its own id): index those. */
     "DROP INDEX record_unordered;"
     "CREATE INDEX record_unordered ON record(seq) WHERE order_id = '';",
+    /* 4: API tokens, stored as the BLAKE2b-256 hash of their text only. */
+    "CREATE TABLE token("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT UNIQUE NOT NULL,"
+    " role TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " hash BLOB NOT NULL UNIQUE,"
+    " created_at INTEGER NOT NULL,"
+    " revoked_at INTEGER,"
+    " last_used_at INTEGER);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -330,6 +340,9 @@ void fc_store_close(fc_store *s) {
     }
     for (int i = 0; i < FC__CASE_STMTS; i++) {
         sqlite3_finalize(s->case_stmt[i]);
+    }
+    for (int i = 0; i < FC__TOKEN_STMTS; i++) {
+        sqlite3_finalize(s->token_stmt[i]);
     }
     sqlite3_close(s->db);
     fc_free(s->pack);

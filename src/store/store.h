@@ -200,6 +200,38 @@ int fc_store_case_appeal_seq(fc_store *s, fc_str appeal, int64_t *seq, fc_err *e
 int fc_store_case_counts(fc_store *s, int64_t counts[FC_CASE__COUNT], fc_err *err);
 
 /* ---------------------------------------------------------------------------
+ * API tokens (table token of migration 4). A token's text is never stored:
+ * only its hash (auth.h: fc_auth_token_hash), 32 bytes. Names are unique; a
+ * revoked token stays listed (with revoked_at) and is never found by hash.
+ */
+typedef struct fc_token {
+    int64_t id;
+    char name[64];
+    char role[16];        /* "admin", "analyst", ... (auth.h) */
+    char scope[1024];     /* "city:riyadh,city:doha", "rider:r-1", "*" */
+    int64_t created_at;   /* UTC s */
+    int64_t revoked_at;   /* UTC s, 0 while active */
+    int64_t last_used_at; /* UTC s, 0 when never used */
+} fc_token;
+
+/* Store token t (name, role, scope, created_at; id ignored) under hash[0..32).
+ * Sets *id (may be NULL). FC_EDUP when the name (or the hash) is taken;
+ * nothing is stored then. */
+int fc_store_token_create(fc_store *s, const fc_token *t, const uint8_t *hash, int64_t *id,
+                          fc_err *err);
+/* The active (not revoked) token whose hash is hash[0..32): FC_OK with
+ * *found = 1 and *out filled, or *found = 0. */
+int fc_store_token_find(fc_store *s, const uint8_t *hash, fc_token *out, int *found, fc_err *err);
+/* Every token, revoked ones included, by name; *out is caller-freed with
+ * fc_free (NULL when *n is 0). */
+int fc_store_token_list(fc_store *s, fc_token **out, size_t *n, fc_err *err);
+/* Revoke the active token `name` at instant now. FC_ENOTFOUND when no such
+ * token is active (unknown, or already revoked). */
+int fc_store_token_revoke(fc_store *s, const char *name, int64_t now, fc_err *err);
+/* Record that token `id` was used at instant now. */
+int fc_store_token_touch(fc_store *s, int64_t id, int64_t now, fc_err *err);
+
+/* ---------------------------------------------------------------------------
  * Reference entities (replace by id). Must be inside a batch.
  */
 int fc_store_put_city(fc_store *s, const fc_city *c, fc_err *err);

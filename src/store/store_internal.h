@@ -39,6 +39,8 @@ enum {
 
 /* Room for case.c's cached statements. */
 #define FC__CASE_STMTS 16
+/* Room for token.c's cached statements. */
+#define FC__TOKEN_STMTS 8
 
 /* One entry of the in-memory key set. */
 typedef struct key_slot {
@@ -48,8 +50,9 @@ typedef struct key_slot {
 
 struct fc_store {
     sqlite3 *db;
-    sqlite3_stmt *stmt[ST__COUNT];           /* prepared on first use (sqlite.c's statements) */
-    sqlite3_stmt *case_stmt[FC__CASE_STMTS]; /* case.c's statements, prepared on first use */
+    sqlite3_stmt *stmt[ST__COUNT];             /* prepared on first use (sqlite.c's statements) */
+    sqlite3_stmt *case_stmt[FC__CASE_STMTS];   /* case.c's statements, prepared on first use */
+    sqlite3_stmt *token_stmt[FC__TOKEN_STMTS]; /* token.c's statements, prepared on first use */
     int in_batch;
     int version;       /* schema version after migration */
     uint64_t key_mask; /* record keys keep these bits (all 63 outside tests) */
