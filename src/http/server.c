@@ -53,7 +53,6 @@ typedef struct req {
     int route;
     unsigned status; /* 0 until a response is queued */
     int started;     /* the handler has seen the headers */
-    int too_large;
     size_t body_bytes;
 } req;
 
@@ -307,6 +306,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     fc_free(r);
 }
 
+static enum MHD_Result send_too_large(fc_http *h, struct MHD_Connection *c, req *r) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "the request body is over the limit of %zu bytes",
+             h->o.body_limit_bytes);
+    return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, FC_HTTP_ETOO_LARGE, msg, NULL);
+}
+
 static int is_get(const char *method) {
     return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 }
@@ -333,23 +339,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         int64_t declared = 0;
         if (cl != NULL && fc_parse_i64(fc_str_c(cl), &declared) == FC_OK &&
             (uint64_t)declared > h->o.body_limit_bytes) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "the request body is over the limit of %zu bytes",
-                     h->o.body_limit_bytes);
-            return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, FC_HTTP_ETOO_LARGE, msg, NULL);
+            return send_too_large(h, c, r); /* before any of the body is read */
         }
         return MHD_YES; /* the body (if any) comes in the next calls */
     }
     if (*upload_data_size > 0) {
+        /* MHD takes no response while a body is arriving: a body found over
+         * the limit (chunked, or longer than declared) is counted and dropped
+         * to its end, then refused; past 16 times the limit the connection is
+         * closed without an answer. */
         r->body_bytes += *upload_data_size;
         *upload_data_size = 0;
-        if (r->body_bytes > h->o.body_limit_bytes) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "the request body is over the limit of %zu bytes",
-                     h->o.body_limit_bytes);
-            return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, FC_HTTP_ETOO_LARGE, msg, NULL);
-        }
-        return MHD_YES;
+        return r->body_bytes / 16 > h->o.body_limit_bytes ? MHD_NO : MHD_YES;
+    }
+    if (r->body_bytes > h->o.body_limit_bytes) {
+        return send_too_large(h, c, r);
     }
     if (r->route == ROUTE_OTHER) {
         char msg[300];

@@ -1,0 +1,113 @@
+/*
+ * fulcrum serve: run the HTTP server until SIGINT or SIGTERM.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "http/http.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: fulcrum serve [--db PATH] [--listen ADDR:PORT] [--threads N]\n\n"
+               "Serve the store over HTTP until SIGINT or SIGTERM, then stop gracefully:\n"
+               "no new connections, requests in flight finish. The first line printed is\n"
+               "the address listened on.\n\n"
+               "  --db PATH            the store (default $FULCRUM_DB, else ./fulcrum.db)\n"
+               "  --listen ADDR:PORT   numeric address and port (default 127.0.0.1:8080);\n"
+               "                       IPv6 as [::1]:8080; port 0 picks a free one\n"
+               "  --threads N          worker threads, each with its own store connection\n"
+               "                       (default 2)\n"
+               "  -h, --help           this help\n\n"
+               "docs/api.md lists the routes.\n");
+}
+
+/* "ADDR:PORT" or "[ADDR6]:PORT" into addr (a buffer) and *port. */
+static int parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port) {
+    const char *colon;
+    const char *a = s;
+    size_t alen;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close[1] != ':') {
+            return FC_EINVAL;
+        }
+        a = s + 1;
+        alen = (size_t)(close - a);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL) {
+            return FC_EINVAL;
+        }
+        alen = (size_t)(colon - s);
+    }
+    int64_t p = 0;
+    if (alen == 0 || alen >= addrsz || fc_parse_i64(fc_str_c(colon + 1), &p) != FC_OK || p < 0 ||
+        p > 65535) {
+        return FC_EINVAL;
+    }
+    memcpy(addr, a, alen);
+    addr[alen] = '\0';
+    *port = (uint16_t)p;
+    return FC_OK;
+}
+
+int fc_cmd_serve(int argc, char **argv) {
+    const char *db = NULL, *listen = "127.0.0.1:8080", *threads = NULL;
+    const fc_cli_optdef defs[] = {{"--db", &db}, {"--listen", &listen}, {"--threads", &threads}};
+    fc_out_format fmt;
+    int st =
+        fc_cli_parse_opts("serve", argc, argv, defs, sizeof defs / sizeof defs[0], usage, &fmt);
+    if (st != FC_EXIT_OK) {
+        return st < 0 ? FC_EXIT_OK : st;
+    }
+    fc_http_opts o;
+    memset(&o, 0, sizeof o);
+    char addr[64];
+    if (parse_listen(listen, addr, sizeof addr, &o.port) != FC_OK) {
+        fprintf(stderr, "fulcrum serve: --listen '%s' is not ADDR:PORT\n", listen);
+        return FC_EXIT_USAGE;
+    }
+    o.listen_addr = addr;
+    if (threads != NULL) {
+        int64_t n = 0;
+        if (fc_parse_i64(fc_str_c(threads), &n) != FC_OK || n < 1 || n > 256) {
+            fprintf(stderr, "fulcrum serve: --threads '%s' is not a number from 1 to 256\n",
+                    threads);
+            return FC_EXIT_USAGE;
+        }
+        o.threads = (unsigned)n;
+    }
+    o.db_path = fc_cli_db_path(db);
+
+    /* Block the stop signals before the workers start, so they inherit the
+     * mask and only sigwait below receives them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigset_t old;
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+
+    fc_err err;
+    fc_err_clear(&err);
+    fc_http *h = NULL;
+    if (fc_http_start(&o, &h, &err) != FC_OK) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return fc_cli_fail("serve", &err);
+    }
+    if (strchr(addr, ':') != NULL) {
+        printf("listening on http://[%s]:%u\n", addr, (unsigned)fc_http_port(h));
+    } else {
+        printf("listening on http://%s:%u\n", addr, (unsigned)fc_http_port(h));
+    }
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "fulcrum serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fc_http_stop(h);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return FC_EXIT_OK;
+}
