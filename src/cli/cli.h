@@ -25,6 +25,7 @@ int fc_cmd_judge(int argc, char **argv);
 int fc_cmd_replay(int argc, char **argv);
 int fc_cmd_report(int argc, char **argv);
 int fc_cmd_serve(int argc, char **argv);
+int fc_cmd_token(int argc, char **argv);
 
 /* Print the KPI overview per country and city of the store at db_path (the
  * main KPIs, as a table) to out; returns an exit status (errors on stderr). */

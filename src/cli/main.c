@@ -23,6 +23,7 @@ static const command commands[] = {
     {"replay", fc_cmd_replay, "backtest a policy change: re-judge a period and diff"},
     {"report", fc_cmd_report, "reports over the case log: rule quality"},
     {"serve", fc_cmd_serve, "serve the store over HTTP (docs/api.md)"},
+    {"token", fc_cmd_token, "create, list and revoke API tokens"},
 };
 
 static void usage(FILE *f) {
