@@ -485,6 +485,9 @@ void fc_http_stop(fc_http *h) {
     }
     /* Stop accepting; requests in flight go on until done or out of grace. */
     MHD_socket lsock = MHD_quiesce_daemon(h->d);
+    if (lsock != MHD_INVALID_SOCKET) {
+        close(lsock); /* new connections are refused from now on */
+    }
     for (unsigned waited_ms = 0; waited_ms < h->o.stop_grace_ms; waited_ms += 10) {
         if (__atomic_load_n(&h->inflight, __ATOMIC_RELAXED) == 0) {
             break;
@@ -492,8 +495,5 @@ void fc_http_stop(fc_http *h) {
         usleep(10000);
     }
     MHD_stop_daemon(h->d);
-    if (lsock != MHD_INVALID_SOCKET) {
-        close(lsock);
-    }
     free_server(h);
 }
