@@ -354,18 +354,57 @@ static void test_store(void **state) {
     assert_int_equal(fc_store_token_find(s, hash, &got, &found, &err), FC_OK);
     assert_int_equal(got.last_used_at, 1700000100);
 
+    /* Authentication: the principal of the stored role and scope; the use is
+     * recorded at most once a minute. */
+    fc_principal p;
+    int ok = 0;
+    assert_int_equal(fc_auth_check_token(s, text, strlen(text), 1700000120, &p, &got, &ok, &err),
+                     FC_OK);
+    assert_int_equal(ok, 0); /* text is the token of `other`, never stored */
+    char mine[FC_AUTH_TOKEN_LEN + 1];
+    uint8_t mine_hash[FC_AUTH_HASH_BYTES];
+    assert_int_equal(fc_auth_token_new(mine, mine_hash), FC_OK);
+    snprintf(t.name, sizeof t.name, "rider-r-1");
+    snprintf(t.role, sizeof t.role, "rider");
+    snprintf(t.scope, sizeof t.scope, "rider:r-1");
+    assert_int_equal(fc_store_token_create(s, &t, mine_hash, NULL, &err), FC_OK);
+    assert_int_equal(fc_auth_check_token(s, mine, strlen(mine), 1700000120, &p, &got, &ok, &err),
+                     FC_OK);
+    assert_int_equal(ok, 1);
+    assert_int_equal(p.role, FC_ROLE_RIDER);
+    assert_string_equal(p.scope[0].value, "r-1");
+    assert_string_equal(got.name, "rider-r-1");
+    assert_int_equal(got.last_used_at, 1700000120);
+    assert_int_equal(fc_auth_check_token(s, mine, strlen(mine), 1700000150, &p, &got, &ok, &err),
+                     FC_OK);
+    assert_int_equal(got.last_used_at, 1700000120); /* within the minute: not written */
+    assert_int_equal(fc_auth_check_token(s, mine, strlen(mine), 1700000180, &p, &got, &ok, &err),
+                     FC_OK);
+    assert_int_equal(got.last_used_at, 1700000180);
+    assert_int_equal(
+        fc_auth_check_token(s, mine, strlen(mine) - 1, 1700000180, &p, NULL, &ok, &err), FC_OK);
+    assert_int_equal(ok, 0); /* malformed */
+    assert_int_equal(fc_auth_check_token(s, "", 0, 1700000180, &p, NULL, &ok, &err), FC_OK);
+    assert_int_equal(ok, 0);
+
     assert_int_equal(fc_store_token_revoke(s, "nobody", 1700000200, &err), FC_ENOTFOUND);
     assert_int_equal(fc_store_token_revoke(s, "doha-analyst", 1700000200, &err), FC_OK);
     assert_int_equal(fc_store_token_revoke(s, "doha-analyst", 1700000300, &err), FC_ENOTFOUND);
     assert_int_equal(fc_store_token_find(s, hash, &got, &found, &err), FC_OK);
     assert_int_equal(found, 0);
+    assert_int_equal(fc_store_token_revoke(s, "rider-r-1", 1700000200, &err), FC_OK);
+    assert_int_equal(fc_auth_check_token(s, mine, strlen(mine), 1700000300, &p, NULL, &ok, &err),
+                     FC_OK);
+    assert_int_equal(ok, 0); /* revoked */
 
     fc_token *rows = NULL;
     size_t n = 0;
     assert_int_equal(fc_store_token_list(s, &rows, &n, &err), FC_OK);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2);
     assert_string_equal(rows[0].name, "doha-analyst");
     assert_int_equal(rows[0].revoked_at, 1700000200);
+    assert_string_equal(rows[1].name, "rider-r-1");
+    assert_int_equal(rows[1].last_used_at, 1700000180);
     fc_free(rows);
     fc_store_close(s);
     fc_test_rmtree(dir);

@@ -2,7 +2,8 @@
  * auth: who may do what. A caller is a principal (the role and scope of its
  * API token); fc_auth_allows decides one action on one resource. Everything
  * here is pure and re-entrant except token generation, which reads the
- * system's random source through libsodium.
+ * system's random source through libsodium, and fc_auth_check_token, which
+ * reads the token store.
  *
  * Roles and scopes (a scope is a comma-separated list of entries):
  *   admin     "*"                                  everything, everywhere
@@ -142,5 +143,24 @@ int fc_auth_token_hash(const char *text, size_t n, uint8_t hash[FC_AUTH_HASH_BYT
 int fc_auth_token_wellformed(const char *text, size_t n);
 /* Whether name is a valid token name: 1 to 63 bytes of [A-Za-z0-9._-]. */
 int fc_auth_name_valid(const char *name);
+
+/* ---------------------------------------------------------------------------
+ * Authentication against the store (src/auth/check.c; not pure: it reads
+ * and writes the store, so it has the store's thread rules).
+ */
+struct fc_store;
+struct fc_token;
+#define FC_AUTH_TOUCH_EVERY_S 60 /* last_used_at is written at most this often */
+
+/* Authenticate the token text[0..n) (as presented, e.g. after "Bearer "):
+ * FC_OK with *ok = 1, *p its principal and *t (may be NULL) its stored row
+ * when it is well-formed, stored, not revoked and its stored role and scope
+ * parse; *ok = 0 otherwise (an unknown, revoked or malformed token is not an
+ * error). Records the use at instant now when the stored last use is
+ * FC_AUTH_TOUCH_EVERY_S or more before it (so a busy token costs one write a
+ * minute, not one per request). Store failures return FC_ESTORE (err
+ * filled). */
+int fc_auth_check_token(struct fc_store *s, const char *text, size_t n, int64_t now,
+                        fc_principal *p, struct fc_token *t, int *ok, fc_err *err);
 
 #endif
