@@ -23,7 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adjudicate/adjudicate.h"
+#include "auth/auth.h"
 #include "http/http.h"
+#include "ingest/ingest.h"
 #include "support.h"
 
 /* ---------------------------------------------------------------------------
@@ -400,6 +403,224 @@ static void test_serve_command(void **state) {
     free(dir);
 }
 
+/* ---------------------------------------------------------------------------
+ * Authentication and the business routes, on a store with judged orders
+ * (the world of tests/data/adjudicate judged under the default pack).
+ */
+
+typedef struct world {
+    fixture f;
+    fc_case_decision dec; /* a decision about a rider */
+    char admin[FC_AUTH_TOKEN_LEN + 1], rider[FC_AUTH_TOKEN_LEN + 1],
+        other_rider[FC_AUTH_TOKEN_LEN + 1], analyst[FC_AUTH_TOKEN_LEN + 1],
+        far_analyst[FC_AUTH_TOKEN_LEN + 1], revoked[FC_AUTH_TOKEN_LEN + 1];
+} world;
+
+static void ingest_file(fc_store *s, const char *dir, const char *name) {
+    char path[512], rejects[600];
+    snprintf(path, sizeof path, "%s/adjudicate/%s", FC_TEST_DATA, name);
+    snprintf(rejects, sizeof rejects, "%s/rejects.csv", dir);
+    fc_ingest_opts o;
+    memset(&o, 0, sizeof o);
+    o.quiet = 1;
+    o.max_errors = -1;
+    o.reject_path = rejects;
+    fc_ingest_log log;
+    fc_err err;
+    assert_int_equal(fc_ingest_file(s, path, &o, &log, &err), FC_OK);
+    assert_int_equal(log.rejected, 0);
+}
+
+static void make_token(fc_store *s, const char *name, const char *role, const char *scope,
+                       char out[FC_AUTH_TOKEN_LEN + 1]) {
+    uint8_t hash[FC_AUTH_HASH_BYTES];
+    assert_int_equal(fc_auth_token_new(out, hash), FC_OK);
+    fc_token t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "%s", name);
+    snprintf(t.role, sizeof t.role, "%s", role);
+    snprintf(t.scope, sizeof t.scope, "%s", scope);
+    t.created_at = 1772400000;
+    fc_err err;
+    assert_int_equal(fc_store_token_create(s, &t, hash, NULL, &err), FC_OK);
+}
+
+static int keep_rider_decision(void *ud, const fc_case_decision *d) {
+    world *w = ud;
+    if (w->dec.id[0] == '\0' && d->rider[0] != '\0' && d->explanation[FC_LANG_AR][0] != '\0') {
+        w->dec = *d;
+    }
+    return 0;
+}
+
+static int setup_world(void **state) {
+    world *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->f.dir = fc_test_tmpdir();
+    assert_non_null(w->f.dir);
+    snprintf(w->f.db, sizeof w->f.db, "%s/http.db", w->f.dir);
+    fc_err err;
+    fc_store *s = NULL;
+    assert_int_equal(fc_store_open(w->f.db, &s, &err), FC_OK);
+    ingest_file(s, w->f.dir, "cities.csv");
+    ingest_file(s, w->f.dir, "riders.csv");
+    ingest_file(s, w->f.dir, "orders.csv");
+    ingest_file(s, w->f.dir, "complaint_rider.jsonl");
+    fc_policy_pack *pack = NULL;
+    assert_int_equal(fc_policy_pack_load(FC_SOURCE_DIR "/policies", &pack, &err), FC_OK);
+    fc_adj_opts o;
+    fc_adj_opts_init(&o);
+    o.pack = pack;
+    o.now = 1772400000;
+    assert_int_equal(fc_adj_run(s, &o, NULL, &err), FC_OK);
+    assert_int_equal(fc_adj_decisions(s, &o, keep_rider_decision, w, &err), FC_OK);
+    assert_true(w->dec.id[0] != '\0');
+    assert_string_equal(w->dec.city, "riyadh");
+    fc_policy_pack_free(pack);
+
+    char scope[128];
+    make_token(s, "root", "admin", "*", w->admin);
+    snprintf(scope, sizeof scope, "rider:%s", w->dec.rider);
+    make_token(s, "the-rider", "rider", scope, w->rider);
+    make_token(s, "other-rider", "rider", "rider:nobody", w->other_rider);
+    make_token(s, "riyadh-analyst", "analyst", "city:riyadh", w->analyst);
+    make_token(s, "doha-analyst", "analyst", "city:doha,country:QA", w->far_analyst);
+    make_token(s, "gone", "admin", "*", w->revoked);
+    assert_int_equal(fc_store_token_revoke(s, "gone", 1772400001, &err), FC_OK);
+    fc_store_close(s);
+
+    fc_http_opts ho;
+    memset(&ho, 0, sizeof ho);
+    ho.db_path = w->f.db;
+    assert_int_equal(fc_http_start(&ho, &w->f.h, &err), FC_OK);
+    w->f.port = fc_http_port(w->f.h);
+    *state = w;
+    return 0;
+}
+
+static int teardown_world(void **state) {
+    world *w = *state;
+    fc_http_stop(w->f.h);
+    fc_test_rmtree(w->f.dir);
+    free(w->f.dir);
+    free(w);
+    return 0;
+}
+
+/* GET path with the given token (NULL: none) and extra header lines. */
+static void get_as(const world *w, const char *token, const char *path, const char *extra,
+                   resp *r) {
+    char headers[512];
+    if (token != NULL) {
+        snprintf(headers, sizeof headers, "Authorization: Bearer %s\r\n%s", token, extra);
+    } else {
+        snprintf(headers, sizeof headers, "%s", extra);
+    }
+    request(w->f.port, "GET", path, headers, NULL, 0, r);
+}
+
+static void test_auth_required(void **state) {
+    world *w = *state;
+    resp r;
+    get_as(w, NULL, "/v1/me", "", &r);
+    assert_int_equal(r.status, 401);
+    assert_error_code(&r, "unauthorized");
+    assert_non_null(strstr(r.head, "WWW-Authenticate: Bearer"));
+    resp_free(&r);
+    get_as(w, NULL, "/v1/me", "Authorization: Basic dXNlcjpwdw==\r\n", &r);
+    assert_int_equal(r.status, 401);
+    assert_error_code(&r, "unauthorized");
+    assert_non_null(strstr(r.head, "WWW-Authenticate: Bearer"));
+    resp_free(&r);
+    get_as(w, "fc_short", "/v1/me", "", &r);
+    assert_int_equal(r.status, 401);
+    assert_error_code(&r, "unauthorized");
+    resp_free(&r);
+    get_as(w, w->revoked, "/v1/me", "", &r);
+    assert_int_equal(r.status, 401);
+    assert_error_code(&r, "unauthorized");
+    resp_free(&r);
+    char unknown[FC_AUTH_TOKEN_LEN + 1];
+    uint8_t hash[FC_AUTH_HASH_BYTES];
+    assert_int_equal(fc_auth_token_new(unknown, hash), FC_OK);
+    get_as(w, unknown, "/v1/me", "", &r);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    /* the public routes stay open */
+    get_as(w, NULL, "/health", "", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+}
+
+static void test_me(void **state) {
+    world *w = *state;
+    resp r;
+    get_as(w, w->analyst, "/v1/me", "", &r);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "riyadh-analyst");
+    assert_string_equal(json_string_value(json_object_get(j, "role")), "analyst");
+    assert_string_equal(json_string_value(json_object_get(j, "scope")), "city:riyadh");
+    json_decref(j);
+    resp_free(&r);
+}
+
+/* GET the world's decision as token, expecting status; the body's
+ * explanation is checked against the decision's text in lang when 200. */
+static void expect_decision(const world *w, const char *token, const char *extra, int status,
+                            fc_lang lang) {
+    char path[160];
+    snprintf(path, sizeof path, "/v1/decisions/%s", w->dec.id);
+    resp r;
+    get_as(w, token, path, extra, &r);
+    assert_int_equal(r.status, status);
+    if (status != 200) {
+        assert_error_code(&r, status == 404   ? "not_found"
+                              : status == 401 ? "unauthorized"
+                                              : "forbidden");
+        resp_free(&r);
+        return;
+    }
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), w->dec.id);
+    assert_string_equal(json_string_value(json_object_get(j, "rider")), w->dec.rider);
+    assert_string_equal(json_string_value(json_object_get(j, "lang")), fc_lang_code(lang));
+    assert_string_equal(json_string_value(json_object_get(j, "explanation")),
+                        w->dec.explanation[lang]);
+    assert_string_equal(json_string_value(json_object_get(j, "margin_text")),
+                        w->dec.margin_text[lang]);
+    json_decref(j);
+    resp_free(&r);
+}
+
+static void test_decision_access(void **state) {
+    world *w = *state;
+    expect_decision(w, w->admin, "", 200, FC_LANG_EN);
+    expect_decision(w, w->rider, "Accept-Language: ar-SA,ar;q=0.9,en;q=0.5\r\n", 200, FC_LANG_AR);
+    assert_string_not_equal(w->dec.explanation[FC_LANG_AR], w->dec.explanation[FC_LANG_EN]);
+    expect_decision(w, w->other_rider, "", 404, FC_LANG_EN);
+    expect_decision(w, w->analyst, "", 200, FC_LANG_EN);
+    expect_decision(w, w->far_analyst, "", 403, FC_LANG_EN);
+    expect_decision(w, NULL, "", 401, FC_LANG_EN);
+}
+
+static void test_decision_not_found(void **state) {
+    world *w = *state;
+    resp r;
+    get_as(w, w->admin, "/v1/decisions/dec-000000000000000000000000", "", &r);
+    assert_int_equal(r.status, 404);
+    assert_error_code(&r, "not_found");
+    resp_free(&r);
+    get_as(w, w->admin, "/v1/decisions/", "", &r);
+    assert_int_equal(r.status, 404);
+    resp_free(&r);
+    get_as(w, w->admin, "/v1/decisions/a%27b", "", &r);
+    assert_int_equal(r.status, 404);
+    resp_free(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
@@ -411,6 +632,10 @@ int main(void) {
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_bad_listen_address),
         cmocka_unit_test(test_serve_command),
+        cmocka_unit_test_setup_teardown(test_auth_required, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(test_me, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(test_decision_access, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(test_decision_not_found, setup_world, teardown_world),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,9 +3,12 @@
  *
  * Each worker thread opens its own store connection the first time one of
  * its requests needs the store; every connection is closed by fc_http_stop.
- * Routes so far: GET /health, GET /ready, GET /metrics (docs/api.md). Every
- * other request gets a JSON error {"error":{"code":"...","message":"..."}}
- * whose code is one of the stable FC_HTTP_E* names below.
+ * Routes (docs/api.md): GET /health, GET /ready, GET /metrics, open to all;
+ * GET /v1/me and GET /v1/decisions/{id}, which need an API token
+ * ("Authorization: Bearer fc_..."), checked against the store on the
+ * worker's connection (auth.h). Every error is a JSON body
+ * {"error":{"code":"...","message":"..."}} whose code is one of the stable
+ * FC_HTTP_E* names below.
  *
  * Thread safety: fc_http_start and fc_http_stop are called from one thread;
  * fc_http_port may be called from any thread between them.
@@ -19,12 +22,14 @@
 #include "core/core.h"
 
 /* Stable error codes of the JSON error body. */
-#define FC_HTTP_ENOT_FOUND   "not_found"
-#define FC_HTTP_EMETHOD      "method_not_allowed"
-#define FC_HTTP_ETOO_LARGE   "payload_too_large"
-#define FC_HTTP_EBAD_REQUEST "bad_request"
-#define FC_HTTP_EINTERNAL    "internal"
-#define FC_HTTP_EUNAVAILABLE "unavailable"
+#define FC_HTTP_ENOT_FOUND    "not_found"
+#define FC_HTTP_EMETHOD       "method_not_allowed"
+#define FC_HTTP_ETOO_LARGE    "payload_too_large"
+#define FC_HTTP_EBAD_REQUEST  "bad_request"
+#define FC_HTTP_EINTERNAL     "internal"
+#define FC_HTTP_EUNAVAILABLE  "unavailable"
+#define FC_HTTP_EUNAUTHORIZED "unauthorized" /* 401: no token, malformed, unknown or revoked */
+#define FC_HTTP_EFORBIDDEN    "forbidden"    /* 403: the token's role or scope refuses it */
 
 /* Server options. Zero (or NULL) in any field selects its default. */
 typedef struct fc_http_opts {

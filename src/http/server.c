@@ -11,18 +11,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "adjudicate/adjudicate.h"
+#include "auth/auth.h"
+#include "case/case.h"
 #include "http/http.h"
 #include "store/store.h"
 
-enum { ROUTE_HEALTH, ROUTE_READY, ROUTE_METRICS, ROUTE_OTHER, N_ROUTES };
-static const char *const route_names[N_ROUTES] = {"/health", "/ready", "/metrics", "other"};
+/* The public routes come first (ROUTE_METRICS is the last of them); the
+ * others need a token. */
+enum { ROUTE_HEALTH, ROUTE_READY, ROUTE_METRICS, ROUTE_ME, ROUTE_DECISION, ROUTE_OTHER, N_ROUTES };
+static const char *const route_names[N_ROUTES] = {
+    "/health", "/ready", "/metrics", "/v1/me", "/v1/decisions/{id}", "other"};
+#define DECISIONS_PREFIX "/v1/decisions/"
 
 /* Statuses counted one by one; any other lands in the last slot. */
-static const unsigned status_codes[] = {200, 400, 404, 405, 413, 500, 503};
+static const unsigned status_codes[] = {200, 400, 401, 403, 404, 405, 413, 500, 503};
 #define N_STATUS (sizeof status_codes / sizeof status_codes[0] + 1)
 
 /* Upper bounds of the duration histogram, seconds (+Inf follows). */
@@ -63,7 +71,10 @@ static int64_t now_ns(void) {
 }
 
 static int route_of(const char *url) {
-    for (int r = 0; r < ROUTE_OTHER; r++) {
+    if (strncmp(url, DECISIONS_PREFIX, strlen(DECISIONS_PREFIX)) == 0) {
+        return ROUTE_DECISION;
+    }
+    for (int r = 0; r < ROUTE_DECISION; r++) {
         if (strcmp(url, route_names[r]) == 0) {
             return r;
         }
@@ -75,17 +86,18 @@ static int route_of(const char *url) {
  * Responses.
  */
 
+/* Queue a response; hdr names one extra header (may be NULL) set to hval. */
 static enum MHD_Result send_body(struct MHD_Connection *c, req *r, unsigned status,
-                                 const char *type, const char *body, size_t len,
-                                 const char *allow) {
+                                 const char *type, const char *body, size_t len, const char *hdr,
+                                 const char *hval) {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (resp == NULL) {
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    if (allow != NULL) {
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (hdr != NULL) {
+        MHD_add_response_header(resp, hdr, hval);
     }
     enum MHD_Result ok = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
@@ -95,23 +107,41 @@ static enum MHD_Result send_body(struct MHD_Connection *c, req *r, unsigned stat
     return ok;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, req *r, unsigned status, json_t *j,
-                                 const char *allow) {
+static enum MHD_Result send_json_hdr(struct MHD_Connection *c, req *r, unsigned status, json_t *j,
+                                     const char *hdr, const char *hval) {
     enum MHD_Result ok = MHD_NO;
     char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
     if (text != NULL) {
-        ok = send_body(c, r, status, "application/json", text, strlen(text), allow);
+        ok = send_body(c, r, status, "application/json", text, strlen(text), hdr, hval);
     }
     free(text);
     json_decref(j);
     return ok;
 }
 
+/* j as the body; allow (may be NULL) as the Allow header. */
+static enum MHD_Result send_json(struct MHD_Connection *c, req *r, unsigned status, json_t *j,
+                                 const char *allow) {
+    return send_json_hdr(c, r, status, j, allow != NULL ? MHD_HTTP_HEADER_ALLOW : NULL, allow);
+}
+
+static json_t *error_json(const char *code, const char *msg) {
+    return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+}
+
 /* {"error":{"code":code,"message":msg}} with the given status. */
 static enum MHD_Result send_error(struct MHD_Connection *c, req *r, unsigned status,
                                   const char *code, const char *msg, const char *allow) {
-    return send_json(c, r, status,
-                     json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg), allow);
+    return send_json(c, r, status, error_json(code, msg), allow);
+}
+
+/* 401 unauthorized, with the challenge of RFC 6750 (invalid_token when a
+ * token was presented). */
+static enum MHD_Result send_unauthorized(struct MHD_Connection *c, req *r, int presented,
+                                         const char *msg) {
+    return send_json_hdr(c, r, MHD_HTTP_UNAUTHORIZED, error_json(FC_HTTP_EUNAUTHORIZED, msg),
+                         MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                         presented ? "Bearer error=\"invalid_token\"" : "Bearer");
 }
 
 /* ---------------------------------------------------------------------------
@@ -252,10 +282,168 @@ static enum MHD_Result get_metrics(fc_http *h, struct MHD_Connection *c, req *r)
                         NULL);
     } else {
         ok = send_body(c, r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", t.p, t.len,
-                       NULL);
+                       NULL, NULL);
     }
     fc_free(t.p);
     return ok;
+}
+
+/* ---------------------------------------------------------------------------
+ * Authenticated routes.
+ */
+
+/* The caller of a request that needs a token: FC_OK with *p and *t filled,
+ * or a response queued (401, or 500/503 when the store fails) and *sent set
+ * to the result of queueing it. */
+static int authenticate(fc_http *h, struct MHD_Connection *c, req *r, fc_store **s, fc_principal *p,
+                        fc_token *t, enum MHD_Result *sent) {
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth == NULL) {
+        *sent = send_unauthorized(c, r, 0,
+                                  "this route needs an API token: "
+                                  "Authorization: Bearer <token>");
+        return FC_EINVAL;
+    }
+    if (strncasecmp(auth, "Bearer ", 7) != 0) {
+        *sent = send_unauthorized(c, r, 0, "the Authorization header is not a Bearer token");
+        return FC_EINVAL;
+    }
+    const char *tok = auth + 7;
+    while (*tok == ' ') {
+        tok++;
+    }
+    size_t n = strlen(tok);
+    while (n > 0 && tok[n - 1] == ' ') {
+        n--;
+    }
+    if (!fc_auth_token_wellformed(tok, n)) {
+        *sent = send_unauthorized(c, r, 1, "the bearer token is malformed");
+        return FC_EINVAL;
+    }
+    fc_err err;
+    fc_err_clear(&err);
+    *s = thread_store(h, &err);
+    int ok = 0;
+    if (*s == NULL ||
+        fc_auth_check_token(*s, tok, n, (int64_t)time(NULL), p, t, &ok, &err) != FC_OK) {
+        char msg[600];
+        fc_err_format(&err, msg, sizeof msg);
+        *sent = send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, FC_HTTP_EUNAVAILABLE, msg, NULL);
+        return FC_ESTORE;
+    }
+    if (!ok) {
+        *sent = send_unauthorized(c, r, 1, "unknown or revoked token");
+        return FC_EINVAL;
+    }
+    return FC_OK;
+}
+
+static enum MHD_Result get_me(struct MHD_Connection *c, req *r, const fc_token *t) {
+    return send_json(
+        c, r, MHD_HTTP_OK,
+        json_pack("{s:s,s:s,s:s}", "name", t->name, "role", t->role, "scope", t->scope), NULL);
+}
+
+/* The decision's body with "explanation" and "margin_text" as the text in
+ * lang, and "lang" saying which. NULL on OOM. */
+static json_t *decision_json(const fc_case_decision *cd, fc_lang lang) {
+    char *body = NULL;
+    size_t len = 0;
+    if (fc_case_decision_json(cd, &body, &len) != FC_OK) {
+        return NULL;
+    }
+    json_t *j = json_loadb(body, len, 0, NULL);
+    fc_free(body);
+    if (j == NULL || json_object_set_new(j, "lang", json_string(fc_lang_code(lang))) != 0 ||
+        json_object_set_new(j, "explanation", json_string(cd->explanation[lang])) != 0 ||
+        json_object_set_new(j, "margin_text", json_string(cd->margin_text[lang])) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* A decision id: 1 to FC_CASE_ID_MAX - 1 bytes of [A-Za-z0-9_-]. */
+static int id_valid(const char *id) {
+    size_t n = strlen(id);
+    if (n == 0 || n >= FC_CASE_ID_MAX) {
+        return 0;
+    }
+    return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+static enum MHD_Result get_decision(struct MHD_Connection *c, req *r, fc_store *s,
+                                    const fc_principal *p, const char *id) {
+    if (!id_valid(id)) {
+        return send_error(c, r, MHD_HTTP_NOT_FOUND, FC_HTTP_ENOT_FOUND, "no such decision", NULL);
+    }
+    enum MHD_Result ok = MHD_NO;
+    fc_err err;
+    fc_err_clear(&err);
+    fc_arena *arena = fc_arena_new(0);
+    fc_case_decision *cd = fc_calloc(1, sizeof *cd);
+    if (arena == NULL || cd == NULL) {
+        ok = send_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL, "out of memory",
+                        NULL);
+        goto out;
+    }
+    int rc = fc_adj_decision_get(s, id, arena, cd, &err);
+    if (rc == FC_ENOTFOUND) {
+        ok = send_error(c, r, MHD_HTTP_NOT_FOUND, FC_HTTP_ENOT_FOUND, "no such decision", NULL);
+        goto out;
+    }
+    if (rc != FC_OK) {
+        char msg[600];
+        fc_err_format(&err, msg, sizeof msg);
+        ok = send_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL, msg, NULL);
+        goto out;
+    }
+    fc_auth_resource res = {cd->country, cd->city, cd->rider, cd->merchant};
+    if (!fc_auth_allows(p, FC_AUTH_READ_DECISION, &res)) {
+        /* A rider or merchant must not learn that someone else's decision
+         * exists: it is not found. A place-scoped role is told it is refused. */
+        if (p->role == FC_ROLE_RIDER || p->role == FC_ROLE_MERCHANT) {
+            ok = send_error(c, r, MHD_HTTP_NOT_FOUND, FC_HTTP_ENOT_FOUND, "no such decision", NULL);
+        } else {
+            ok = send_error(c, r, MHD_HTTP_FORBIDDEN, FC_HTTP_EFORBIDDEN,
+                            "this decision is outside the token's scope", NULL);
+        }
+        goto out;
+    }
+    const char *accept =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+    fc_lang lang = accept != NULL ? fc_lang_pick(accept) : FC_LANG_EN;
+    if (cd->explanation[lang][0] == '\0') {
+        lang = FC_LANG_EN; /* the policy has no text in that language */
+    }
+    json_t *j = decision_json(cd, lang);
+    if (j == NULL) {
+        ok = send_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL, "out of memory",
+                        NULL);
+        goto out;
+    }
+    ok = send_json_hdr(c, r, MHD_HTTP_OK, j, MHD_HTTP_HEADER_CONTENT_LANGUAGE, fc_lang_code(lang));
+out:
+    fc_free(cd);
+    fc_arena_free(arena);
+    return ok;
+}
+
+/* A route that needs a token: authenticate, then serve. */
+static enum MHD_Result serve_private(fc_http *h, struct MHD_Connection *c, req *r,
+                                     const char *url) {
+    fc_store *s = NULL;
+    fc_principal p;
+    fc_token t;
+    enum MHD_Result sent = MHD_NO;
+    if (authenticate(h, c, r, &s, &p, &t, &sent) != FC_OK) {
+        return sent;
+    }
+    if (r->route == ROUTE_ME) {
+        return get_me(c, r, &t);
+    }
+    return get_decision(c, r, s, &p, url + strlen(DECISIONS_PREFIX));
 }
 
 /* ---------------------------------------------------------------------------
@@ -370,6 +558,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return get_health(c, r);
     case ROUTE_READY:
         return get_ready(h, c, r);
+    case ROUTE_ME:
+    case ROUTE_DECISION:
+        return serve_private(h, c, r, url);
     default:
         return get_metrics(h, c, r);
     }
