@@ -7,11 +7,9 @@
 
 #include "cli/cli.h"
 #include "kpi/kpi.h"
+#include "kpi/query.h"
 #include "order/order.h"
 #include "store/store.h"
-
-#define MAX_FILTERS 32
-#define MAX_VALUES  256
 
 static void usage(FILE *f) {
     fprintf(f, "usage: fulcrum kpi [--db PATH] [--by DIM,...] [--where DIM=V[,V]]... [--from T]\n"
@@ -37,35 +35,11 @@ static void usage(FILE *f) {
     }
 }
 
-/* Split "a,b,c" in place into parts (views into s). Returns the count or -1
- * when there are more than max. */
-static int split(char *s, char **parts, int max) {
-    int n = 0;
-    char *p = s;
-    while (1) {
-        char *comma = strchr(p, ',');
-        if (n == max) {
-            return -1;
-        }
-        parts[n++] = p;
-        if (comma == NULL) {
-            break;
-        }
-        *comma = '\0';
-        p = comma + 1;
-    }
-    return n;
-}
-
 typedef struct kpi_args {
     const char *db;
     const char *settings;
     fc_out_format format;
-    fc_cube_query q;
-    fc_kpi_filter filters[MAX_FILTERS];
-    char *values[MAX_FILTERS][MAX_VALUES];
-    size_t kpis[64];
-    size_t n_kpis;
+    fc_kpi_request req;
 } kpi_args;
 
 /* The value of option `name` at argv[*i] ("--name V" or "--name=V"), or NULL
@@ -90,183 +64,17 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, in
     return argv[*i];
 }
 
-static int set_by(kpi_args *a, char *list) {
-    char *parts[FC_DIM__COUNT + 1];
-    int n = split(list, parts, FC_DIM__COUNT);
-    if (n < 0) {
-        fprintf(stderr, "fulcrum kpi: --by: too many dimensions\n");
-        return FC_EXIT_USAGE;
-    }
-    a->q.n_by = 0;
-    for (int k = 0; k < n; k++) {
-        if (parts[k][0] == '\0') {
-            continue;
-        }
-        int d = fc_dim_from(fc_str_c(parts[k]));
-        if (d < 0) {
-            fprintf(stderr, "fulcrum kpi: --by: unknown dimension '%s' (see --help)\n", parts[k]);
-            return FC_EXIT_USAGE;
-        }
-        a->q.by[a->q.n_by++] = (fc_dim)d;
-    }
-    return FC_EXIT_OK;
-}
-
-static int add_where(kpi_args *a, char *spec) {
-    if (a->q.n_filters == MAX_FILTERS) {
-        fprintf(stderr, "fulcrum kpi: --where: at most %d filters\n", MAX_FILTERS);
-        return FC_EXIT_USAGE;
-    }
-    char *eq = strchr(spec, '=');
-    if (eq == NULL || eq == spec || eq[1] == '\0') {
-        fprintf(stderr, "fulcrum kpi: --where wants DIM=VALUE[,VALUE], got '%s'\n", spec);
-        return FC_EXIT_USAGE;
-    }
-    *eq = '\0';
-    int d = fc_dim_from(fc_str_c(spec));
-    if (d < 0) {
-        fprintf(stderr, "fulcrum kpi: --where: unknown dimension '%s' (see --help)\n", spec);
-        return FC_EXIT_USAGE;
-    }
-    size_t k = a->q.n_filters;
-    int n = split(eq + 1, a->values[k], MAX_VALUES);
-    if (n < 0) {
-        fprintf(stderr, "fulcrum kpi: --where: at most %d values\n", MAX_VALUES);
-        return FC_EXIT_USAGE;
-    }
-    a->filters[k].dim = (fc_dim)d;
-    a->filters[k].values = (const char *const *)a->values[k];
-    a->filters[k].n_values = (size_t)n;
-    a->q.n_filters++;
-    a->q.filters = a->filters;
-    return FC_EXIT_OK;
-}
-
-static int set_kpis(kpi_args *a, char *list) {
-    a->n_kpis = 0;
-    if (strcmp(list, "all") == 0) {
-        for (size_t k = 0; k < fc_kpi_count(); k++) {
-            a->kpis[a->n_kpis++] = k;
-        }
+/* The exit status of a request setter's result, the reason printed. */
+static int usage_error(int rc, const char *opt, const fc_err *err) {
+    if (rc == FC_OK) {
         return FC_EXIT_OK;
     }
-    char *parts[64];
-    int n = split(list, parts, 64);
-    if (n < 0) {
-        fprintf(stderr, "fulcrum kpi: --kpi: too many KPIs\n");
-        return FC_EXIT_USAGE;
+    if (rc == FC_ENOMEM) {
+        fprintf(stderr, "fulcrum kpi: out of memory\n");
+        return FC_EXIT_INTERNAL;
     }
-    for (int i = 0; i < n; i++) {
-        int k = fc_kpi_find(fc_str_c(parts[i]));
-        if (k < 0) {
-            fprintf(stderr, "fulcrum kpi: --kpi: unknown KPI '%s' (see --help)\n", parts[i]);
-            return FC_EXIT_USAGE;
-        }
-        a->kpis[a->n_kpis++] = (size_t)k;
-    }
-    return FC_EXIT_OK;
-}
-
-static int set_when(kpi_args *a, const char *v, int is_from) {
-    int64_t ts;
-    int32_t date;
-    fc_err err;
-    fc_err_clear(&err);
-    if (fc_kpi_parse_when(v, &ts, &date, &err) != FC_OK) {
-        fprintf(stderr, "fulcrum kpi: %s: %s\n", is_from ? "--from" : "--to", err.msg);
-        return FC_EXIT_USAGE;
-    }
-    if (is_from) {
-        a->q.from = ts;
-        a->q.from_date = date;
-    } else {
-        a->q.to = ts;
-        a->q.to_date = date;
-    }
-    return FC_EXIT_OK;
-}
-
-static void default_kpis(kpi_args *a) {
-    a->n_kpis = 0;
-    for (size_t k = 0; k < fc_kpi_count(); k++) {
-        if (fc_kpi_at(k)->main) {
-            a->kpis[a->n_kpis++] = k;
-        }
-    }
-}
-
-/* Rows are printed in the order of their group values: words (cities,
- * zones, merchants...) alphabetically, hours, dates, weekdays, dayparts and
- * levels in their natural order; never in the order the store happened to
- * hold them. */
-static int dim_sorts_by_label(fc_dim d) {
-    switch (d) {
-    case FC_DIM_HOUR:
-    case FC_DIM_DAYPART:
-    case FC_DIM_DATE:
-    case FC_DIM_WEEKDAY:
-    case FC_DIM_WEATHER:
-    case FC_DIM_STATUS:
-        return 0;
-    default:
-        return 1;
-    }
-}
-
-#define SORT_LABEL_MAX 96
-
-typedef struct sort_row {
-    size_t g;
-    const fc_cube_query *q;
-    const fc_cube *c;
-    char (*labels)[SORT_LABEL_MAX]; /* q->n_by labels */
-} sort_row;
-
-static int cmp_rows(const void *pa, const void *pb) {
-    const sort_row *a = pa, *b = pb;
-    for (size_t j = 0; j < a->q->n_by; j++) {
-        int r;
-        if (dim_sorts_by_label(a->q->by[j])) {
-            r = strcmp(a->labels[j], b->labels[j]);
-        } else {
-            uint32_t x = fc_cube_key(a->c, a->g, j), y = fc_cube_key(b->c, b->g, j);
-            r = x < y ? -1 : x > y;
-        }
-        if (r != 0) {
-            return r;
-        }
-    }
-    return a->g < b->g ? -1 : a->g > b->g;
-}
-
-/* Group indices of c in display order (caller frees); NULL on OOM. */
-static size_t *display_order(const fc_facts *t, const fc_cube *c, const fc_cube_query *q) {
-    size_t n = fc_cube_groups(c);
-    size_t *order = malloc((n > 0 ? n : 1) * sizeof *order);
-    sort_row *rows = malloc((n > 0 ? n : 1) * sizeof *rows);
-    char(*labels)[SORT_LABEL_MAX] = malloc((n * q->n_by > 0 ? n * q->n_by : 1) * sizeof *labels);
-    if (order == NULL || rows == NULL || labels == NULL) {
-        free(order);
-        free(rows);
-        free(labels);
-        return NULL;
-    }
-    for (size_t g = 0; g < n; g++) {
-        rows[g].g = g;
-        rows[g].q = q;
-        rows[g].c = c;
-        rows[g].labels = labels + g * q->n_by;
-        for (size_t j = 0; j < q->n_by; j++) {
-            fc_facts_label(t, q->by[j], fc_cube_key(c, g, j), rows[g].labels[j], SORT_LABEL_MAX);
-        }
-    }
-    qsort(rows, n, sizeof *rows, cmp_rows);
-    for (size_t g = 0; g < n; g++) {
-        order[g] = rows[g].g;
-    }
-    free(rows);
-    free(labels);
-    return order;
+    fprintf(stderr, "fulcrum kpi: %s: %s (see --help)\n", opt, err->msg);
+    return FC_EXIT_USAGE;
 }
 
 /* Print the cube as a table: group labels, the currency when a money KPI is
@@ -302,7 +110,7 @@ static int print_cube(const fc_facts *t, const fc_cube *c, const fc_cube_query *
     const char *row[FC_DIM__COUNT + 1 + 64];
     size_t mixed = 0;
     size_t n_groups = fc_cube_groups(c);
-    size_t *order = display_order(t, c, q);
+    size_t *order = fc_kpi_display_order(t, c, q);
     if (order == NULL) {
         fc_table_free(tab);
         fprintf(stderr, "fulcrum kpi: out of memory\n");
@@ -424,10 +232,7 @@ int fc_cmd_kpi(int argc, char **argv) {
         fprintf(stderr, "fulcrum kpi: out of memory\n");
         return FC_EXIT_INTERNAL;
     }
-    fc_cube_query_init(&a->q);
-    a->q.n_by = 1;
-    a->q.by[0] = FC_DIM_CITY;
-    default_kpis(a);
+    fc_kpi_request_init(&a->req);
     for (int i = 1; i < argc; i++) {
         int missing = 0;
         const char *v;
@@ -439,15 +244,15 @@ int fc_cmd_kpi(int argc, char **argv) {
         } else if ((v = opt_value(argc, argv, &i, "--settings", &missing)) != NULL) {
             a->settings = v;
         } else if ((v = opt_value(argc, argv, &i, "--by", &missing)) != NULL) {
-            rc = set_by(a, (char *)v);
+            rc = usage_error(fc_kpi_request_by(&a->req, v, &err), "--by", &err);
         } else if ((v = opt_value(argc, argv, &i, "--where", &missing)) != NULL) {
-            rc = add_where(a, (char *)v);
+            rc = usage_error(fc_kpi_request_where(&a->req, v, &err), "--where", &err);
         } else if ((v = opt_value(argc, argv, &i, "--kpi", &missing)) != NULL) {
-            rc = set_kpis(a, (char *)v);
+            rc = usage_error(fc_kpi_request_kpis(&a->req, v, &err), "--kpi", &err);
         } else if ((v = opt_value(argc, argv, &i, "--from", &missing)) != NULL) {
-            rc = set_when(a, v, 1);
+            rc = usage_error(fc_kpi_request_when(&a->req, v, 1, &err), "--from", &err);
         } else if ((v = opt_value(argc, argv, &i, "--to", &missing)) != NULL) {
-            rc = set_when(a, v, 0);
+            rc = usage_error(fc_kpi_request_when(&a->req, v, 0, &err), "--to", &err);
         } else if ((v = opt_value(argc, argv, &i, "--format", &missing)) != NULL) {
             int fmt = fc_out_format_from(v);
             if (fmt < 0) {
@@ -470,14 +275,15 @@ int fc_cmd_kpi(int argc, char **argv) {
     if (rc != FC_EXIT_OK) {
         goto out;
     }
-    if (fc_cube_build(t, &a->q, &c, &err) != FC_OK) {
+    if (fc_cube_build(t, &a->req.q, &c, &err) != FC_OK) {
         rc = fc_cli_fail("kpi", &err);
         goto out;
     }
-    rc = print_cube(t, c, &a->q, a->kpis, a->n_kpis, a->format, stdout);
+    rc = print_cube(t, c, &a->req.q, a->req.kpis, a->req.n_kpis, a->format, stdout);
 out:
     fc_cube_free(c);
     fc_facts_free(t);
+    fc_kpi_request_free(&a->req);
     free(a);
     return rc;
 }
