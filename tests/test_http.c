@@ -413,12 +413,13 @@ typedef struct world {
     fc_case_decision dec; /* a decision about a rider */
     char admin[FC_AUTH_TOKEN_LEN + 1], rider[FC_AUTH_TOKEN_LEN + 1],
         other_rider[FC_AUTH_TOKEN_LEN + 1], analyst[FC_AUTH_TOKEN_LEN + 1],
-        far_analyst[FC_AUTH_TOKEN_LEN + 1], revoked[FC_AUTH_TOKEN_LEN + 1];
+        far_analyst[FC_AUTH_TOKEN_LEN + 1], revoked[FC_AUTH_TOKEN_LEN + 1],
+        sa_reviewer[FC_AUTH_TOKEN_LEN + 1], merchant[FC_AUTH_TOKEN_LEN + 1];
 } world;
 
 static void ingest_file(fc_store *s, const char *dir, const char *name) {
     char path[512], rejects[600];
-    snprintf(path, sizeof path, "%s/adjudicate/%s", FC_TEST_DATA, name);
+    snprintf(path, sizeof path, "%s/%s", FC_TEST_DATA, name);
     snprintf(rejects, sizeof rejects, "%s/rejects.csv", dir);
     fc_ingest_opts o;
     memset(&o, 0, sizeof o);
@@ -462,10 +463,10 @@ static int setup_world(void **state) {
     fc_err err;
     fc_store *s = NULL;
     assert_int_equal(fc_store_open(w->f.db, &s, &err), FC_OK);
-    ingest_file(s, w->f.dir, "cities.csv");
-    ingest_file(s, w->f.dir, "riders.csv");
-    ingest_file(s, w->f.dir, "orders.csv");
-    ingest_file(s, w->f.dir, "complaint_rider.jsonl");
+    ingest_file(s, w->f.dir, "adjudicate/cities.csv");
+    ingest_file(s, w->f.dir, "adjudicate/riders.csv");
+    ingest_file(s, w->f.dir, "adjudicate/orders.csv");
+    ingest_file(s, w->f.dir, "adjudicate/complaint_rider.jsonl");
     fc_policy_pack *pack = NULL;
     assert_int_equal(fc_policy_pack_load(FC_SOURCE_DIR "/policies", &pack, &err), FC_OK);
     fc_adj_opts o;
@@ -477,6 +478,9 @@ static int setup_world(void **state) {
     assert_true(w->dec.id[0] != '\0');
     assert_string_equal(w->dec.city, "riyadh");
     fc_policy_pack_free(pack);
+    /* two more cities, in two countries, for the KPI routes */
+    ingest_file(s, w->f.dir, "http/kpi_cities.csv");
+    ingest_file(s, w->f.dir, "http/kpi_orders.csv");
 
     char scope[128];
     make_token(s, "root", "admin", "*", w->admin);
@@ -486,6 +490,8 @@ static int setup_world(void **state) {
     make_token(s, "riyadh-analyst", "analyst", "city:riyadh", w->analyst);
     make_token(s, "doha-analyst", "analyst", "city:doha,country:QA", w->far_analyst);
     make_token(s, "gone", "admin", "*", w->revoked);
+    make_token(s, "sa-reviewer", "reviewer", "country:SA", w->sa_reviewer);
+    make_token(s, "a-merchant", "merchant", "merchant:m1", w->merchant);
     assert_int_equal(fc_store_token_revoke(s, "gone", 1772400001, &err), FC_OK);
     fc_store_close(s);
 
@@ -621,6 +627,197 @@ static void test_decision_not_found(void **state) {
     resp_free(&r);
 }
 
+/* ---------------------------------------------------------------------------
+ * GET /v1/kpi and GET /openapi.json.
+ */
+
+/* stdout of `fulcrum kpi --db db args... --format json`, parsed. */
+static json_t *cli_kpi(const char *db, const char *by, const char *kpi) {
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        execl(fc_test_binary(), "fulcrum", "kpi", "--db", db, "--by", by, "--kpi", kpi, "--format",
+              "json", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *fp = fdopen(out[0], "r");
+    assert_non_null(fp);
+    json_error_t je;
+    json_t *j = json_loadf(fp, 0, &je);
+    fclose(fp);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_non_null(j);
+    return j;
+}
+
+/* GET path as token, expecting 200 and a KPI body; returns the body. */
+static json_t *kpi_ok(const world *w, const char *token, const char *path) {
+    resp r;
+    get_as(w, token, path, "", &r);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_true(json_is_array(json_object_get(j, "rows")));
+    resp_free(&r);
+    return j;
+}
+
+/* The "city" values of the rows, comma-joined, into buf. */
+static void row_cities(const json_t *j, char *buf, size_t n) {
+    buf[0] = '\0';
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(j, "rows"), i, row) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, n - len, "%s%s", i > 0 ? "," : "",
+                 json_string_value(json_object_get(row, "city")));
+    }
+}
+
+static void test_kpi_admin_equals_cli(void **state) {
+    world *w = *state;
+    const char *kpis = "orders,on_time_rate,late_rate,cpo";
+    json_t *j = kpi_ok(w, w->admin, "/v1/kpi?by=city,hour&kpi=orders,on_time_rate,late_rate,cpo");
+    json_t *want = cli_kpi(w->f.db, "city,hour", kpis);
+    assert_true(json_array_size(want) >= 3);
+    assert_true(json_equal(json_object_get(j, "rows"), want));
+    json_t *by = json_object_get(j, "by");
+    assert_int_equal(json_array_size(by), 2);
+    assert_string_equal(json_string_value(json_array_get(by, 1)), "hour");
+    assert_int_equal(json_array_size(json_object_get(j, "kpis")), 4);
+    json_decref(want);
+    json_decref(j);
+    /* the default KPIs, by city, as the CLI's defaults */
+    j = kpi_ok(w, w->admin, "/v1/kpi");
+    char cities[256];
+    row_cities(j, cities, sizeof cities);
+    assert_string_equal(cities, "doha,jeddah,riyadh");
+    json_decref(j);
+    /* a where and a window narrow the rows */
+    j = kpi_ok(w, w->admin,
+               "/v1/kpi?where=city=jeddah&from=2026-03-02&to=2026-03-02&kpi=orders,on_time_rate");
+    assert_int_equal(json_array_size(json_object_get(j, "rows")), 1);
+    json_t *row = json_array_get(json_object_get(j, "rows"), 0);
+    assert_int_equal(json_integer_value(json_object_get(row, "orders")), 3);
+    assert_true(json_is_number(json_object_get(row, "on_time_rate")));
+    json_decref(j);
+    j = kpi_ok(w, w->admin, "/v1/kpi?where=city=jeddah&from=2026-03-03&kpi=orders");
+    assert_int_equal(json_array_size(json_object_get(j, "rows")), 0);
+    json_decref(j);
+}
+
+static void test_kpi_scoped(void **state) {
+    world *w = *state;
+    char cities[256];
+    /* a one-city analyst sees that city only, with or without asking */
+    json_t *j = kpi_ok(w, w->analyst, "/v1/kpi?kpi=orders");
+    row_cities(j, cities, sizeof cities);
+    assert_string_equal(cities, "riyadh");
+    json_decref(j);
+    j = kpi_ok(w, w->analyst, "/v1/kpi?by=&kpi=orders");
+    json_t *all = kpi_ok(w, w->admin, "/v1/kpi?where=city=riyadh&by=&kpi=orders");
+    assert_true(json_equal(json_object_get(j, "rows"), json_object_get(all, "rows")));
+    json_decref(all);
+    json_decref(j);
+    /* a country scope covers its cities */
+    j = kpi_ok(w, w->sa_reviewer, "/v1/kpi?kpi=orders");
+    row_cities(j, cities, sizeof cities);
+    assert_string_equal(cities, "jeddah,riyadh");
+    json_decref(j);
+    j = kpi_ok(w, w->sa_reviewer, "/v1/kpi?where=city=jeddah&kpi=orders");
+    row_cities(j, cities, sizeof cities);
+    assert_string_equal(cities, "jeddah");
+    json_decref(j);
+    j = kpi_ok(w, w->far_analyst, "/v1/kpi?where=country=QA&kpi=orders");
+    row_cities(j, cities, sizeof cities);
+    assert_string_equal(cities, "doha");
+    json_decref(j);
+    /* a where outside the scope is refused */
+    resp r;
+    get_as(w, w->analyst, "/v1/kpi?where=city=jeddah", "", &r);
+    assert_int_equal(r.status, 403);
+    assert_error_code(&r, "forbidden");
+    resp_free(&r);
+    get_as(w, w->analyst, "/v1/kpi?where=country=SA", "", &r);
+    assert_int_equal(r.status, 403);
+    resp_free(&r);
+    get_as(w, w->sa_reviewer, "/v1/kpi?where=city=riyadh,doha", "", &r);
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.body, "doha"));
+    resp_free(&r);
+    /* riders and merchants read no KPIs */
+    get_as(w, w->rider, "/v1/kpi", "", &r);
+    assert_int_equal(r.status, 403);
+    assert_error_code(&r, "forbidden");
+    resp_free(&r);
+    get_as(w, w->merchant, "/v1/kpi", "", &r);
+    assert_int_equal(r.status, 403);
+    resp_free(&r);
+    get_as(w, NULL, "/v1/kpi", "", &r);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+}
+
+/* GET path as admin: 400 bad_request whose message starts with param. */
+static void expect_bad(const world *w, const char *path, const char *param) {
+    resp r;
+    get_as(w, w->admin, path, "", &r);
+    assert_int_equal(r.status, 400);
+    assert_error_code(&r, "bad_request");
+    json_t *j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+    assert_non_null(msg);
+    assert_memory_equal(msg, param, strlen(param));
+    assert_int_equal(msg[strlen(param)], ':');
+    json_decref(j);
+    resp_free(&r);
+}
+
+static void test_kpi_bad_parameters(void **state) {
+    world *w = *state;
+    expect_bad(w, "/v1/kpi?by=city,planet", "by");
+    expect_bad(w, "/v1/kpi?kpi=happiness", "kpi");
+    expect_bad(w, "/v1/kpi?where=city", "where");
+    expect_bad(w, "/v1/kpi?where=planet=mars", "where");
+    expect_bad(w, "/v1/kpi?from=yesterday", "from");
+    expect_bad(w, "/v1/kpi?to=2026-13-40", "to");
+    expect_bad(w, "/v1/kpi?color=red", "color");
+}
+
+static void test_openapi_lists_every_route(void **state) {
+    world *w = *state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/openapi.json", FC_SOURCE_DIR);
+    json_t *file = json_load_file(path, 0, NULL);
+    assert_non_null(file);
+    resp r;
+    get_as(w, NULL, "/openapi.json", "", &r);
+    assert_int_equal(r.status, 200);
+    json_t *served = json_loads(r.body, 0, NULL);
+    assert_non_null(served);
+    resp_free(&r);
+    assert_true(json_equal(served, file));
+    assert_string_equal(json_string_value(json_object_get(served, "openapi")), "3.0.3");
+    json_t *paths = json_object_get(served, "paths");
+    size_t n = 0;
+    for (const char *route; (route = fc_http_route(n)) != NULL; n++) {
+        assert_non_null(json_object_get(json_object_get(paths, route), "get"));
+    }
+    assert_int_equal(json_object_size(paths), n);
+    assert_true(n >= 7);
+    json_decref(served);
+    json_decref(file);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
@@ -636,6 +833,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_me, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(test_decision_access, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(test_decision_not_found, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(test_kpi_admin_equals_cli, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(test_kpi_scoped, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(test_kpi_bad_parameters, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(test_openapi_lists_every_route, setup_world,
+                                        teardown_world),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,10 +3,17 @@
  *
  * Each worker thread opens its own store connection the first time one of
  * its requests needs the store; every connection is closed by fc_http_stop.
- * Routes (docs/api.md): GET /health, GET /ready, GET /metrics, open to all;
- * GET /v1/me and GET /v1/decisions/{id}, which need an API token
+ * Routes (docs/api.md, docs/openapi.json): GET /health, GET /ready,
+ * GET /openapi.json, GET /metrics, open to all; GET /v1/me, GET /v1/kpi and
+ * GET /v1/decisions/{id}, which need an API token
  * ("Authorization: Bearer fc_..."), checked against the store on the
- * worker's connection (auth.h). Every error is a JSON body
+ * worker's connection (auth.h).
+ *
+ * GET /openapi.json serves the OpenAPI document read once at start from
+ * $FULCRUM_OPENAPI, or else docs/openapi.json of the source tree (503 when
+ * it could not be read). GET /v1/kpi answers from a fact table loaded from
+ * the store on the first KPI request and kept until fc_http_stop: a store
+ * changed after that is not seen until the server restarts. Every error is a JSON body
  * {"error":{"code":"...","message":"..."}} whose code is one of the stable
  * FC_HTTP_E* names below.
  *
@@ -61,6 +68,10 @@ uint16_t fc_http_port(const fc_http *h);
  * (up to stop_grace_ms), close every connection and the workers' store
  * connections, free h. NULL is a no-op. */
 void fc_http_stop(fc_http *h);
+
+/* The path template of route i ("/health", "/v1/decisions/{id}", ...), the
+ * routes in a fixed order; NULL past the last. */
+const char *fc_http_route(size_t i);
 
 /* Requests answered so far (all routes and statuses), for tests and logs. */
 uint64_t fc_http_requests(const fc_http *h);
