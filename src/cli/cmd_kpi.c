@@ -7,7 +7,6 @@
 
 #include "cli/cli.h"
 #include "kpi/kpi.h"
-#include "kpi/query.h"
 #include "order/order.h"
 #include "store/store.h"
 

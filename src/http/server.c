@@ -21,7 +21,6 @@
 #include "case/case.h"
 #include "http/http.h"
 #include "kpi/kpi.h"
-#include "kpi/query.h"
 #include "store/store.h"
 
 /* The public routes come first (ROUTE_METRICS is the last of them); the

@@ -2,7 +2,7 @@
  * kpi query: cube queries and KPI lists from text, and the display order
  * of a cube's groups.
  */
-#include "kpi/query.h"
+#include "kpi/kpi.h"
 
 #include <stdlib.h>
 #include <string.h>
