@@ -272,12 +272,13 @@ static json_t *texts_json(const char *texts, size_t stride) {
 }
 
 /* Dump o (consumed) into a fc_malloc'd buffer. */
-static int dump(json_t *o, char **out, size_t *len) {
+static int dump(json_t *o, int bad, char **out, size_t *len) {
     *out = NULL;
     if (len != NULL) {
         *len = 0;
     }
-    if (o == NULL) {
+    if (o == NULL || bad) {
+        json_decref(o);
         return FC_ENOMEM;
     }
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
@@ -303,9 +304,6 @@ static int dump(json_t *o, char **out, size_t *len) {
 int fc_case_decision_json(const fc_case_decision *cd, char **out, size_t *len) {
     const fc_decision *d = &cd->d;
     json_t *o = json_object();
-    if (o == NULL) {
-        return dump(NULL, out, len);
-    }
     int bad = 0;
     bad |= put(o, "id", json_string(cd->id));
     bad |= put(o, "order", json_string(cd->order));
@@ -351,11 +349,7 @@ int fc_case_decision_json(const fc_case_decision *cd, char **out, size_t *len) {
     if (cd->outcome[0] != '\0' && strcmp(cd->outcome, cd->id) != 0) {
         bad |= put(o, "outcome", json_string(cd->outcome));
     }
-    if (bad) {
-        json_decref(o);
-        return FC_ENOMEM;
-    }
-    return dump(o, out, len);
+    return dump(o, bad, out, len);
 }
 
 /* ---------------------------------------------------------------------------
@@ -828,9 +822,6 @@ void fc_case_ledger_reverse(const fc_ledger_entry *e, const char *cause, int kee
 
 int fc_case_ledger_json(const fc_ledger_entry *e, char **out, size_t *len) {
     json_t *o = json_object();
-    if (o == NULL) {
-        return dump(NULL, out, len);
-    }
     int bad = 0;
     bad |= put(o, "id", json_string(e->id));
     bad |= put(o, "kind", json_string(fc_ledger_kind_name(e->kind)));
@@ -843,11 +834,7 @@ int fc_case_ledger_json(const fc_ledger_entry *e, char **out, size_t *len) {
     bad |= put(o, "reverses", json_string(e->reverses));
     bad |= put(o, "cause", json_string(e->cause));
     bad |= put(o, "warning_only", json_boolean(e->warning_only));
-    if (bad) {
-        json_decref(o);
-        return FC_ENOMEM;
-    }
-    return dump(o, out, len);
+    return dump(o, bad, out, len);
 }
 
 int fc_case_ledger_parse(fc_str body, fc_ledger_entry *out, fc_err *err) {
@@ -888,9 +875,6 @@ out:
 
 int fc_case_withdrawal_json(const fc_case_withdrawal *w, char **out, size_t *len) {
     json_t *o = json_object();
-    if (o == NULL) {
-        return dump(NULL, out, len);
-    }
     int bad = 0;
     bad |= put(o, "id", json_string(w->id));
     bad |= put(o, "decision", json_string(w->decision));
@@ -899,11 +883,7 @@ int fc_case_withdrawal_json(const fc_case_withdrawal *w, char **out, size_t *len
     bad |= put(o, "policy", json_string(w->policy_id));
     bad |= put(o, "policy_version", json_string(w->policy_version));
     bad |= put(o, "reason", json_string(w->reason));
-    if (bad) {
-        json_decref(o);
-        return FC_ENOMEM;
-    }
-    return dump(o, out, len);
+    return dump(o, bad, out, len);
 }
 
 int fc_case_withdrawal_parse(fc_str body, fc_case_withdrawal *out, fc_err *err) {
