@@ -837,15 +837,20 @@ static int scan_stmt(fc_store *s, sqlite3_stmt *st, fc_store_record_cb cb, void 
     return rc;
 }
 
-int fc_store_scan(fc_store *s, fc_store_record_cb cb, void *ud, fc_err *err) {
-    /* Prepared apart from the cache: a callback may use the store, even scan. */
+/* Decode every record `sql` selects (id, order, n_events, events). Prepared
+ * apart from the cache: a callback may use the store, even scan. */
+static int scan_sql(fc_store *s, const char *sql, fc_store_record_cb cb, void *ud, fc_err *err) {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, stmt_sql[ST_SCAN], -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         return fc__store_fail(s, err, "reading records");
     }
     int rc = scan_stmt(s, st, cb, ud, err);
     sqlite3_finalize(st);
     return rc;
+}
+
+int fc_store_scan(fc_store *s, fc_store_record_cb cb, void *ud, fc_err *err) {
+    return scan_sql(s, stmt_sql[ST_SCAN], cb, ud, err);
 }
 
 static int cmp_seq(const void *a, const void *b) {
@@ -854,16 +859,10 @@ static int cmp_seq(const void *a, const void *b) {
 }
 
 int fc_store_scan_unordered(fc_store *s, fc_store_record_cb cb, void *ud, fc_err *err) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, id, n_events, events FROM record INDEXED BY record_unordered"
-                           " WHERE order_id = '' ORDER BY seq",
-                           -1, &st, NULL) != SQLITE_OK) {
-        return fc__store_fail(s, err, "reading records");
-    }
-    int rc = scan_stmt(s, st, cb, ud, err);
-    sqlite3_finalize(st);
-    return rc;
+    return scan_sql(s,
+                    "SELECT id, id, n_events, events FROM record INDEXED BY record_unordered"
+                    " WHERE order_id = '' ORDER BY seq",
+                    cb, ud, err);
 }
 
 int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *ud, fc_err *err) {
