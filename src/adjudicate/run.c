@@ -24,6 +24,7 @@
  * in force withdrawn (FC_CASE_DECISION_WITHDRAWN), only for the orders the
  * run judged.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -380,25 +381,17 @@ static int append_decision(run *r, int *dup) {
 
 /* Record one decision of the order being visited. */
 static int record(run *r, const fc_policy *p, const fc_policy_input *in, const fc_decision *d) {
-    /* An account sanction is never applied without a human (the judge
-     * says so already; this holds whatever judged). */
-    int force_review = d->consequence.suspend_days > 0 && !d->review;
-    int review = d->review || force_review;
+    /* fc_judge sends every account sanction to a human. */
+    assert(d->consequence.suspend_days == 0 || d->review);
     r->st.decisions++;
-    r->st.review += review != 0;
+    r->st.review += d->review != 0;
     if ((unsigned)d->liable < FC_PARTY__COUNT) {
         r->st.by_party[d->liable]++;
     }
     /* The id first: an unchanged decision needs neither its texts in
      * every language nor its body. */
     char id[FC_CASE_ID_MAX];
-    if (force_review) {
-        r->cd.d = *d;
-        r->cd.d.review = 1;
-        fc_case_decision_id(&r->cd.d, in->facts->order, id);
-    } else {
-        fc_case_decision_id(d, in->facts->order, id);
-    }
+    fc_case_decision_id(d, in->facts->order, id);
     fc_str incident = fc_str_c(fc_incident_name(d->incident));
     fc_str order = in->facts->order;
     int64_t cur = map_find(&r->map, order, incident);
@@ -409,10 +402,6 @@ static int record(run *r, const fc_policy *p, const fc_policy_input *in, const f
     }
     fc_case_decision *cd = &r->cd;
     fc_case_decision_make(p, in, d, cd);
-    if (force_review) {
-        cd->d.review = 1;
-        memcpy(cd->id, id, sizeof id);
-    }
     memcpy(cd->outcome, id, sizeof id);
     char current[FC_CASE_ID_MAX] = "";
     if (cur >= 0) {
