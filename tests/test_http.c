@@ -294,11 +294,15 @@ static void test_metrics_count_requests(void **state) {
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.head, "Content-Type: text/plain; version=0.0.4"));
     assert_int_equal(
-        metric(r.body, "fulcrum_http_requests_total{route=\"/health\",status=\"200\"}"), 3);
+        metric(r.body,
+               "fulcrum_http_requests_total{route=\"/health\",method=\"GET\",status=\"200\"}"),
+        3);
     assert_int_equal(metric(r.body, "fulcrum_http_requests_total{route=\"other\",status=\"404\"}"),
                      1);
-    assert_int_equal(metric(r.body, "fulcrum_http_requests_total{route=\"/ready\",status=\"405\"}"),
-                     1);
+    assert_int_equal(
+        metric(r.body,
+               "fulcrum_http_requests_total{route=\"/ready\",method=\"GET\",status=\"405\"}"),
+        1);
     assert_int_equal(metric(r.body, "fulcrum_http_request_duration_seconds_count"), 5);
     assert_int_equal(metric(r.body, "fulcrum_http_request_duration_seconds_bucket{le=\"+Inf\"}"),
                      5);
@@ -308,7 +312,9 @@ static void test_metrics_count_requests(void **state) {
     wait_requests(f->h, 6);
     get(f->port, "/metrics", &r);
     assert_int_equal(
-        metric(r.body, "fulcrum_http_requests_total{route=\"/metrics\",status=\"200\"}"), 1);
+        metric(r.body,
+               "fulcrum_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"200\"}"),
+        1);
     resp_free(&r);
 }
 

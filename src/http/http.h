@@ -37,6 +37,7 @@
 #define FC_HTTP_EUNAVAILABLE  "unavailable"
 #define FC_HTTP_EUNAUTHORIZED "unauthorized" /* 401: no token, malformed, unknown or revoked */
 #define FC_HTTP_EFORBIDDEN    "forbidden"    /* 403: the token's role or scope refuses it */
+#define FC_HTTP_ECONFLICT     "conflict"     /* 409: the state changed, or it exists already */
 
 /* Server options. Zero (or NULL) in any field selects its default. */
 typedef struct fc_http_opts {

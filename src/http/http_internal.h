@@ -1,0 +1,163 @@
+/*
+ * http internals: the server's state, one request's context, the route
+ * table and the helpers every route file uses. Not for use outside
+ * src/http/.
+ *
+ * A route is a method, a path template and a handler. Templates are matched
+ * segment by segment: "{name}" matches one non-empty segment, which the
+ * handler finds in q->arg[0], q->arg[1], ... in order; a template ending in
+ * "/{*}" matches its prefix and any rest ("/assets/{*}" matches "/assets/a/b.js",
+ * the rest "a/b.js" in q->rest). A path that matches a template under
+ * another method is answered 405 with the Allow header; a path no template
+ * matches, 404.
+ *
+ * Handlers run on a worker thread of the pool. Every handler queues exactly
+ * one response through the fc__http_send* functions and returns what they
+ * return. Handlers of routes that are not open run after the token was
+ * checked: q->s is the worker's store connection, q->p and q->t the caller.
+ */
+#ifndef FC_HTTP_INTERNAL_H
+#define FC_HTTP_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "http/http.h"
+#include "kpi/kpi.h"
+#include "policy/policy.h"
+#include "store/store.h"
+
+#define FC_HTTP_MAX_ROUTES 64  /* routes in the table, "other" included */
+#define FC_HTTP_MAX_ARGS   3   /* {name} captures of one template */
+#define FC_HTTP_ARG_MAX    128 /* bytes of one captured segment, NUL included */
+
+/* Statuses counted one by one in the metrics (fc__http_status_codes); any
+ * other lands in the last slot. Upper bounds of the duration histogram,
+ * seconds (fc__http_bucket_s; +Inf follows). Both in server.c. */
+#define FC_HTTP_N_STATUS  (12 + 1)
+#define FC_HTTP_N_BUCKETS 12
+extern const unsigned fc__http_status_codes[FC_HTTP_N_STATUS - 1];
+extern const double fc__http_bucket_s[FC_HTTP_N_BUCKETS];
+
+struct fc_http {
+    struct MHD_Daemon *d;
+    fc_http_opts o;
+    char *db_path;
+    uint16_t port;
+    pthread_key_t key;
+    int key_made;
+    pthread_mutex_t mu; /* guards stores and the metrics below */
+    fc_store **stores;
+    size_t nstores, cap;
+    uint64_t counts[FC_HTTP_MAX_ROUTES][FC_HTTP_N_STATUS];
+    uint64_t hist[FC_HTTP_N_BUCKETS + 1]; /* not cumulative; the last is over every bound */
+    double sum_s;
+    uint64_t total;
+    long inflight; /* __atomic */
+    char *openapi; /* the OpenAPI document read at start; NULL when unreadable */
+    size_t openapi_len;
+    char openapi_err[600];
+    pthread_mutex_t kpi_mu; /* guards the loading of the fact table below */
+    fc_facts *facts;        /* loaded on the first KPI request, then read-only */
+    uint32_t *city_country; /* country value id of each city value id */
+};
+
+/* One request: made by the URI callback, freed when MHD says it completed. */
+typedef struct fc__http_req {
+    int64_t start_ns;
+    int route;       /* index in fc__http_routes; fc__http_nroutes for "other" */
+    unsigned status; /* 0 until a response is queued */
+    int started;     /* the handler has seen the headers */
+    size_t body_bytes;
+    char *body; /* the request body, NUL-terminated (NULL when empty or over the limit) */
+    size_t body_cap;
+} fc__http_req;
+
+/* What a handler is given. */
+typedef struct fc_hreq {
+    fc_http *h;
+    struct MHD_Connection *c;
+    fc__http_req *r;
+    const char *method;
+    const char *url;
+    const char *arg[FC_HTTP_MAX_ARGS]; /* the {name} segments, in order */
+    const char *rest;                  /* what "/{*}" matched ("" when nothing) */
+    const char *body;                  /* the request body, NUL-terminated; "" when none */
+    size_t body_len;
+    fc_store *s;           /* the worker's store (not open routes) */
+    const fc_principal *p; /* the caller (not open routes) */
+    const fc_token *t;
+} fc_hreq;
+
+typedef enum MHD_Result (*fc__http_fn)(fc_hreq *q);
+
+typedef struct fc__http_route {
+    const char *method; /* "GET" (HEAD too), "POST", ... */
+    const char *path;   /* the template */
+    int open;           /* 1: no token needed */
+    fc__http_fn fn;
+} fc__http_route;
+
+/* The route table (routes.c), in the order of docs/api.md. */
+extern const fc__http_route fc__http_routes[];
+extern const size_t fc__http_nroutes;
+
+/* ---------------------------------------------------------------------------
+ * Responses (respond.c). Each queues one response and returns MHD's result.
+ */
+
+/* body[0..len) (copied) as a `type` response; hdr (may be NULL) set to hval. */
+enum MHD_Result fc__http_send(fc_hreq *q, unsigned status, const char *type, const char *body,
+                              size_t len, const char *hdr, const char *hval);
+/* j (stolen; NULL means out of memory: 500) as the JSON body. */
+enum MHD_Result fc__http_send_json(fc_hreq *q, unsigned status, json_t *j);
+/* Likewise, with one extra header. */
+enum MHD_Result fc__http_send_json_hdr(fc_hreq *q, unsigned status, json_t *j, const char *hdr,
+                                       const char *hval);
+/* {"error":{"code":code,"message":msg}}. */
+enum MHD_Result fc__http_send_error(fc_hreq *q, unsigned status, const char *code, const char *msg);
+/* Likewise, the message formatted. */
+enum MHD_Result fc__http_send_errorf(fc_hreq *q, unsigned status, const char *code, const char *fmt,
+                                     ...) __attribute__((format(printf, 4, 5)));
+/* The error err as a response: 404 for FC_ENOTFOUND, 400 for FC_EINVAL and
+ * FC_EPARSE, 409 for FC_ECONFLICT, 500 for FC_ENOMEM and the rest, 503 for
+ * FC_ESTORE. */
+enum MHD_Result fc__http_send_err(fc_hreq *q, const fc_err *err);
+/* 401 with the challenge of RFC 6750 (invalid_token when one was presented). */
+enum MHD_Result fc__http_send_unauthorized(fc_hreq *q, int presented, const char *msg);
+
+/* This thread's store, opened on first use; NULL (with err) when it does
+ * not open. */
+fc_store *fc__http_store(fc_http *h, fc_err *err);
+
+/* The language of Accept-Language (FC_LANG_EN when absent). */
+fc_lang fc__http_lang(fc_hreq *q);
+
+/* The query parameter `key`, NULL when absent. */
+const char *fc__http_param(fc_hreq *q, const char *key);
+
+/* The body parsed as JSON; NULL with a 400 queued (*sent) when it is not. */
+json_t *fc__http_body_json(fc_hreq *q, enum MHD_Result *sent);
+
+/* ---------------------------------------------------------------------------
+ * Handlers, by file.
+ */
+
+/* routes.c */
+enum MHD_Result fc__http_get_health(fc_hreq *q);
+enum MHD_Result fc__http_get_ready(fc_hreq *q);
+enum MHD_Result fc__http_get_openapi(fc_hreq *q);
+enum MHD_Result fc__http_get_metrics(fc_hreq *q);
+enum MHD_Result fc__http_get_me(fc_hreq *q);
+
+/* kpi.c */
+enum MHD_Result fc__http_get_kpi(fc_hreq *q);
+
+/* decisions.c */
+enum MHD_Result fc__http_get_decision(fc_hreq *q);
+
+#endif

@@ -1,0 +1,289 @@
+/*
+ * GET /v1/kpi: KPI queries on a fact table loaded once and shared by the
+ * workers, with analysts and reviewers held to their scope.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http_internal.h"
+
+/* ---------------------------------------------------------------------------
+ * KPIs: the fact table is loaded once, on the first request that needs it,
+ * and shared read-only by every worker until the server stops.
+ */
+
+/* The shared fact table, loaded on first use with the store connection s;
+ * NULL with err filled when it cannot be loaded. */
+static const fc_facts *shared_facts(fc_http *h, fc_store *s, fc_err *err) {
+    pthread_mutex_lock(&h->kpi_mu);
+    if (h->facts == NULL) {
+        fc_facts *t = NULL;
+        if (fc_facts_load_store(s, NULL, &t, NULL, err) == FC_OK) {
+            uint32_t n = fc_facts_cardinality(t, FC_DIM_CITY);
+            h->city_country = fc_calloc((size_t)n + 1, sizeof *h->city_country);
+            if (h->city_country == NULL) {
+                fc_facts_free(t);
+                fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+            } else {
+                for (size_t row = 0; row < fc_facts_count(t); row++) {
+                    h->city_country[fc_facts_value(t, FC_DIM_CITY, row)] =
+                        fc_facts_value(t, FC_DIM_COUNTRY, row);
+                }
+                h->facts = t;
+            }
+        }
+    }
+    const fc_facts *t = h->facts;
+    pthread_mutex_unlock(&h->kpi_mu);
+    return t;
+}
+
+#define LABEL_MAX 96
+
+/* The cities of t a place-scoped principal may read. */
+typedef struct scope_cities {
+    char (*labels)[LABEL_MAX];
+    const char **values;
+    size_t n;
+} scope_cities;
+
+static void scope_cities_free(scope_cities *sc) {
+    fc_free(sc->labels);
+    fc_free(sc->values);
+}
+
+/* Whether p may read the KPIs of city label `city` (its country from t). */
+static int city_allowed(fc_http *h, const fc_facts *t, const fc_principal *p, const char *city) {
+    char label[LABEL_MAX], country[LABEL_MAX];
+    country[0] = '\0';
+    for (uint32_t v = 0; v < fc_facts_cardinality(t, FC_DIM_CITY); v++) {
+        fc_facts_label(t, FC_DIM_CITY, v, label, sizeof label);
+        if (strcmp(label, city) == 0) {
+            fc_facts_label(t, FC_DIM_COUNTRY, h->city_country[v], country, sizeof country);
+            break;
+        }
+    }
+    fc_auth_resource res = {country, city, NULL, NULL};
+    return fc_auth_allows(p, FC_AUTH_READ_KPI, &res);
+}
+
+static int scope_cities_of(fc_http *h, const fc_facts *t, const fc_principal *p, scope_cities *sc) {
+    uint32_t n = fc_facts_cardinality(t, FC_DIM_CITY);
+    sc->labels = fc_calloc((size_t)n + 1, sizeof *sc->labels);
+    sc->values = fc_calloc((size_t)n + 1, sizeof *sc->values);
+    sc->n = 0;
+    if (sc->labels == NULL || sc->values == NULL) {
+        return FC_ENOMEM;
+    }
+    for (uint32_t v = 0; v < n; v++) {
+        fc_facts_label(t, FC_DIM_CITY, v, sc->labels[sc->n], LABEL_MAX);
+        if (city_allowed(h, t, p, sc->labels[sc->n])) {
+            sc->values[sc->n] = sc->labels[sc->n];
+            sc->n++;
+        }
+    }
+    return FC_OK;
+}
+
+/* Reading the query string into a request. */
+typedef struct kpi_params {
+    fc_kpi_request *req;
+    fc_err err;
+    char param[64]; /* the parameter at fault */
+    int rc;
+} kpi_params;
+
+static enum MHD_Result on_kpi_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value) {
+    (void)kind;
+    kpi_params *kp = cls;
+    const char *v = value != NULL ? value : "";
+    if (strcmp(key, "by") == 0) {
+        kp->rc = fc_kpi_request_by(kp->req, v, &kp->err);
+    } else if (strcmp(key, "where") == 0) {
+        kp->rc = fc_kpi_request_where(kp->req, v, &kp->err);
+    } else if (strcmp(key, "kpi") == 0) {
+        kp->rc = fc_kpi_request_kpis(kp->req, v, &kp->err);
+    } else if (strcmp(key, "from") == 0 || strcmp(key, "to") == 0) {
+        kp->rc = fc_kpi_request_when(kp->req, v, key[0] == 'f', &kp->err);
+    } else {
+        kp->rc = fc_err_set(&kp->err, FC_EINVAL, NULL, 0, 0,
+                            "unknown parameter (by, where, from, to, kpi)");
+    }
+    if (kp->rc != FC_OK) {
+        snprintf(kp->param, sizeof kp->param, "%.60s", key);
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* A KPI cell as JSON: the number the CLI prints, or null when undefined. */
+static json_t *kpi_cell(const fc_facts *t, const fc_kpi_counts *cnt, size_t k) {
+    char cell[128];
+    fc_kpi_format(t, cnt, k, cell, sizeof cell);
+    if (cell[0] == '\0') {
+        return json_null();
+    }
+    json_t *j = json_loads(cell, JSON_DECODE_ANY, NULL);
+    return j != NULL ? j : json_string(cell);
+}
+
+/* {"by":[...],"kpis":[...],"rows":[...]} of cube c, rows in display order;
+ * NULL on OOM. */
+static json_t *kpi_json(const fc_facts *t, const fc_cube *c, const fc_kpi_request *rq) {
+    const fc_cube_query *q = &rq->q;
+    json_t *j = json_pack("{s:[],s:[],s:[]}", "by", "kpis", "rows");
+    size_t *order = fc_kpi_display_order(t, c, q);
+    int money = 0, failed = j == NULL || order == NULL;
+    for (size_t b = 0; !failed && b < q->n_by; b++) {
+        failed |= json_array_append_new(json_object_get(j, "by"),
+                                        json_string(fc_dim_name(q->by[b]))) != 0;
+    }
+    for (size_t k = 0; !failed && k < rq->n_kpis; k++) {
+        money |= fc_kpi_at(rq->kpis[k])->money;
+        failed |= json_array_append_new(json_object_get(j, "kpis"),
+                                        json_string(fc_kpi_at(rq->kpis[k])->name)) != 0;
+    }
+    size_t n_groups = fc_cube_groups(c);
+    json_t *rows = json_object_get(j, "rows");
+    for (size_t i = 0; !failed && (i < n_groups || (n_groups == 0 && i == 0 && q->n_by == 0));
+         i++) {
+        size_t g = n_groups == 0 ? 0 : order[i];
+        const fc_kpi_counts *cnt = n_groups == 0 ? fc_cube_total(c) : fc_cube_counts(c, g);
+        json_t *row = json_object();
+        failed |= row == NULL || json_array_append_new(rows, row) != 0;
+        for (size_t b = 0; !failed && b < q->n_by; b++) {
+            char label[LABEL_MAX];
+            fc_facts_label(t, q->by[b], fc_cube_key(c, g, b), label, sizeof label);
+            failed |= json_object_set_new(row, fc_dim_name(q->by[b]), json_string(label)) != 0;
+        }
+        if (!failed && money) {
+            int cur = fc_kpi_currency(cnt);
+            /* as `fulcrum kpi`: "" when no currency, "mixed" when several */
+            const char *code = cur >= 0    ? fc_facts_currency(t, (uint32_t)cur)
+                               : cur == -2 ? "mixed"
+                                           : "";
+            failed |= json_object_set_new(row, "currency", json_string(code)) != 0;
+        }
+        for (size_t k = 0; !failed && k < rq->n_kpis; k++) {
+            failed |= json_object_set_new(row, fc_kpi_at(rq->kpis[k])->name,
+                                          kpi_cell(t, cnt, rq->kpis[k])) != 0;
+        }
+    }
+    free(order);
+    if (failed) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* 403 unless every value of the request's city and country filters is in
+ * p's scope; *bad names the first refused value. */
+static int where_in_scope(fc_http *h, const fc_facts *t, const fc_principal *p,
+                          const fc_kpi_request *rq, const char **bad) {
+    for (size_t f = 0; f < rq->q.n_filters; f++) {
+        const fc_kpi_filter *fl = &rq->q.filters[f];
+        for (size_t v = 0; v < fl->n_values; v++) {
+            int ok = 1;
+            if (fl->dim == FC_DIM_CITY) {
+                ok = city_allowed(h, t, p, fl->values[v]);
+            } else if (fl->dim == FC_DIM_COUNTRY) {
+                fc_auth_resource res = {fl->values[v], NULL, NULL, NULL};
+                ok = fc_auth_allows(p, FC_AUTH_READ_KPI, &res);
+            }
+            if (!ok) {
+                *bad = fl->values[v];
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
+    fc_http *h = q->h;
+    const fc_principal *p = q->p;
+    enum MHD_Result ok = MHD_NO;
+    char msg[800];
+    fc_cube *cube = NULL;
+    scope_cities sc = {0};
+    int everywhere = fc_auth_allows(p, FC_AUTH_READ_KPI, NULL);
+    kpi_params *kp = fc_calloc(1, sizeof *kp);
+    fc_kpi_request *rq = fc_calloc(1, sizeof *rq);
+    if (kp == NULL || rq == NULL) {
+        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
+                                 "out of memory");
+        goto out;
+    }
+    fc_kpi_request_init(rq);
+    if (!everywhere && p->role != FC_ROLE_ANALYST && p->role != FC_ROLE_REVIEWER) {
+        snprintf(msg, sizeof msg, "the %s role may not read KPIs", fc_role_name(p->role));
+        ok = fc__http_send_error(q, MHD_HTTP_FORBIDDEN, FC_HTTP_EFORBIDDEN, msg);
+        goto out;
+    }
+    kp->req = rq;
+    fc_err_clear(&kp->err);
+    MHD_get_connection_values(q->c, MHD_GET_ARGUMENT_KIND, on_kpi_param, kp);
+    if (kp->rc == FC_ENOMEM) {
+        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
+                                 "out of memory");
+        goto out;
+    }
+    if (kp->rc != FC_OK) {
+        snprintf(msg, sizeof msg, "%s: %s", kp->param, kp->err.msg);
+        ok = fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST, msg);
+        goto out;
+    }
+    fc_err err;
+    fc_err_clear(&err);
+    const fc_facts *t = shared_facts(h, q->s, &err);
+    if (t == NULL) {
+        fc_err_format(&err, msg, sizeof msg);
+        ok = fc__http_send_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, FC_HTTP_EUNAVAILABLE, msg);
+        goto out;
+    }
+    if (!everywhere) {
+        const char *bad = NULL;
+        if (!where_in_scope(h, t, p, rq, &bad)) {
+            snprintf(msg, sizeof msg, "where: '%.200s' is outside the token's scope", bad);
+            ok = fc__http_send_error(q, MHD_HTTP_FORBIDDEN, FC_HTTP_EFORBIDDEN, msg);
+            goto out;
+        }
+        if (rq->q.n_filters == FC_KPI_REQ_MAX_FILTERS) {
+            snprintf(msg, sizeof msg, "where: at most %d filters with a scoped token",
+                     FC_KPI_REQ_MAX_FILTERS - 1);
+            ok = fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST, msg);
+            goto out;
+        }
+        if (scope_cities_of(h, t, p, &sc) != FC_OK) {
+            ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
+                                     "out of memory");
+            goto out;
+        }
+        /* The scope, forced in: only the cities the token may read. */
+        fc_kpi_filter *scope = &rq->filters[rq->q.n_filters++];
+        scope->dim = FC_DIM_CITY;
+        scope->values = sc.values;
+        scope->n_values = sc.n;
+        rq->q.filters = rq->filters;
+    }
+    if (fc_cube_build(t, &rq->q, &cube, &err) != FC_OK) {
+        fc_err_format(&err, msg, sizeof msg);
+        ok = err.code == FC_ENOMEM
+                 ? fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL, msg)
+                 : fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST, msg);
+        goto out;
+    }
+    ok = fc__http_send_json(q, MHD_HTTP_OK, kpi_json(t, cube, rq));
+out:
+    fc_cube_free(cube);
+    scope_cities_free(&sc);
+    if (rq != NULL) {
+        fc_kpi_request_free(rq);
+    }
+    fc_free(rq);
+    fc_free(kp);
+    return ok;
+}
