@@ -10,7 +10,8 @@
 #include "http/http.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: fulcrum serve [--db PATH] [--listen ADDR:PORT] [--threads N]\n\n"
+    fprintf(f, "usage: fulcrum serve [--db PATH] [--listen ADDR:PORT] [--threads N]\n"
+               "                     [--policies DIR]\n\n"
                "Serve the store over HTTP until SIGINT or SIGTERM, then stop gracefully:\n"
                "no new connections, requests in flight finish. The first line printed is\n"
                "the address listened on.\n\n"
@@ -19,6 +20,8 @@ static void usage(FILE *f) {
                "                       IPv6 as [::1]:8080; port 0 picks a free one\n"
                "  --threads N          worker threads, each with its own store connection\n"
                "                       (default 2)\n"
+               "  --policies DIR       the policy pack appeals are reviewed under (default:\n"
+               "                       the shipped policies/)\n"
                "  -h, --help           this help\n\n"
                "docs/api.md lists the routes.\n");
 }
@@ -55,8 +58,9 @@ static int parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port
 }
 
 int fc_cmd_serve(int argc, char **argv) {
-    const char *db = NULL, *listen = "127.0.0.1:8080", *threads = NULL;
-    const fc_cli_optdef defs[] = {{"--db", &db}, {"--listen", &listen}, {"--threads", &threads}};
+    const char *db = NULL, *listen = "127.0.0.1:8080", *threads = NULL, *policies = NULL;
+    const fc_cli_optdef defs[] = {
+        {"--db", &db}, {"--listen", &listen}, {"--threads", &threads}, {"--policies", &policies}};
     fc_out_format fmt;
     int st =
         fc_cli_parse_opts("serve", argc, argv, defs, sizeof defs / sizeof defs[0], usage, &fmt);
@@ -81,6 +85,7 @@ int fc_cmd_serve(int argc, char **argv) {
         o.threads = (unsigned)n;
     }
     o.db_path = fc_cli_db_path(db);
+    o.policy_dir = policies;
 
     /* Block the stop signals before the workers start, so they inherit the
      * mask and only sigwait below receives them. */

@@ -44,6 +44,8 @@ typedef struct fc_http_opts {
     const char *listen_addr;   /* numeric IPv4 or IPv6 address; default "127.0.0.1" */
     uint16_t port;             /* 0 picks a free port (fc_http_port tells which) */
     const char *db_path;       /* the store; default ./fulcrum.db */
+    const char *policy_dir;    /* the policy pack decisions and appeals are judged under;
+                                  default fc_policy_dir() (the shipped policies/) */
     unsigned threads;          /* worker threads; default 2 */
     size_t body_limit_bytes;   /* largest request body; default 1 MiB (larger: 413) */
     size_t header_limit_bytes; /* memory per connection for the request line and
@@ -56,10 +58,11 @@ typedef struct fc_http_opts {
 
 typedef struct fc_http fc_http;
 
-/* Listen on o->listen_addr:o->port and serve until fc_http_stop. The store
- * is not opened here (/ready reports whether it opens). FC_OK and *out, or
- * FC_EINVAL (a bad address or option) or FC_EIO (the address cannot be
- * bound) with err filled. */
+/* Load the policy pack, listen on o->listen_addr:o->port and serve until
+ * fc_http_stop. The store is not opened here (/ready reports whether it
+ * opens). FC_OK and *out, or FC_EINVAL (a bad address or option), FC_EIO
+ * (the address cannot be bound) or the policy pack's error, with err
+ * filled. */
 int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err);
 
 /* The port the server listens on (the chosen one when 0 was asked). */

@@ -61,6 +61,7 @@ struct fc_http {
     char *openapi; /* the OpenAPI document read at start; NULL when unreadable */
     size_t openapi_len;
     char openapi_err[600];
+    fc_policy_pack *pack;   /* loaded at start; read-only */
     pthread_mutex_t kpi_mu; /* guards the loading of the fact table below */
     fc_facts *facts;        /* loaded on the first KPI request, then read-only */
     uint32_t *city_country; /* country value id of each city value id */

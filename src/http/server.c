@@ -349,6 +349,7 @@ static void free_server(fc_http *h) {
         pthread_mutex_destroy(&h->kpi_mu);
     }
     fc_facts_free(h->facts);
+    fc_policy_pack_free(h->pack);
     fc_free(h->city_country);
     free(h->openapi);
     fc_free(h->db_path);
@@ -394,6 +395,11 @@ int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err) {
     pthread_mutex_init(&h->kpi_mu, NULL);
     h->key_made = 1;
     read_openapi(h);
+    const char *pdir = o->policy_dir != NULL ? o->policy_dir : fc_policy_dir();
+    rc = fc_policy_pack_load(pdir, &h->pack, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
 
     struct sockaddr_in sa4;
     struct sockaddr_in6 sa6;
