@@ -28,125 +28,14 @@
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "support.h"
-
-/* ---------------------------------------------------------------------------
- * A tiny HTTP/1.1 client.
- */
-
-typedef struct resp {
-    int status;
-    char *head; /* status line and headers */
-    char *body;
-} resp;
-
-static void resp_free(resp *r) {
-    free(r->head);
-    free(r->body);
-    memset(r, 0, sizeof *r);
-}
-
-/* A connected socket to 127.0.0.1:port, or -1. */
-static int dial(uint16_t port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static void send_all(int fd, const char *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0) {
-            return; /* the server closed early (a refused body): the reply is read next */
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-/* Read the whole reply (the server closes: requests say Connection: close). */
-static void read_reply(int fd, resp *r) {
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    for (;;) {
-        if (len + 1 >= cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-        ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
-        if (n <= 0) {
-            break;
-        }
-        len += (size_t)n;
-    }
-    buf[len] = '\0';
-    close(fd);
-    memset(r, 0, sizeof *r);
-    char *end = strstr(buf, "\r\n\r\n");
-    assert_non_null(end);
-    r->head = strndup(buf, (size_t)(end - buf));
-    r->body = strdup(end + 4);
-    assert_int_equal(sscanf(buf, "HTTP/1.1 %d", &r->status), 1);
-    free(buf);
-}
-
-/* method path with extra header lines (each ending \r\n, may be "") and a
- * body of body_len bytes (may be NULL). */
-static void request(uint16_t port, const char *method, const char *path, const char *headers,
-                    const char *body, size_t body_len, resp *r) {
-    int fd = dial(port);
-    assert_true(fd >= 0);
-    char head[1024];
-    int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s\r\n", method,
-                     path, headers);
-    assert_true(n > 0 && (size_t)n < sizeof head);
-    send_all(fd, head, (size_t)n);
-    if (body != NULL) {
-        send_all(fd, body, body_len);
-    }
-    read_reply(fd, r);
-}
-
-static void get(uint16_t port, const char *path, resp *r) {
-    request(port, "GET", path, "", NULL, 0, r);
-}
-
-/* The error code of a JSON error body. */
-static void assert_error_code(const resp *r, const char *code) {
-    json_error_t je;
-    json_t *j = json_loads(r->body, 0, &je);
-    assert_non_null(j);
-    const char *got = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
-    assert_non_null(got);
-    assert_string_equal(got, code);
-    assert_non_null(json_string_value(json_object_get(json_object_get(j, "error"), "message")));
-    json_decref(j);
-}
+#include "support_http.h"
 
 /* ---------------------------------------------------------------------------
  * A server on a temporary store.
  */
 
-typedef struct fixture {
-    char *dir;
-    char db[512];
-    fc_http *h;
-    uint16_t port;
-} fixture;
-
 static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
+    fc_test_fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->dir = fc_test_tmpdir();
     assert_non_null(f->dir);
@@ -165,7 +54,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-    fixture *f = *state;
+    fc_test_fixture *f = *state;
     fc_http_stop(f->h);
     fc_test_rmtree(f->dir);
     free(f->dir);
@@ -183,26 +72,26 @@ static void wait_requests(fc_http *h, uint64_t n) {
 }
 
 static void test_health(void **state) {
-    fixture *f = *state;
-    resp r;
-    get(f->port, "/health", &r);
+    fc_test_fixture *f = *state;
+    fc_test_resp r;
+    fc_test_get(f->port, "/health", &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "{\"status\":\"ok\"}");
     assert_non_null(strstr(r.head, "Content-Type: application/json"));
-    resp_free(&r);
+    fc_test_resp_free(&r);
 }
 
 static void test_ready_when_store_opens(void **state) {
-    fixture *f = *state;
-    resp r;
-    get(f->port, "/ready", &r);
+    fc_test_fixture *f = *state;
+    fc_test_resp r;
+    fc_test_get(f->port, "/ready", &r);
     assert_int_equal(r.status, 200);
     json_t *j = json_loads(r.body, 0, NULL);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "ready");
     assert_true(json_integer_value(json_object_get(j, "schema_version")) > 0);
     json_decref(j);
-    resp_free(&r);
+    fc_test_resp_free(&r);
 }
 
 static void test_ready_503_when_store_fails(void **state) {
@@ -213,39 +102,39 @@ static void test_ready_503_when_store_fails(void **state) {
     fc_http *h = NULL;
     fc_err err;
     assert_int_equal(fc_http_start(&o, &h, &err), FC_OK);
-    resp r;
-    get(fc_http_port(h), "/ready", &r);
+    fc_test_resp r;
+    fc_test_get(fc_http_port(h), "/ready", &r);
     assert_int_equal(r.status, 503);
-    assert_error_code(&r, "unavailable");
-    resp_free(&r);
-    get(fc_http_port(h), "/health", &r); /* alive all the same */
+    fc_test_assert_error(&r, "unavailable");
+    fc_test_resp_free(&r);
+    fc_test_get(fc_http_port(h), "/health", &r); /* alive all the same */
     assert_int_equal(r.status, 200);
-    resp_free(&r);
+    fc_test_resp_free(&r);
     fc_http_stop(h);
 }
 
 static void test_not_found_and_method(void **state) {
-    fixture *f = *state;
-    resp r;
-    get(f->port, "/nowhere", &r);
+    fc_test_fixture *f = *state;
+    fc_test_resp r;
+    fc_test_get(f->port, "/nowhere", &r);
     assert_int_equal(r.status, 404);
-    assert_error_code(&r, "not_found");
-    resp_free(&r);
-    request(f->port, "DELETE", "/health", "", NULL, 0, &r);
+    fc_test_assert_error(&r, "not_found");
+    fc_test_resp_free(&r);
+    fc_test_request(f->port, "DELETE", "/health", "", NULL, 0, &r);
     assert_int_equal(r.status, 405);
-    assert_error_code(&r, "method_not_allowed");
+    fc_test_assert_error(&r, "method_not_allowed");
     assert_non_null(strstr(r.head, "Allow: GET, HEAD"));
-    resp_free(&r);
+    fc_test_resp_free(&r);
 }
 
 static void test_body_limit(void **state) {
-    fixture *f = *state;
-    resp r;
+    fc_test_fixture *f = *state;
+    fc_test_resp r;
     /* Declared too large: refused before the body is read. */
-    request(f->port, "POST", "/health", "Content-Length: 2097152\r\n", NULL, 0, &r);
+    fc_test_request(f->port, "POST", "/health", "Content-Length: 2097152\r\n", NULL, 0, &r);
     assert_int_equal(r.status, 413);
-    assert_error_code(&r, "payload_too_large");
-    resp_free(&r);
+    fc_test_assert_error(&r, "payload_too_large");
+    fc_test_resp_free(&r);
     /* Chunked, no length: refused once the body went over the limit. */
     size_t n = (3u << 20) / 2;
     char *big = malloc(n + 64);
@@ -253,16 +142,16 @@ static void test_body_limit(void **state) {
     int hl = snprintf(big, 64, "%zx\r\n", n);
     memset(big + hl, 'x', n);
     memcpy(big + hl + n, "\r\n0\r\n\r\n", 7);
-    request(f->port, "POST", "/anything", "Transfer-Encoding: chunked\r\n", big, (size_t)hl + n + 7,
-            &r);
+    fc_test_request(f->port, "POST", "/anything", "Transfer-Encoding: chunked\r\n", big,
+                    (size_t)hl + n + 7, &r);
     free(big);
     assert_int_equal(r.status, 413);
-    assert_error_code(&r, "payload_too_large");
-    resp_free(&r);
+    fc_test_assert_error(&r, "payload_too_large");
+    fc_test_resp_free(&r);
     /* A body within the limit goes on to routing. */
-    request(f->port, "POST", "/anything", "Content-Length: 5\r\n", "hello", 5, &r);
+    fc_test_request(f->port, "POST", "/anything", "Content-Length: 5\r\n", "hello", 5, &r);
     assert_int_equal(r.status, 404);
-    resp_free(&r);
+    fc_test_resp_free(&r);
 }
 
 /* The value of a metrics line starting with `name` ("" when absent). */
@@ -279,18 +168,18 @@ static long long metric(const char *page, const char *name) {
 }
 
 static void test_metrics_count_requests(void **state) {
-    fixture *f = *state;
-    resp r;
+    fc_test_fixture *f = *state;
+    fc_test_resp r;
     for (int i = 0; i < 3; i++) {
-        get(f->port, "/health", &r);
-        resp_free(&r);
+        fc_test_get(f->port, "/health", &r);
+        fc_test_resp_free(&r);
     }
-    get(f->port, "/nope", &r);
-    resp_free(&r);
-    request(f->port, "POST", "/ready", "Content-Length: 0\r\n", NULL, 0, &r);
-    resp_free(&r);
+    fc_test_get(f->port, "/nope", &r);
+    fc_test_resp_free(&r);
+    fc_test_request(f->port, "POST", "/ready", "Content-Length: 0\r\n", NULL, 0, &r);
+    fc_test_resp_free(&r);
     wait_requests(f->h, 5);
-    get(f->port, "/metrics", &r);
+    fc_test_get(f->port, "/metrics", &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.head, "Content-Type: text/plain; version=0.0.4"));
     assert_int_equal(
@@ -307,15 +196,15 @@ static void test_metrics_count_requests(void **state) {
     assert_int_equal(metric(r.body, "fulcrum_http_request_duration_seconds_bucket{le=\"+Inf\"}"),
                      5);
     assert_int_equal(metric(r.body, "fulcrum_http_requests_in_flight"), 1); /* this one */
-    resp_free(&r);
+    fc_test_resp_free(&r);
     /* The metrics request itself is counted after it. */
     wait_requests(f->h, 6);
-    get(f->port, "/metrics", &r);
+    fc_test_get(f->port, "/metrics", &r);
     assert_int_equal(
         metric(r.body,
                "fulcrum_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"200\"}"),
         1);
-    resp_free(&r);
+    fc_test_resp_free(&r);
 }
 
 static void *stopper(void *h) {
@@ -337,22 +226,22 @@ static void test_graceful_stop(void **state) {
     fc_err err;
     assert_int_equal(fc_http_start(&o, &h, &err), FC_OK);
     uint16_t port = fc_http_port(h);
-    int fd = dial(port);
+    int fd = fc_test_dial(port);
     assert_true(fd >= 0);
     const char *part = "POST /late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                        "Content-Length: 10\r\n\r\nhello";
-    send_all(fd, part, strlen(part));
+    fc_test_send_all(fd, part, strlen(part));
     usleep(200000); /* the server has the request line: it is in flight */
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, stopper, h), 0);
     usleep(200000);
-    assert_int_equal(dial(port), -1); /* no longer accepting */
-    send_all(fd, "world", 5);
-    resp r;
-    read_reply(fd, &r);
+    assert_int_equal(fc_test_dial(port), -1); /* no longer accepting */
+    fc_test_send_all(fd, "fc_test_world", 5);
+    fc_test_resp r;
+    fc_test_read_reply(fd, &r);
     assert_int_equal(r.status, 404);
-    assert_error_code(&r, "not_found");
-    resp_free(&r);
+    fc_test_assert_error(&r, "not_found");
+    fc_test_resp_free(&r);
     assert_int_equal(pthread_join(t, NULL), 0);
     fc_test_rmtree(dir);
     free(dir);
@@ -395,10 +284,10 @@ static void test_serve_command(void **state) {
     unsigned port = 0;
     assert_int_equal(sscanf(line, "listening on http://127.0.0.1:%u", &port), 1);
     assert_true(port > 0 && port < 65536);
-    resp r;
-    get((uint16_t)port, "/health", &r);
+    fc_test_resp r;
+    fc_test_get((uint16_t)port, "/health", &r);
     assert_int_equal(r.status, 200);
-    resp_free(&r);
+    fc_test_resp_free(&r);
     assert_int_equal(kill(pid, SIGTERM), 0);
     int st = 0;
     assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -411,163 +300,46 @@ static void test_serve_command(void **state) {
 
 /* ---------------------------------------------------------------------------
  * Authentication and the business routes, on a store with judged orders
- * (the world of tests/data/adjudicate judged under the default pack).
+ * (the fc_test_world of tests/data/adjudicate judged under the default pack).
  */
 
-typedef struct world {
-    fixture f;
-    fc_case_decision dec; /* a decision about a rider */
-    char admin[FC_AUTH_TOKEN_LEN + 1], rider[FC_AUTH_TOKEN_LEN + 1],
-        other_rider[FC_AUTH_TOKEN_LEN + 1], analyst[FC_AUTH_TOKEN_LEN + 1],
-        far_analyst[FC_AUTH_TOKEN_LEN + 1], revoked[FC_AUTH_TOKEN_LEN + 1],
-        sa_reviewer[FC_AUTH_TOKEN_LEN + 1], merchant[FC_AUTH_TOKEN_LEN + 1];
-} world;
-
-static void ingest_file(fc_store *s, const char *dir, const char *name) {
-    char path[512], rejects[600];
-    snprintf(path, sizeof path, "%s/%s", FC_TEST_DATA, name);
-    snprintf(rejects, sizeof rejects, "%s/rejects.csv", dir);
-    fc_ingest_opts o;
-    memset(&o, 0, sizeof o);
-    o.quiet = 1;
-    o.max_errors = -1;
-    o.reject_path = rejects;
-    fc_ingest_log log;
-    fc_err err;
-    assert_int_equal(fc_ingest_file(s, path, &o, &log, &err), FC_OK);
-    assert_int_equal(log.rejected, 0);
-}
-
-static void make_token(fc_store *s, const char *name, const char *role, const char *scope,
-                       char out[FC_AUTH_TOKEN_LEN + 1]) {
-    uint8_t hash[FC_AUTH_HASH_BYTES];
-    assert_int_equal(fc_auth_token_new(out, hash), FC_OK);
-    fc_token t;
-    memset(&t, 0, sizeof t);
-    snprintf(t.name, sizeof t.name, "%s", name);
-    snprintf(t.role, sizeof t.role, "%s", role);
-    snprintf(t.scope, sizeof t.scope, "%s", scope);
-    t.created_at = 1772400000;
-    fc_err err;
-    assert_int_equal(fc_store_token_create(s, &t, hash, NULL, &err), FC_OK);
-}
-
-static int keep_rider_decision(void *ud, const fc_case_decision *d) {
-    world *w = ud;
-    if (w->dec.id[0] == '\0' && d->rider[0] != '\0' && d->explanation[FC_LANG_AR][0] != '\0') {
-        w->dec = *d;
-    }
-    return 0;
-}
-
-static int setup_world(void **state) {
-    world *w = calloc(1, sizeof *w);
-    assert_non_null(w);
-    w->f.dir = fc_test_tmpdir();
-    assert_non_null(w->f.dir);
-    snprintf(w->f.db, sizeof w->f.db, "%s/http.db", w->f.dir);
-    fc_err err;
-    fc_store *s = NULL;
-    assert_int_equal(fc_store_open(w->f.db, &s, &err), FC_OK);
-    ingest_file(s, w->f.dir, "adjudicate/cities.csv");
-    ingest_file(s, w->f.dir, "adjudicate/riders.csv");
-    ingest_file(s, w->f.dir, "adjudicate/orders.csv");
-    ingest_file(s, w->f.dir, "adjudicate/complaint_rider.jsonl");
-    fc_policy_pack *pack = NULL;
-    assert_int_equal(fc_policy_pack_load(FC_SOURCE_DIR "/policies", &pack, &err), FC_OK);
-    fc_adj_opts o;
-    fc_adj_opts_init(&o);
-    o.pack = pack;
-    o.now = 1772400000;
-    assert_int_equal(fc_adj_run(s, &o, NULL, &err), FC_OK);
-    assert_int_equal(fc_adj_decisions(s, &o, keep_rider_decision, w, &err), FC_OK);
-    assert_true(w->dec.id[0] != '\0');
-    assert_string_equal(w->dec.city, "riyadh");
-    fc_policy_pack_free(pack);
-    /* two more cities, in two countries, for the KPI routes */
-    ingest_file(s, w->f.dir, "http/kpi_cities.csv");
-    ingest_file(s, w->f.dir, "http/kpi_orders.csv");
-
-    char scope[128];
-    make_token(s, "root", "admin", "*", w->admin);
-    snprintf(scope, sizeof scope, "rider:%s", w->dec.rider);
-    make_token(s, "the-rider", "rider", scope, w->rider);
-    make_token(s, "other-rider", "rider", "rider:nobody", w->other_rider);
-    make_token(s, "riyadh-analyst", "analyst", "city:riyadh", w->analyst);
-    make_token(s, "doha-analyst", "analyst", "city:doha,country:QA", w->far_analyst);
-    make_token(s, "gone", "admin", "*", w->revoked);
-    make_token(s, "sa-reviewer", "reviewer", "country:SA", w->sa_reviewer);
-    make_token(s, "a-merchant", "merchant", "merchant:m1", w->merchant);
-    assert_int_equal(fc_store_token_revoke(s, "gone", 1772400001, &err), FC_OK);
-    fc_store_close(s);
-
-    fc_http_opts ho;
-    memset(&ho, 0, sizeof ho);
-    ho.db_path = w->f.db;
-    assert_int_equal(fc_http_start(&ho, &w->f.h, &err), FC_OK);
-    w->f.port = fc_http_port(w->f.h);
-    *state = w;
-    return 0;
-}
-
-static int teardown_world(void **state) {
-    world *w = *state;
-    fc_http_stop(w->f.h);
-    fc_test_rmtree(w->f.dir);
-    free(w->f.dir);
-    free(w);
-    return 0;
-}
-
-/* GET path with the given token (NULL: none) and extra header lines. */
-static void get_as(const world *w, const char *token, const char *path, const char *extra,
-                   resp *r) {
-    char headers[512];
-    if (token != NULL) {
-        snprintf(headers, sizeof headers, "Authorization: Bearer %s\r\n%s", token, extra);
-    } else {
-        snprintf(headers, sizeof headers, "%s", extra);
-    }
-    request(w->f.port, "GET", path, headers, NULL, 0, r);
-}
-
 static void test_auth_required(void **state) {
-    world *w = *state;
-    resp r;
-    get_as(w, NULL, "/v1/me", "", &r);
+    fc_test_world *w = *state;
+    fc_test_resp r;
+    fc_test_get_as(w, NULL, "/v1/me", "", &r);
     assert_int_equal(r.status, 401);
-    assert_error_code(&r, "unauthorized");
+    fc_test_assert_error(&r, "unauthorized");
     assert_non_null(strstr(r.head, "WWW-Authenticate: Bearer"));
-    resp_free(&r);
-    get_as(w, NULL, "/v1/me", "Authorization: Basic dXNlcjpwdw==\r\n", &r);
+    fc_test_resp_free(&r);
+    fc_test_get_as(w, NULL, "/v1/me", "Authorization: Basic dXNlcjpwdw==\r\n", &r);
     assert_int_equal(r.status, 401);
-    assert_error_code(&r, "unauthorized");
+    fc_test_assert_error(&r, "unauthorized");
     assert_non_null(strstr(r.head, "WWW-Authenticate: Bearer"));
-    resp_free(&r);
-    get_as(w, "fc_short", "/v1/me", "", &r);
+    fc_test_resp_free(&r);
+    fc_test_get_as(w, "fc_short", "/v1/me", "", &r);
     assert_int_equal(r.status, 401);
-    assert_error_code(&r, "unauthorized");
-    resp_free(&r);
-    get_as(w, w->revoked, "/v1/me", "", &r);
+    fc_test_assert_error(&r, "unauthorized");
+    fc_test_resp_free(&r);
+    fc_test_get_as(w, w->revoked, "/v1/me", "", &r);
     assert_int_equal(r.status, 401);
-    assert_error_code(&r, "unauthorized");
-    resp_free(&r);
+    fc_test_assert_error(&r, "unauthorized");
+    fc_test_resp_free(&r);
     char unknown[FC_AUTH_TOKEN_LEN + 1];
     uint8_t hash[FC_AUTH_HASH_BYTES];
     assert_int_equal(fc_auth_token_new(unknown, hash), FC_OK);
-    get_as(w, unknown, "/v1/me", "", &r);
+    fc_test_get_as(w, unknown, "/v1/me", "", &r);
     assert_int_equal(r.status, 401);
-    resp_free(&r);
+    fc_test_resp_free(&r);
     /* the public routes stay open */
-    get_as(w, NULL, "/health", "", &r);
+    fc_test_get_as(w, NULL, "/health", "", &r);
     assert_int_equal(r.status, 200);
-    resp_free(&r);
+    fc_test_resp_free(&r);
 }
 
 static void test_me(void **state) {
-    world *w = *state;
-    resp r;
-    get_as(w, w->analyst, "/v1/me", "", &r);
+    fc_test_world *w = *state;
+    fc_test_resp r;
+    fc_test_get_as(w, w->analyst, "/v1/me", "", &r);
     assert_int_equal(r.status, 200);
     json_t *j = json_loads(r.body, 0, NULL);
     assert_non_null(j);
@@ -575,23 +347,23 @@ static void test_me(void **state) {
     assert_string_equal(json_string_value(json_object_get(j, "role")), "analyst");
     assert_string_equal(json_string_value(json_object_get(j, "scope")), "city:riyadh");
     json_decref(j);
-    resp_free(&r);
+    fc_test_resp_free(&r);
 }
 
-/* GET the world's decision as token, expecting status; the body's
+/* GET the fc_test_world's decision as token, expecting status; the body's
  * explanation is checked against the decision's text in lang when 200. */
-static void expect_decision(const world *w, const char *token, const char *extra, int status,
-                            fc_lang lang) {
+static void expect_decision(const fc_test_world *w, const char *token, const char *extra,
+                            int status, fc_lang lang) {
     char path[160];
     snprintf(path, sizeof path, "/v1/decisions/%s", w->dec.id);
-    resp r;
-    get_as(w, token, path, extra, &r);
+    fc_test_resp r;
+    fc_test_get_as(w, token, path, extra, &r);
     assert_int_equal(r.status, status);
     if (status != 200) {
-        assert_error_code(&r, status == 404   ? "not_found"
-                              : status == 401 ? "unauthorized"
-                                              : "forbidden");
-        resp_free(&r);
+        fc_test_assert_error(&r, status == 404   ? "not_found"
+                                 : status == 401 ? "unauthorized"
+                                                 : "forbidden");
+        fc_test_resp_free(&r);
         return;
     }
     json_t *j = json_loads(r.body, 0, NULL);
@@ -604,11 +376,11 @@ static void expect_decision(const world *w, const char *token, const char *extra
     assert_string_equal(json_string_value(json_object_get(j, "margin_text")),
                         w->dec.margin_text[lang]);
     json_decref(j);
-    resp_free(&r);
+    fc_test_resp_free(&r);
 }
 
 static void test_decision_access(void **state) {
-    world *w = *state;
+    fc_test_world *w = *state;
     expect_decision(w, w->admin, "", 200, FC_LANG_EN);
     expect_decision(w, w->rider, "Accept-Language: ar-SA,ar;q=0.9,en;q=0.5\r\n", 200, FC_LANG_AR);
     assert_string_not_equal(w->dec.explanation[FC_LANG_AR], w->dec.explanation[FC_LANG_EN]);
@@ -619,18 +391,18 @@ static void test_decision_access(void **state) {
 }
 
 static void test_decision_not_found(void **state) {
-    world *w = *state;
-    resp r;
-    get_as(w, w->admin, "/v1/decisions/dec-000000000000000000000000", "", &r);
+    fc_test_world *w = *state;
+    fc_test_resp r;
+    fc_test_get_as(w, w->admin, "/v1/decisions/dec-000000000000000000000000", "", &r);
     assert_int_equal(r.status, 404);
-    assert_error_code(&r, "not_found");
-    resp_free(&r);
-    get_as(w, w->admin, "/v1/decisions/", "", &r);
+    fc_test_assert_error(&r, "not_found");
+    fc_test_resp_free(&r);
+    fc_test_get_as(w, w->admin, "/v1/decisions/", "", &r);
     assert_int_equal(r.status, 404);
-    resp_free(&r);
-    get_as(w, w->admin, "/v1/decisions/a%27b", "", &r);
+    fc_test_resp_free(&r);
+    fc_test_get_as(w, w->admin, "/v1/decisions/a%27b", "", &r);
     assert_int_equal(r.status, 404);
-    resp_free(&r);
+    fc_test_resp_free(&r);
 }
 
 /* ---------------------------------------------------------------------------
@@ -665,14 +437,14 @@ static json_t *cli_kpi(const char *db, const char *by, const char *kpi) {
 }
 
 /* GET path as token, expecting 200 and a KPI body; returns the body. */
-static json_t *kpi_ok(const world *w, const char *token, const char *path) {
-    resp r;
-    get_as(w, token, path, "", &r);
+static json_t *kpi_ok(const fc_test_world *w, const char *token, const char *path) {
+    fc_test_resp r;
+    fc_test_get_as(w, token, path, "", &r);
     assert_int_equal(r.status, 200);
     json_t *j = json_loads(r.body, 0, NULL);
     assert_non_null(j);
     assert_true(json_is_array(json_object_get(j, "rows")));
-    resp_free(&r);
+    fc_test_resp_free(&r);
     return j;
 }
 
@@ -689,7 +461,7 @@ static void row_cities(const json_t *j, char *buf, size_t n) {
 }
 
 static void test_kpi_admin_equals_cli(void **state) {
-    world *w = *state;
+    fc_test_world *w = *state;
     const char *kpis = "orders,on_time_rate,late_rate,cpo";
     json_t *j = kpi_ok(w, w->admin, "/v1/kpi?by=city,hour&kpi=orders,on_time_rate,late_rate,cpo");
     json_t *want = cli_kpi(w->f.db, "city,hour", kpis);
@@ -721,7 +493,7 @@ static void test_kpi_admin_equals_cli(void **state) {
 }
 
 static void test_kpi_scoped(void **state) {
-    world *w = *state;
+    fc_test_world *w = *state;
     char cities[256];
     /* a one-city analyst sees that city only, with or without asking */
     json_t *j = kpi_ok(w, w->analyst, "/v1/kpi?kpi=orders");
@@ -747,37 +519,37 @@ static void test_kpi_scoped(void **state) {
     assert_string_equal(cities, "doha");
     json_decref(j);
     /* a where outside the scope is refused */
-    resp r;
-    get_as(w, w->analyst, "/v1/kpi?where=city=jeddah", "", &r);
+    fc_test_resp r;
+    fc_test_get_as(w, w->analyst, "/v1/kpi?where=city=jeddah", "", &r);
     assert_int_equal(r.status, 403);
-    assert_error_code(&r, "forbidden");
-    resp_free(&r);
-    get_as(w, w->analyst, "/v1/kpi?where=country=SA", "", &r);
+    fc_test_assert_error(&r, "forbidden");
+    fc_test_resp_free(&r);
+    fc_test_get_as(w, w->analyst, "/v1/kpi?where=country=SA", "", &r);
     assert_int_equal(r.status, 403);
-    resp_free(&r);
-    get_as(w, w->sa_reviewer, "/v1/kpi?where=city=riyadh,doha", "", &r);
+    fc_test_resp_free(&r);
+    fc_test_get_as(w, w->sa_reviewer, "/v1/kpi?where=city=riyadh,doha", "", &r);
     assert_int_equal(r.status, 403);
     assert_non_null(strstr(r.body, "doha"));
-    resp_free(&r);
+    fc_test_resp_free(&r);
     /* riders and merchants read no KPIs */
-    get_as(w, w->rider, "/v1/kpi", "", &r);
+    fc_test_get_as(w, w->rider, "/v1/kpi", "", &r);
     assert_int_equal(r.status, 403);
-    assert_error_code(&r, "forbidden");
-    resp_free(&r);
-    get_as(w, w->merchant, "/v1/kpi", "", &r);
+    fc_test_assert_error(&r, "forbidden");
+    fc_test_resp_free(&r);
+    fc_test_get_as(w, w->merchant, "/v1/kpi", "", &r);
     assert_int_equal(r.status, 403);
-    resp_free(&r);
-    get_as(w, NULL, "/v1/kpi", "", &r);
+    fc_test_resp_free(&r);
+    fc_test_get_as(w, NULL, "/v1/kpi", "", &r);
     assert_int_equal(r.status, 401);
-    resp_free(&r);
+    fc_test_resp_free(&r);
 }
 
 /* GET path as admin: 400 bad_request whose message starts with param. */
-static void expect_bad(const world *w, const char *path, const char *param) {
-    resp r;
-    get_as(w, w->admin, path, "", &r);
+static void expect_bad(const fc_test_world *w, const char *path, const char *param) {
+    fc_test_resp r;
+    fc_test_get_as(w, w->admin, path, "", &r);
     assert_int_equal(r.status, 400);
-    assert_error_code(&r, "bad_request");
+    fc_test_assert_error(&r, "bad_request");
     json_t *j = json_loads(r.body, 0, NULL);
     assert_non_null(j);
     const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
@@ -785,11 +557,11 @@ static void expect_bad(const world *w, const char *path, const char *param) {
     assert_memory_equal(msg, param, strlen(param));
     assert_int_equal(msg[strlen(param)], ':');
     json_decref(j);
-    resp_free(&r);
+    fc_test_resp_free(&r);
 }
 
 static void test_kpi_bad_parameters(void **state) {
-    world *w = *state;
+    fc_test_world *w = *state;
     expect_bad(w, "/v1/kpi?by=city,planet", "by");
     expect_bad(w, "/v1/kpi?kpi=happiness", "kpi");
     expect_bad(w, "/v1/kpi?where=city", "where");
@@ -800,17 +572,17 @@ static void test_kpi_bad_parameters(void **state) {
 }
 
 static void test_openapi_lists_every_route(void **state) {
-    world *w = *state;
+    fc_test_world *w = *state;
     char path[512];
     snprintf(path, sizeof path, "%s/docs/openapi.json", FC_SOURCE_DIR);
     json_t *file = json_load_file(path, 0, NULL);
     assert_non_null(file);
-    resp r;
-    get_as(w, NULL, "/openapi.json", "", &r);
+    fc_test_resp r;
+    fc_test_get_as(w, NULL, "/openapi.json", "", &r);
     assert_int_equal(r.status, 200);
     json_t *served = json_loads(r.body, 0, NULL);
     assert_non_null(served);
-    resp_free(&r);
+    fc_test_resp_free(&r);
     assert_true(json_equal(served, file));
     assert_string_equal(json_string_value(json_object_get(served, "openapi")), "3.0.3");
     json_t *paths = json_object_get(served, "paths");
@@ -835,15 +607,21 @@ int main(void) {
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_bad_listen_address),
         cmocka_unit_test(test_serve_command),
-        cmocka_unit_test_setup_teardown(test_auth_required, setup_world, teardown_world),
-        cmocka_unit_test_setup_teardown(test_me, setup_world, teardown_world),
-        cmocka_unit_test_setup_teardown(test_decision_access, setup_world, teardown_world),
-        cmocka_unit_test_setup_teardown(test_decision_not_found, setup_world, teardown_world),
-        cmocka_unit_test_setup_teardown(test_kpi_admin_equals_cli, setup_world, teardown_world),
-        cmocka_unit_test_setup_teardown(test_kpi_scoped, setup_world, teardown_world),
-        cmocka_unit_test_setup_teardown(test_kpi_bad_parameters, setup_world, teardown_world),
-        cmocka_unit_test_setup_teardown(test_openapi_lists_every_route, setup_world,
-                                        teardown_world),
+        cmocka_unit_test_setup_teardown(test_auth_required, fc_test_world_setup,
+                                        fc_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_me, fc_test_world_setup, fc_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_decision_access, fc_test_world_setup,
+                                        fc_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_decision_not_found, fc_test_world_setup,
+                                        fc_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_kpi_admin_equals_cli, fc_test_world_setup,
+                                        fc_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_kpi_scoped, fc_test_world_setup,
+                                        fc_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_kpi_bad_parameters, fc_test_world_setup,
+                                        fc_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_openapi_lists_every_route, fc_test_world_setup,
+                                        fc_test_world_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
