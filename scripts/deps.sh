@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Install the Debian packages Fulcrum builds, tests and runs with.
-# Usage: scripts/deps.sh [build|test]   (test adds what the test suite needs)
+# Usage: scripts/deps.sh [build|test|bench]   (test adds what the test suite needs,
+# bench what the HTTP load benchmark needs)
 set -euo pipefail
 
 want=(build-essential cmake ninja-build pkg-config tzdata
       libsqlite3-dev libjansson-dev libyaml-dev libsodium-dev libcmocka-dev libmicrohttpd-dev)
 if [ "${1:-build}" = test ]; then
     want+=(sqlite3 clang-format)
+fi
+if [ "${1:-build}" = bench ]; then
+    want+=(sqlite3 wrk)
 fi
 
 missing=()
