@@ -10,8 +10,12 @@
 #include "case/case.h"
 
 /* The decision's body with "explanation" and "margin_text" as the text in
- * lang, and "lang" saying which. NULL on OOM. */
-static json_t *decision_json(const fc_case_decision *cd, fc_lang lang) {
+ * lang (English when the policy has no text in lang), and "lang" saying
+ * which. NULL on OOM. */
+json_t *fc__http_decision_json(const fc_case_decision *cd, fc_lang lang) {
+    if (cd->explanation[lang][0] == '\0') {
+        lang = FC_LANG_EN;
+    }
     char *body = NULL;
     size_t len = 0;
     if (fc_case_decision_json(cd, &body, &len) != FC_OK) {
@@ -80,7 +84,7 @@ enum MHD_Result fc__http_get_decision(fc_hreq *q) {
     if (cd->explanation[lang][0] == '\0') {
         lang = FC_LANG_EN; /* the policy has no text in that language */
     }
-    json_t *j = decision_json(cd, lang);
+    json_t *j = fc__http_decision_json(cd, lang);
     if (j == NULL) {
         ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
                                  "out of memory");

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
+#include "case/case.h"
 #include "http/http.h"
 #include "kpi/kpi.h"
 #include "policy/policy.h"
@@ -160,5 +161,9 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q);
 
 /* decisions.c */
 enum MHD_Result fc__http_get_decision(fc_hreq *q);
+/* The decision as GET /v1/decisions/{id} answers it, the texts in lang
+ * (English when the policy has none in lang; "lang" says which). Caller
+ * decrefs; NULL on OOM. */
+json_t *fc__http_decision_json(const fc_case_decision *cd, fc_lang lang);
 
 #endif
