@@ -1120,6 +1120,62 @@ static void test_cli_two_processes_decide(void **state) {
     assert_int_equal(count_type(fx, FC_CASE_APPEAL_DECIDED), 3);
 }
 
+/* The id a filing gets is the one fc_appeal_id names, before and after. */
+static void test_appeal_id_names_the_filing(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX], id[FC_CASE_ID_MAX], other[FC_CASE_ID_MAX];
+    undeliverable_judged(fx, "O1", "R1", 1, 5, dec);
+    fc_appeal_id(dec, FC_PARTY_RIDER, "R1", id);
+    assert_memory_equal(id, "apl-", 4);
+    assert_int_equal(strlen(id), 28);
+    fc_appeal a;
+    assert_int_equal(fc_appeal_get(fx->s, id, T0 + 5 * H, &a, &err), FC_ENOTFOUND);
+    a = file_ok(fx, dec, "R1", NULL, 0, T0 + 5 * H);
+    assert_string_equal(a.id, id);
+    fc_appeal_id(dec, FC_PARTY_MERCHANT, "R1", other);
+    assert_string_not_equal(other, id);
+    fc_appeal_id(dec, FC_PARTY_RIDER, "R2", other);
+    assert_string_not_equal(other, id);
+}
+
+/* fc_appeal_queue_cmp is the listing's order, and a page's last item
+ * resumes the listing after it. */
+static void test_queue_cmp_resumes_a_listing(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX];
+    undeliverable_judged(fx, "O1", "R1", 1, 5, d1);
+    undeliverable_judged(fx, "O2", "R2", 1, 5, d2);
+    undeliverable_judged(fx, "O3", "R3", 1, 5, d3);
+    fc_appeal a3 = file_ok(fx, d3, "R3", NULL, 0, T0 + 7 * H);
+    (void)file_ok(fx, d1, "R1", NULL, 0, T0 + 10 * H);
+    (void)file_ok(fx, d2, "R2", NULL, 0, T0 + 4 * H);
+    fc_appeal_verdict v = {FC_VERDICT_UPHOLD, "the wait was too short", "rev1", 0};
+    assert_int_equal(fc_appeal_decide(fx->s, a3.id, &v, a3.last_seq, T0 + 12 * H, NULL, &err),
+                     FC_OK);
+    fc_appeal *list = NULL;
+    size_t n = 0;
+    assert_int_equal(fc_appeal_list(fx->s, NULL, T0 + 12 * H, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i + 1 < n; i++) {
+        assert_true(fc_appeal_queue_cmp(&list[i], &list[i + 1]) < 0);
+        assert_true(fc_appeal_queue_cmp(&list[i + 1], &list[i]) > 0);
+    }
+    assert_int_equal(fc_appeal_queue_cmp(&list[1], &list[1]), 0);
+    /* A key made of the sorting fields alone finds the same place. */
+    fc_appeal key;
+    memset(&key, 0, sizeof key);
+    key.state = list[0].state;
+    key.due_at = list[0].due_at;
+    key.filed_at = list[0].filed_at;
+    key.decided_at = list[0].decided_at;
+    snprintf(key.id, sizeof key.id, "%s", list[0].id);
+    assert_int_equal(fc_appeal_queue_cmp(&key, &list[0]), 0);
+    assert_true(fc_appeal_queue_cmp(&key, &list[1]) < 0);
+    fc_free(list);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_auto_review_overturns_on_call_log, setup, teardown),
@@ -1139,6 +1195,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cli_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_evidence_file_and_reviews, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_two_processes_decide, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appeal_id_names_the_filing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_cmp_resumes_a_listing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

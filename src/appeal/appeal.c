@@ -368,8 +368,7 @@ static int list_more_cb(void *ud, const fc_case_entry *e) {
     return fc__appeal_apply(&l->items[at], e, l->err);
 }
 
-static int cmp_queue(const void *pa, const void *pb) {
-    const fc_appeal *a = pa, *b = pb;
+int fc_appeal_queue_cmp(const fc_appeal *a, const fc_appeal *b) {
     int ap = a->state == FC_APPEAL_PENDING, bp = b->state == FC_APPEAL_PENDING;
     if (ap != bp) {
         return bp - ap;
@@ -385,6 +384,10 @@ static int cmp_queue(const void *pa, const void *pb) {
         return a->decided_at > b->decided_at ? -1 : 1;
     }
     return strcmp(a->id, b->id);
+}
+
+static int cmp_queue(const void *pa, const void *pb) {
+    return fc_appeal_queue_cmp(pa, pb);
 }
 
 static int matches(const fc_appeal *a, const fc_appeal_query *q) {

@@ -109,6 +109,12 @@ typedef struct fc_appeal {
                                          withdrawal ("wdr-...") that withdrew it; "" else */
 } fc_appeal;
 
+/* The id of the appeal of `decision` by `appellant` (its party and id):
+ * "apl-" and 24 hex digits, the same every time, so that a caller can look
+ * the appeal up before or after filing it. Pure. */
+void fc_appeal_id(const char *decision, fc_party appellant, const char *appellant_id,
+                  char out[FC_CASE_ID_MAX]);
+
 /* File an appeal (FC_CASE_APPEAL_FILED), then auto-review it when the
  * decision's policy allows (FC_CASE_APPEAL_REVIEWED; when it overturns, the
  * reversing ledger entries too). `actor` is who filed it (the token's
@@ -155,6 +161,11 @@ void fc_appeal_query_init(fc_appeal_query *q);
  * queue), then decided ones, newest first. *out is caller-freed with fc_free. */
 int fc_appeal_list(fc_store *s, const fc_appeal_query *q, int64_t now, fc_appeal **out, size_t *n,
                    fc_err *err);
+/* The order of fc_appeal_list, as strcmp answers: pending items first by
+ * deadline, then filing instant; then the others, latest decided first;
+ * ties by id. Reads only state, due_at, filed_at, decided_at and id, so a
+ * page's last item is enough to resume a listing after it (keyset pages). */
+int fc_appeal_queue_cmp(const fc_appeal *a, const fc_appeal *b);
 /* One item by id; FC_ENOTFOUND when none. */
 int fc_appeal_get(fc_store *s, const char *id, int64_t now, fc_appeal *out, fc_err *err);
 

@@ -50,6 +50,12 @@ static void hashed_id(const char *prefix, const char *const *parts, size_t n, ch
     snprintf(out, cap, "%s%s", prefix, digits);
 }
 
+void fc_appeal_id(const char *decision, fc_party appellant, const char *appellant_id,
+                  char out[FC_CASE_ID_MAX]) {
+    const char *parts[] = {decision, fc_party_name(appellant), appellant_id};
+    hashed_id("apl-", parts, 3, out, FC_CASE_ID_MAX);
+}
+
 /* The policy that made the decision, exactly that version; NULL when the
  * pack no longer has it (*why says so). */
 static const fc_policy *decision_policy(const fc_policy_pack *pk, const fc_case_decision *cd,
@@ -605,9 +611,8 @@ int fc_appeal_file(fc_store *s, const fc_policy_pack *pk, const fc_appeal_filing
                         cd->id, by);
         goto out;
     }
-    const char *parts[] = {cd->id, fc_party_name(f->appellant), f->appellant_id};
     char id[FC_CASE_ID_MAX];
-    hashed_id("apl-", parts, 3, id, sizeof id);
+    fc_appeal_id(cd->id, f->appellant, f->appellant_id, id);
 
     fc_appeal_filing stored = *f;
     rc = fc_appeal_get(s, id, now, &a, err);
