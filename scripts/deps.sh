@@ -12,6 +12,11 @@ fi
 if [ "${1:-build}" = bench ]; then
     want+=(sqlite3 wrk)
 fi
+# The web console is built with Node and npm (scripts/console.sh): Debian's
+# packages, unless a node and an npm are on PATH already.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    want+=(nodejs npm)
+fi
 
 missing=()
 for p in "${want[@]}"; do
