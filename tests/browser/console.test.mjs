@@ -1,0 +1,193 @@
+// The console in a real browser: Debian's chromium, headless, driven by
+// playwright-core, against `fulcrum serve` on 127.0.0.1 over a small judged
+// world. Run by CTest (test "browser") as `node tests/browser/console.test.mjs`
+// with FC_BINARY set to the built fulcrum; it builds nothing itself.
+//
+// Needs: node, console/node_modules (scripts/console.sh), console/dist
+// (scripts/console.sh) and /usr/bin/chromium (scripts/deps.sh test). A
+// missing piece is a failure with a message saying what to run, never a skip.
+//
+// Environment: FC_BINARY (required), FC_SOURCE_DIR (default: two folders up),
+// FULCRUM_CONSOLE (default: console/dist), FC_CHROMIUM (default
+// /usr/bin/chromium), FC_ARTIFACTS (screenshots; default
+// build/asan/browser-artifacts).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = process.env.FC_SOURCE_DIR || resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const binary = process.env.FC_BINARY || '';
+const dist = process.env.FULCRUM_CONSOLE || join(root, 'console', 'dist');
+const chromiumPath = process.env.FC_CHROMIUM || '/usr/bin/chromium';
+const artifacts = process.env.FC_ARTIFACTS || join(root, 'build', 'asan', 'browser-artifacts');
+const modules = join(root, 'console', 'node_modules');
+
+// Every piece the test needs, checked before anything starts.
+const missing = [];
+if (!binary || !existsSync(binary)) missing.push(`the fulcrum binary (FC_BINARY='${binary}'): build it first`);
+if (!existsSync(join(modules, 'playwright-core'))) missing.push(`${modules}/playwright-core: run scripts/console.sh`);
+if (!existsSync(join(dist, 'index.html'))) missing.push(`${dist}/index.html: run scripts/console.sh`);
+if (!existsSync(chromiumPath)) missing.push(`${chromiumPath}: run scripts/deps.sh test (installs Debian's chromium)`);
+if (missing.length > 0) {
+  console.error(`browser test: cannot run, missing:\n  ${missing.join('\n  ')}`);
+  process.exit(1);
+}
+
+const { chromium } = createRequire(join(root, 'console', 'package.json'))('playwright-core');
+
+const TIMEOUT_MS = 15000; // one step of a scenario (a page, an answer)
+const REVIEWER = 'qa-reviewer';
+const RIDER_CITY = 'doha';
+
+const world = {}; // dir, db, tokens, rider, decision, appeal, base
+let server = null;
+let browser = null;
+
+// Run the fulcrum binary; its stdout.
+function fulcrum(...args) {
+  return execFileSync(binary, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function token(name, role, scope) {
+  return fulcrum('token', 'create', '--db', world.db, '--name', name, '--role', role, '--scope', scope).trim();
+}
+
+// Start `fulcrum serve` on a free port; resolves to its base address, read
+// from the first line it prints.
+function startServer() {
+  return new Promise((resolveStart, rejectStart) => {
+    const p = spawn(binary, ['serve', '--db', world.db, '--listen', '127.0.0.1:0', '--threads', '4'], {
+      env: { ...process.env, FULCRUM_CONSOLE: dist },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server = { proc: p, stderr: '', exit: new Promise((r) => p.on('exit', (code, sig) => r({ code, sig }))) };
+    p.stderr.on('data', (d) => {
+      server.stderr += d;
+    });
+    let out = '';
+    const timer = setTimeout(() => rejectStart(new Error(`fulcrum serve printed no address: ${server.stderr}`)), TIMEOUT_MS);
+    p.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveStart(m[1]);
+      }
+    });
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      rejectStart(new Error(`fulcrum serve exited (${code}): ${server.stderr}`));
+    });
+  });
+}
+
+// The API as a client other than the browser sees it.
+async function api(tok, path, opts = {}) {
+  const res = await fetch(world.base + path, {
+    method: opts.method || 'GET',
+    headers: {
+      Authorization: `Bearer ${tok}`,
+      Accept: 'application/json',
+      ...(opts.body ? { 'Content-Type': 'application/json' } : {}),
+    },
+    body: opts.body ? JSON.stringify(opts.body) : undefined,
+  });
+  const text = await res.text();
+  assert.equal(res.status, opts.status ?? 200, `${path}: ${text}`);
+  return JSON.parse(text);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+// A fresh browser context (its own sessionStorage and localStorage) with the
+// console signed in through the login page.
+async function signIn(tok, name, lang) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  ctx.setDefaultTimeout(TIMEOUT_MS);
+  if (lang) await ctx.addInitScript((l) => localStorage.setItem('fulcrum.lang', l), lang);
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  await page.goto(`${world.base}/#/login`);
+  await page.getByLabel(/API token|رمز/).fill(tok);
+  await page.locator('form button[type=submit]').click();
+  await page.locator('header').getByText(name).waitFor();
+  return { ctx, page };
+}
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  world.dir = mkdtempSync(join(tmpdir(), 'fulcrum-browser-'));
+  world.db = join(world.dir, 'fulcrum.db');
+  const gen = join(world.dir, 'world');
+  // Two small days of the six cities (about 4,000 orders), judged.
+  fulcrum('gen', '--seed', '3', '--days', '2', '--scale', 'small', '--out', gen);
+  const files = ['cities.csv', 'zones.csv', 'merchants.csv', 'riders.csv', 'orders.csv', 'events.jsonl'];
+  fulcrum('ingest', '--no-judge', '--quiet', '--db', world.db, ...files.map((f) => join(gen, f)));
+  fulcrum('judge', '--db', world.db);
+  fulcrum('appeal', 'queue-reviews', '--db', world.db);
+
+  // A rider of the city with a decision naming it, and its appeal: a pending
+  // item in the reviewer's country.
+  const decisions = JSON.parse(
+    fulcrum('judge', 'list', '--db', world.db, '--city', RIDER_CITY, '--party', 'rider', '--format', 'json'),
+  );
+  const dec = decisions.find((d) => d.incident === 'late') ?? decisions[0];
+  assert.ok(dec, `no rider decision in ${RIDER_CITY}`);
+  world.rider = dec.rider;
+  world.decision = dec.decision;
+  world.order = dec.order;
+  const filed = fulcrum(
+    'appeal', 'file', dec.decision, '--as', `rider:${dec.rider}`, '--db', world.db,
+    '--statement', 'The restaurant kept me waiting twenty minutes for the food.',
+  );
+  world.appeal = /appeal (apl-[0-9a-f]+)/.exec(filed)?.[1];
+  assert.ok(world.appeal, `no appeal id in: ${filed}`);
+
+  world.tokens = {
+    admin: token('browser-admin', 'admin', '*'),
+    reviewer: token(REVIEWER, 'reviewer', 'country:QA'),
+    rider: token('browser-rider', 'rider', `rider:${world.rider}`),
+  };
+  world.base = await startServer();
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    // launch() gives every run a fresh temporary user data dir.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) {
+    server.proc.kill('SIGTERM');
+    const killer = setTimeout(() => server.proc.kill('SIGKILL'), 20000);
+    const { code, sig } = await server.exit;
+    clearTimeout(killer);
+    if (code !== 0) console.error(server.stderr);
+    assert.equal(code, 0, `fulcrum serve stopped with ${code ?? sig}`);
+  }
+  if (world.dir) rmSync(world.dir, { recursive: true, force: true });
+});
+
+test('log in with a token: the header names the caller', async () => {
+  const { ctx, page } = await signIn(world.tokens.admin, 'browser-admin');
+  await page.locator('header').getByText('admin', { exact: false }).first().waitFor();
+  await shot(page, '01-login');
+  await ctx.close();
+});
