@@ -43,7 +43,9 @@ addStrings({
     'col.filed_at': 'Filed',
     'col.time_left': 'Time left',
     'col.decided_by': 'Decided by',
-    'col.verdict': 'Verdict',
+    'col.decided_at': 'Decided',
+    'col.sla': 'Deadline',
+    'appeals.met': 'met',
     'dur.d': '{d}d {h}h',
     'dur.h': '{h}h {m}m',
     'dur.m': '{m}m',
@@ -79,7 +81,9 @@ addStrings({
     'col.filed_at': 'تاريخ التقديم',
     'col.time_left': 'الوقت المتبقي',
     'col.decided_by': 'صاحب القرار',
-    'col.verdict': 'الحكم',
+    'col.decided_at': 'تاريخ البت',
+    'col.sla': 'المهلة',
+    'appeals.met': 'ضمن المهلة',
     'dur.d': '{d} يوم {h} س',
     'dur.h': '{h} س {m} د',
     'dur.m': '{m} د',
@@ -132,17 +136,24 @@ export function appealCols(now, { decided = false, city = true } = {}) {
   ];
   if (city) cols.push({ key: 'city', label: t('col.city') });
   cols.push(
-    { key: 'appellant', label: t('col.appellant'), render: (r) => r.appellant || '–' },
+    { key: 'incident', label: t('col.incident'), render: (r) => r.incident ?? '–' },
+    { key: 'rule', label: t('col.rule'), render: (r) => (r.rule ? html`<code>${r.rule}</code>` : '–') },
+    {
+      key: 'appellant',
+      label: t('col.appellant'),
+      render: (r) => (r.appellant ? `${r.appellant}${r.appellant_id ? ` ${r.appellant_id}` : ''}` : '–'),
+    },
     { key: 'filed_at', label: t('col.filed_at'), render: (r) => fmtTime(r.filed_at) },
     { key: 'due_at', label: t('col.due_at'), render: (r) => fmtTime(r.due_at) },
   );
   if (decided) {
     cols.push(
       { key: 'decided_by', label: t('col.decided_by'), render: (r) => r.decided_by || '–' },
+      { key: 'decided_at', label: t('col.decided_at'), render: (r) => fmtTime(r.decided_at) },
       {
         key: 'breached',
-        label: t('col.time_left'),
-        render: (r) => html`<${TimeLeft} item=${r} now=${now} />`,
+        label: t('col.sla'),
+        render: (r) => (r.breached ? html`<span class="badge bad">${t('appeals.breached')}</span>` : t('appeals.met')),
       },
     );
   } else {
@@ -219,7 +230,7 @@ export default function Appeals({ query }) {
     return () => clearInterval(id);
   }, []);
   const common = { kind: f.kind, city: f.city, breached: f.breached ? 1 : '' };
-  const pending = usePages(url('/v1/appeals', { state: 'pending', ...common, limit: 100 }));
+  const pending = usePages(url('/v1/appeals', { state: 'pending', ...common, limit: 50 }));
   // The decided items: one list per decided state, merged newest first.
   const [decided, setDecided] = useState({ items: null, error: null });
   const decidedKey = JSON.stringify(common);

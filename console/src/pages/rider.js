@@ -1,9 +1,127 @@
-// Placeholder: this page is built on the console's foundation (main.js
-// routes #/riders/ID here; api.js, i18n.js and ui.js give the API client,
-// strings and building blocks).
-import { t } from '../i18n.js';
-import { html } from '../ui.js';
+// #/riders/ID: one rider (GET /v1/riders/ID): who, the summary counts, the
+// decisions naming the rider (each linked to its order page), the rider's
+// appeals with their state and deadline, and the score and tier, which come
+// with the rider assessment: until then a placeholder says so. A rider's
+// token lands here on its own page (homeOf in api.js).
+import { useEffect, useState } from 'preact/hooks';
+import { useApi } from '../api.js';
+import { addStrings, t } from '../i18n.js';
+import { Async, DefList, fmtNum, fmtTime, html, orderLink, Table } from '../ui.js';
+import { appealCols } from './appeals.js';
 
-export default function Placeholder() {
-  return html`<section class="card"><p class="notice">${t('common.not_built')}</p></section>`;
+addStrings({
+  en: {
+    'rider.title': 'Rider {id}',
+    'rider.summary': 'Summary',
+    'rider.orders': 'Orders',
+    'rider.decisions': 'Decisions',
+    'rider.liable': 'Liable',
+    'rider.appeals': 'Appeals',
+    'rider.overturned': 'Appeals overturned',
+    'rider.score': 'Score and tier',
+    'rider.score_pending': 'Score and tier: coming with rider assessment.',
+    'rider.score_value': 'Score',
+    'rider.tier': 'Tier',
+    'rider.no_decisions': 'No decision names this rider.',
+    'rider.no_appeals': 'No appeal filed.',
+    'rider.first': 'The first {n} are shown.',
+    'rider.name': 'Name',
+  },
+  ar: {
+    'rider.title': 'المندوب {id}',
+    'rider.summary': 'ملخص',
+    'rider.orders': 'الطلبات',
+    'rider.decisions': 'القرارات',
+    'rider.liable': 'مسؤول',
+    'rider.appeals': 'الاعتراضات',
+    'rider.overturned': 'اعتراضات أُلغي قرارها',
+    'rider.score': 'الدرجة والفئة',
+    'rider.score_pending': 'الدرجة والفئة: تأتي مع تقييم المندوبين.',
+    'rider.score_value': 'الدرجة',
+    'rider.tier': 'الفئة',
+    'rider.no_decisions': 'لا يوجد قرار يخص هذا المندوب.',
+    'rider.no_appeals': 'لم يُقدَّم أي اعتراض.',
+    'rider.first': 'تظهر أول {n}.',
+    'rider.name': 'الاسم',
+  },
+});
+
+const decisionCols = () => [
+  { key: 'order', label: t('col.order'), render: (r) => orderLink(r.order) },
+  { key: 'incident', label: t('col.incident') },
+  { key: 'party', label: t('col.party') },
+  { key: 'outcome', label: t('col.outcome') },
+  { key: 'rule', label: t('col.rule'), render: (r) => html`<code>${r.rule}</code>` },
+  {
+    key: 'needs_review',
+    label: t('col.needs_review'),
+    render: (r) => (r.needs_review ? html`<span class="badge warn">${t('order.needs_review')}</span>` : ''),
+  },
+  { key: 'created_at', label: t('col.created_at'), render: (r) => fmtTime(r.created_at) },
+];
+
+function Tile({ label, value }) {
+  return html`<div class="card" style="margin:0;text-align:center">
+    <div class="muted small">${label}</div>
+    <div style="font-size:1.6rem;font-weight:600">${fmtNum(value)}</div>
+  </div>`;
+}
+
+function RiderBody({ data }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), 30000);
+    return () => clearInterval(id);
+  }, []);
+  const r = data.rider ?? {};
+  const s = data.summary ?? {};
+  const decisions = data.decisions ?? [];
+  const appeals = data.appeals ?? [];
+  return html`<div class="page-head">
+      <h1>${t('rider.title', { id: r.id })}</h1>
+      ${r.name ? html`<span class="muted">${r.name}</span>` : null}
+    </div>
+    <section class="card">
+      <${DefList}
+        rows=${[
+          [t('field.city'), r.city ?? '–'],
+          [t('field.capacity'), r.capacity ?? '–'],
+        ]}
+      />
+    </section>
+    <section aria-label=${t('rider.summary')} class="tiles" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:var(--gap);margin-block-end:var(--gap)">
+      <${Tile} label=${t('rider.orders')} value=${s.orders} />
+      <${Tile} label=${t('rider.decisions')} value=${s.decisions} />
+      <${Tile} label=${t('rider.liable')} value=${s.liable} />
+      <${Tile} label=${t('rider.appeals')} value=${s.appeals} />
+      <${Tile} label=${t('rider.overturned')} value=${s.appeals_overturned} />
+    </section>
+    <section class="card score" aria-labelledby="score-h">
+      <h2 id="score-h">${t('rider.score')}</h2>
+      ${data.score === null || data.score === undefined
+        ? html`<p class="notice">${t('rider.score_pending')}</p>`
+        : html`<${DefList}
+            rows=${[
+              [t('rider.score_value'), fmtNum(data.score, 1)],
+              [t('rider.tier'), data.tier ?? '–'],
+            ]}
+          />`}
+    </section>
+    <section class="card" aria-labelledby="rdec-h">
+      <h2 id="rdec-h">${t('rider.decisions')}</h2>
+      <${Table} cols=${decisionCols()} rows=${decisions} empty=${t('rider.no_decisions')} />
+      ${s.decisions > decisions.length ? html`<p class="muted small">${t('rider.first', { n: decisions.length })}</p>` : null}
+    </section>
+    <section class="card" aria-labelledby="rapl-h">
+      <h2 id="rapl-h">${t('rider.appeals')}</h2>
+      <${Table} cols=${appealCols(now, { city: false })} rows=${appeals} empty=${t('rider.no_appeals')} />
+      ${s.appeals > appeals.length ? html`<p class="muted small">${t('rider.first', { n: appeals.length })}</p>` : null}
+    </section>`;
+}
+
+export default function Rider({ params }) {
+  const res = useApi(`/v1/riders/${encodeURIComponent(params.id)}`);
+  return html`<section class="rider">
+    <${Async} res=${res}>${(data) => html`<${RiderBody} data=${data} />`}<//>
+  </section>`;
 }
