@@ -8,6 +8,7 @@ want=(build-essential cmake ninja-build pkg-config tzdata
       libsqlite3-dev libjansson-dev libyaml-dev libsodium-dev libcmocka-dev libmicrohttpd-dev)
 if [ "${1:-build}" = test ]; then
     want+=(sqlite3 clang-format)
+    want+=(chromium) # the browser test of the console (tests/browser), headless
 fi
 if [ "${1:-build}" = bench ]; then
     want+=(sqlite3 wrk)

@@ -122,6 +122,7 @@ async function signIn(tok, name, lang) {
 }
 
 before(async () => {
+  const t0 = Date.now();
   mkdirSync(artifacts, { recursive: true });
   world.dir = mkdtempSync(join(tmpdir(), 'fulcrum-browser-'));
   world.db = join(world.dir, 'fulcrum.db');
@@ -155,6 +156,7 @@ before(async () => {
     reviewer: token(REVIEWER, 'reviewer', 'country:QA'),
     rider: token('browser-rider', 'rider', `rider:${world.rider}`),
   };
+  console.log(`# world ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   world.base = await startServer();
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -170,6 +172,7 @@ before(async () => {
       '--disable-sync',
     ],
   });
+  console.log(`# server and browser up in ${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${artifacts}`);
 });
 
 after(async () => {
@@ -189,5 +192,73 @@ test('log in with a token: the header names the caller', async () => {
   const { ctx, page } = await signIn(world.tokens.admin, 'browser-admin');
   await page.locator('header').getByText('admin', { exact: false }).first().waitFor();
   await shot(page, '01-login');
+  await ctx.close();
+});
+
+test('decide an appeal as the reviewer: it leaves the pending queue and the API names the reviewer', async () => {
+  const { ctx, page } = await signIn(world.tokens.reviewer, REVIEWER);
+  await page.waitForURL(/#\/appeals$/); // a reviewer's home is the queue
+  await page.locator('#pending').getByRole('link', { name: world.appeal }).click();
+  await page.waitForURL(new RegExp(`#/appeals/${world.appeal}$`));
+  await page.locator('.statement').getByText('kept me waiting').waitFor();
+  await page.locator('.decision .explanation').waitFor();
+  await page.locator('.compact-timeline li').first().waitFor();
+  await page.locator('input[name=verdict][value=overturn]').check();
+  await page.locator('textarea[name=reason]').fill('The merchant log shows the food was ready twenty minutes late.');
+  await shot(page, '04-appeal-decide');
+  await page.locator('form.decide button[type=submit]').click();
+  await page.locator('.notice[role=status]').waitFor();
+  await page.locator('.page-head [data-state=overturned]').waitFor();
+  await shot(page, '05-appeal-decided');
+
+  await page.locator('a[href="#/appeals"]').first().click();
+  await page.locator('#pending table').waitFor();
+  await page.locator('#decided').getByRole('link', { name: world.appeal }).waitFor();
+  assert.equal(await page.locator('#pending').getByRole('link', { name: world.appeal }).count(), 0);
+  await shot(page, '06-queue-after');
+  await ctx.close();
+
+  const { appeal } = await api(world.tokens.admin, `/v1/appeals/${world.appeal}`);
+  assert.equal(appeal.state, 'overturned');
+  assert.equal(appeal.decided_by, REVIEWER);
+  const queue = await api(world.tokens.reviewer, '/v1/appeals?state=pending&limit=500');
+  assert.ok(!queue.items.some((it) => it.id === world.appeal), 'the decided appeal is still pending');
+});
+
+test('a verdict that comes second is refused: the page says someone decided first and shows the new state', async () => {
+  const queue = await api(world.tokens.reviewer, '/v1/appeals?state=pending&kind=review&limit=1');
+  assert.equal(queue.items.length, 1, 'no pending review item in the reviewer country');
+  const id = queue.items[0].id;
+  const { ctx, page } = await signIn(world.tokens.reviewer, REVIEWER);
+  await page.goto(`${world.base}/#/appeals/${id}`);
+  await page.locator('input[name=verdict][value=uphold]').check();
+  await page.locator('textarea[name=reason]').fill('Confirmed from the order log.');
+  // Another reviewer decides first, from the page's last_seq on.
+  const seen = await api(world.tokens.admin, `/v1/appeals/${id}`);
+  await api(world.tokens.admin, `/v1/appeals/${id}/decision`, {
+    method: 'POST',
+    body: { verdict: 'overturn', reason: 'Decided elsewhere first.', expect_seq: seen.appeal.last_seq },
+  });
+  await page.locator('form.decide button[type=submit]').click();
+  await page.locator('.error[role=alert]').waitFor();
+  await page.locator('.page-head [data-state=overturned]').waitFor();
+  assert.equal(await page.locator('form.decide').count(), 0);
+  await shot(page, '07-appeal-conflict');
+  await ctx.close();
+  const after = await api(world.tokens.admin, `/v1/appeals/${id}`);
+  assert.equal(after.appeal.decided_by, 'browser-admin');
+});
+
+test('switch to Arabic: the page turns right-to-left and the explanation comes in Arabic', async () => {
+  const { ctx, page } = await signIn(world.tokens.admin, 'browser-admin');
+  await page.goto(`${world.base}/#/appeals/${world.appeal}`);
+  const explanation = page.locator('.decision .explanation');
+  await explanation.waitFor();
+  assert.doesNotMatch(await explanation.innerText(), /[\u0600-\u06ff]/);
+  await page.locator('header button.lang').click();
+  await page.waitForFunction(() => document.documentElement.dir === 'rtl' && document.documentElement.lang === 'ar');
+  await page.locator('.decision .explanation[lang=ar]').waitFor();
+  assert.match(await explanation.innerText(), /[\u0600-\u06ff]{3}/);
+  await shot(page, '08-arabic-appeal');
   await ctx.close();
 });

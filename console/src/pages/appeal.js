@@ -405,7 +405,7 @@ function AppealBody({ data, me, reload, notice, setNotice }) {
   return html`<div class="page-head">
       <h1>${t('appeal.title', { kind: t(`appeal.kind.${a.kind}`), id: a.id })}</h1>
       <${StateBadge} state=${a.state} />
-      <${TimeLeft} item=${a} now=${now} />
+      ${a.state === 'pending' || a.breached ? html`<${TimeLeft} item=${a} now=${now} />` : null}
     </div>
     ${notice === 'conflict' ? html`<p class="error" role="alert">${t('appeal.conflict')}</p>` : null}
     ${notice === 'ok' ? html`<p class="notice" role="status">${t('appeal.decided_ok')}</p>` : null}
@@ -432,12 +432,12 @@ function AppealBody({ data, me, reload, notice, setNotice }) {
             : []),
         ]}
       />
-      ${a.reason ? html`<p><strong>${t('appeal.decided')}:</strong> ${a.reason}</p>` : null}
+      ${a.reason ? html`<p><strong>${t('appeal.decided')}:</strong> <span dir="auto">${a.reason}</span></p>` : null}
     </section>
     <div class="grid2">
       <section class="card" aria-labelledby="statement-h">
         <h2 id="statement-h">${t('appeal.statement')}</h2>
-        ${a.statement ? html`<blockquote class="statement" style="margin:0;white-space:pre-wrap">${a.statement}</blockquote>` : html`<p class="muted">${t('appeal.no_statement')}</p>`}
+        ${a.statement ? html`<blockquote class="statement" dir="auto" style="margin:0;white-space:pre-wrap">${a.statement}</blockquote>` : html`<p class="muted">${t('appeal.no_statement')}</p>`}
         <h3 style="margin-block-start:12px">${t('appeal.items')}</h3>
         ${a.items?.length
           ? html`<ul style="padding-inline-start:18px">${a.items.map((it) => html`<${Item} it=${it} />`)}</ul>`
@@ -475,7 +475,7 @@ function AppealBody({ data, me, reload, notice, setNotice }) {
                 <td class="mono">${fmtTime(h.at)}</td>
                 <td>${h.type}</td>
                 <td>${h.actor}</td>
-                <td>${h.summary}</td>
+                <td dir="auto">${h.summary}</td>
               </tr>`,
             )}
           </tbody>
