@@ -38,6 +38,10 @@ const char *fc_cli_db_path(const char *flag_value);
  * return the exit status that fits its code. */
 int fc_cli_fail(const char *cmd, const fc_err *err);
 
+/* "ADDR:PORT" or "[ADDR6]:PORT" (a --listen value) into addr (a buffer of
+ * addrsz bytes) and *port: FC_OK or FC_EINVAL. */
+int fc_cli_parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port);
+
 /* Exit status for an fc_status: usage/config errors 1, input errors 2,
  * storage and internal errors 3. */
 int fc_cli_exit_for(int code);

@@ -26,8 +26,7 @@ static void usage(FILE *f) {
                "docs/api.md lists the routes.\n");
 }
 
-/* "ADDR:PORT" or "[ADDR6]:PORT" into addr (a buffer) and *port. */
-static int parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port) {
+int fc_cli_parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port) {
     const char *colon;
     const char *a = s;
     size_t alen;
@@ -70,7 +69,7 @@ int fc_cmd_serve(int argc, char **argv) {
     fc_http_opts o;
     memset(&o, 0, sizeof o);
     char addr[64];
-    if (parse_listen(listen, addr, sizeof addr, &o.port) != FC_OK) {
+    if (fc_cli_parse_listen(listen, addr, sizeof addr, &o.port) != FC_OK) {
         fprintf(stderr, "fulcrum serve: --listen '%s' is not ADDR:PORT\n", listen);
         return FC_EXIT_USAGE;
     }
