@@ -65,7 +65,8 @@ static void test_demo_end_to_end(void **state) {
     (void)state;
     char *dir = fc_test_tmpdir();
     assert_non_null(dir);
-    const char *args[] = {"demo", "--days", "1", "--scale", "small", "--out", "world", NULL};
+    const char *args[] = {"demo",  "--days", "1",          "--scale", "small",
+                          "--out", "world",  "--no-serve", NULL};
     char *out1 = NULL, *err1 = NULL;
     assert_int_equal(fc_test_run(dir, args, &out1, &err1), 0);
     const char *cities[] = {"riyadh", "dubai", "doha", "kuwait_city", "hong_kong", "sao_paulo"};

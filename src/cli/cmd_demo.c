@@ -4,29 +4,44 @@
  * judge every closed order with the default policy pack and print the
  * decisions per city and party, then the problems injected into the world
  * with the commands that find them and how the judge decided their orders.
+ * Unless --no-serve: put the pending work in the appeals queue (the
+ * decisions needing review, and a few rider appeals), make the demo's API
+ * tokens and serve the API and the console on 127.0.0.1 until Ctrl-C.
  */
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "adjudicate/adjudicate.h"
+#include "appeal/appeal.h"
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "gen/gen.h"
+#include "http/http.h"
 #include "ingest/ingest.h"
+#include "scan/scan.h"
 #include "store/store.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: fulcrum demo [--out DIR] [--db PATH] [--seed S] [--days D] [--scale X]\n"
-               "                    [--start YYYY-MM-DD]\n\n"
+               "                    [--start YYYY-MM-DD] [--listen ADDR:PORT] [--no-serve]\n\n"
                "Generate the demo world (six cities, a week by default, with injected problems),\n"
                "ingest it into a SQLite store, print the KPI overview per city, judge every\n"
                "closed order with the default policy pack (decisions per city and party) and\n"
-               "show how the judge decided each injected problem's orders.\n"
+               "show how the judge decided each injected problem's orders. Then put the\n"
+               "decisions needing review and a few rider appeals in the appeals queue, create\n"
+               "the demo's API tokens (admin, a reviewer of one country, a rider; printed once:\n"
+               "a new run revokes them and prints new ones) and serve the API and the console\n"
+               "until Ctrl-C, printing the address to open.\n"
                "Running it again with the same options finds every file already ingested.\n\n"
                "  --out DIR     folder for the world's files (default: demo)\n"
                "  --db PATH     the store (default: DIR/fulcrum.db)\n"
@@ -34,6 +49,9 @@ static void usage(FILE *f) {
                "  --days D      number of days (default: 7)\n"
                "  --scale X     small, medium, default, large or a number (default: default)\n"
                "  --start DATE  first local day (default: 2026-03-02)\n"
+               "  --listen ADDR:PORT  where to serve (default 127.0.0.1:8080; when that port\n"
+               "                is taken, a free one is picked and printed)\n"
+               "  --no-serve    stop after the overview: no queue, no tokens, no server\n"
                "  -h, --help    this help\n");
 }
 
@@ -249,13 +267,411 @@ out:
     return status;
 }
 
+/* ---------------------------------------------------------------------------
+ * Serving the demo: pending work in the appeals queue, the demo's tokens,
+ * the server.
+ */
+
+/* Rider appeals the demo files, each of a kind of decision. */
+enum { PICK_FEW_CALLS, PICK_LEFT_SOON, PICK_LATE, PICK_FAR, N_PICK };
+#define PICK_MAX 2 /* decisions per kind, from different cities */
+
+static const struct {
+    const char *rule_prefix; /* the deciding rule's id starts with it */
+    const char *statement;
+} pick_kinds[N_PICK] = {
+    {"undeliverable.too_few_attempts",
+     "I called the customer twice from the door and nobody answered. The app did not log my "
+     "calls; my phone's call log is attached."},
+    {"undeliverable.left_too_soon",
+     "The building's guard would not let me wait in the lobby, so I called from the gate "
+     "and left when the next order was waiting."},
+    {"late.rider_slow",
+     "The road to the customer was closed after an accident and the map sent me the long "
+     "way round. A photo of the closure is attached."},
+    {"far_delivery.no_arrival",
+     "I was at the customer's door: the app froze in the lift and only marked the delivery "
+     "once I was back on the street. My phone's location at the door is attached."},
+};
+
+typedef struct picks {
+    fc_case_decision d[N_PICK][PICK_MAX];
+    size_t n[N_PICK];
+} picks;
+
+static int pick_add(void *ud, const fc_case_decision *d) {
+    picks *pk = ud;
+    if (d->d.liable != FC_PARTY_RIDER || d->rider[0] == '\0' || d->supersedes[0] != '\0') {
+        return FC_OK;
+    }
+    for (size_t k = 0; k < N_PICK; k++) {
+        const char *pre = pick_kinds[k].rule_prefix;
+        if (strncmp(d->d.rule_id, pre, strlen(pre)) != 0 || pk->n[k] == PICK_MAX) {
+            continue;
+        }
+        for (size_t i = 0; i < pk->n[k]; i++) {
+            if (strcmp(pk->d[k][i].city, d->city) == 0) {
+                return FC_OK; /* one per city */
+            }
+        }
+        pk->d[k][pk->n[k]++] = *d;
+    }
+    return FC_OK;
+}
+
+/* The door of the order being visited (its creation event's customer
+ * point). */
+typedef struct door {
+    int32_t lat_e6, lng_e6;
+} door;
+
+static int door_of(void *ud, const fc_scan_order *o) {
+    door *dr = ud;
+    for (size_t i = 0; i < o->n_events; i++) {
+        if (o->events[i].type == FC_EV_ORDER_CREATED) {
+            dr->lat_e6 = o->events[i].customer_lat_e6;
+            dr->lng_e6 = o->events[i].customer_lng_e6;
+        }
+    }
+    return FC_OK;
+}
+
+/* File the demo's rider appeal of kind k on decision d. */
+static int file_pick(fc_store *s, const fc_policy_pack *pack, size_t k, const fc_case_decision *d,
+                     int64_t now, fc_appeal *out, fc_err *err) {
+    char photo[96];
+    snprintf(photo, sizeof photo, "IMG-%.60s-1", d->order);
+    fc_appeal_item items[2];
+    memset(items, 0, sizeof items);
+    size_t n = 0;
+    if (k == PICK_FEW_CALLS || k == PICK_LEFT_SOON) {
+        /* Unanswered calls before the order was closed. */
+        for (int i = 0; i < (k == PICK_FEW_CALLS ? 2 : 1); i++, n++) {
+            items[n].kind = FC_APPEAL_ITEM_CALL;
+            items[n].ts = d->closed_at - 60 * (4 - 2 * i);
+            items[n].outcome = "no_answer";
+            items[n].duration_s = 30;
+            items[n].lat_e6 = items[n].lng_e6 = FC_GEO_NONE;
+        }
+    } else if (k == PICK_FAR) {
+        /* The rider's phone at the door two minutes before the far mark. */
+        door dr = {FC_GEO_NONE, FC_GEO_NONE};
+        fc_scan_opts so;
+        fc_scan_opts_init(&so);
+        int rc = fc_scan_order_one(s, &so, fc_str_c(d->order), NULL, 0, door_of, &dr, err);
+        if (rc != FC_OK) {
+            return rc;
+        }
+        items[n].kind = FC_APPEAL_ITEM_GPS;
+        items[n].ts = d->closed_at - 120;
+        items[n].lat_e6 = dr.lat_e6;
+        items[n].lng_e6 = dr.lng_e6;
+        items[n++].duration_s = FC_INT_NONE;
+    } else {
+        items[n].kind = FC_APPEAL_ITEM_PHOTO;
+        items[n].text = photo;
+        items[n].ts = d->closed_at;
+        items[n].lat_e6 = items[n].lng_e6 = FC_GEO_NONE;
+        items[n++].duration_s = FC_INT_NONE;
+    }
+    fc_appeal_filing f;
+    memset(&f, 0, sizeof f);
+    f.decision = d->id;
+    f.appellant = FC_PARTY_RIDER;
+    f.appellant_id = d->rider;
+    f.statement = pick_kinds[k].statement;
+    f.items = items;
+    f.n_items = n;
+    return fc_appeal_file(s, pack, &f, now, d->rider, out, err);
+}
+
+/* What the queue holds for the printout, and who the scoped tokens are. */
+typedef struct queue_sum {
+    size_t reviews_added;
+    size_t filed, overturned, pending;
+    char cities[256];
+    char country[4]; /* of a pending appeal: the reviewer's scope */
+    char rider[64];  /* its rider: the rider token's */
+    char appeal[FC_CASE_ID_MAX];
+} queue_sum;
+
+/* Queue the decisions needing review and file the demo's rider appeals
+ * (idempotent: a second run finds them filed). */
+static int fill_queue(const char *db, queue_sum *q) {
+    memset(q, 0, sizeof *q);
+    fc_policy_pack *pack = NULL;
+    fc_store *s = NULL;
+    picks *pk = fc_calloc(1, sizeof *pk);
+    fc_err err;
+    fc_err_clear(&err);
+    int64_t now = (int64_t)time(NULL);
+    int status = FC_EXIT_OK;
+    if (pk == NULL) {
+        status = FC_EXIT_INTERNAL;
+        goto out;
+    }
+    if (fc_policy_pack_load(fc_policy_dir(), &pack, &err) != FC_OK ||
+        fc_store_open(db, &s, &err) != FC_OK ||
+        fc_appeal_queue_reviews(s, pack, now, &q->reviews_added, &err) != FC_OK) {
+        status = fc_cli_fail("demo", &err);
+        goto out;
+    }
+    fc_adj_opts o;
+    fc_adj_opts_init(&o);
+    if (fc_adj_decisions(s, &o, pick_add, pk, &err) != FC_OK) {
+        status = fc_cli_fail("demo", &err);
+        goto out;
+    }
+    for (size_t k = 0; k < N_PICK; k++) {
+        for (size_t i = 0; i < pk->n[k]; i++) {
+            const fc_case_decision *d = &pk->d[k][i];
+            fc_appeal a;
+            if (file_pick(s, pack, k, d, now, &a, &err) != FC_OK) {
+                fprintf(stderr, "fulcrum demo: appeal of %s not filed: %s\n", d->id, err.msg);
+                continue;
+            }
+            q->filed++;
+            q->overturned += a.state == FC_APPEAL_OVERTURNED;
+            if (a.state == FC_APPEAL_PENDING) {
+                q->pending++;
+                if (q->rider[0] == '\0') {
+                    snprintf(q->country, sizeof q->country, "%s", d->country);
+                    snprintf(q->rider, sizeof q->rider, "%s", d->rider);
+                    snprintf(q->appeal, sizeof q->appeal, "%s", a.id);
+                }
+            }
+            if (strstr(q->cities, d->city) == NULL) {
+                size_t len = strlen(q->cities);
+                snprintf(q->cities + len, sizeof q->cities - len, "%s%s", len > 0 ? ", " : "",
+                         d->city);
+            }
+        }
+    }
+out:
+    fc_free(pk);
+    fc_store_close(s);
+    fc_policy_pack_free(pack);
+    return status;
+}
+
+/* Create the demo's token `base` (role, scope) into text, its name into
+ * name: every active token named base or base-N is revoked first (a token's
+ * text is shown only once, so a new run makes new ones), and the new one
+ * takes the first name not used yet. */
+static int demo_token(fc_store *s, const char *base, fc_role role, const char *scope,
+                      char text[FC_AUTH_TOKEN_LEN + 1], char name[FC_AUTH_NAME_MAX], fc_err *err) {
+    fc_token *rows = NULL;
+    size_t n = 0;
+    int64_t now = (int64_t)time(NULL);
+    int rc = fc_store_token_list(s, &rows, &n, err);
+    int64_t next = 1; /* 1: base itself is free */
+    size_t blen = strlen(base);
+    for (size_t i = 0; rc == FC_OK && i < n; i++) {
+        const char *nm = rows[i].name;
+        int64_t num = 1;
+        if (strcmp(nm, base) != 0 &&
+            (strncmp(nm, base, blen) != 0 || nm[blen] != '-' ||
+             fc_parse_i64(fc_str_c(nm + blen + 1), &num) != FC_OK || num < 2 || num > 99999)) {
+            continue;
+        }
+        next = num + 1 > next ? num + 1 : next;
+        if (rows[i].revoked_at == 0) {
+            rc = fc_store_token_revoke(s, nm, now, err);
+        }
+    }
+    fc_free(rows);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    if (next <= 1) {
+        snprintf(name, FC_AUTH_NAME_MAX, "%s", base);
+    } else {
+        snprintf(name, FC_AUTH_NAME_MAX, "%s-%" PRId64, base, next);
+    }
+    uint8_t hash[FC_AUTH_HASH_BYTES];
+    if (fc_auth_token_new(text, hash) != FC_OK) {
+        return fc_err_set(err, FC_EINTERNAL, NULL, 0, 0, "the random source is not available");
+    }
+    fc_token t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "%s", name);
+    snprintf(t.role, sizeof t.role, "%s", fc_role_name(role));
+    snprintf(t.scope, sizeof t.scope, "%s", scope);
+    t.created_at = now;
+    return fc_store_token_create(s, &t, hash, NULL, err);
+}
+
+/* The demo's three tokens. */
+typedef struct demo_tokens {
+    char admin[FC_AUTH_TOKEN_LEN + 1], reviewer[FC_AUTH_TOKEN_LEN + 1],
+        rider[FC_AUTH_TOKEN_LEN + 1];
+    char admin_name[FC_AUTH_NAME_MAX], reviewer_name[FC_AUTH_NAME_MAX],
+        rider_name[FC_AUTH_NAME_MAX];
+    char reviewer_scope[32], rider_scope[80];
+} demo_tokens;
+
+static int make_tokens(const char *db, const queue_sum *q, demo_tokens *tk) {
+    fc_store *s = NULL;
+    fc_err err;
+    fc_err_clear(&err);
+    snprintf(tk->reviewer_scope, sizeof tk->reviewer_scope, "country:%s",
+             q->country[0] != '\0' ? q->country : "SA");
+    snprintf(tk->rider_scope, sizeof tk->rider_scope, "rider:%s", q->rider);
+    int rc = fc_store_open(db, &s, &err);
+    if (rc == FC_OK) {
+        rc = demo_token(s, "demo-admin", FC_ROLE_ADMIN, "*", tk->admin, tk->admin_name, &err);
+    }
+    if (rc == FC_OK) {
+        rc = demo_token(s, "demo-reviewer", FC_ROLE_REVIEWER, tk->reviewer_scope, tk->reviewer,
+                        tk->reviewer_name, &err);
+    }
+    if (rc == FC_OK && q->rider[0] != '\0') {
+        rc = demo_token(s, "demo-rider", FC_ROLE_RIDER, tk->rider_scope, tk->rider, tk->rider_name,
+                        &err);
+    }
+    fc_store_close(s);
+    return rc == FC_OK ? FC_EXIT_OK : fc_cli_fail("demo", &err);
+}
+
+/* The cities of the ground truth's rider shortage and dispatch outage:
+ * where on-time drops. */
+static void late_cities(const char *dir, char *shortage, char *zone, char *outage, size_t cap) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/ground_truth.json", dir);
+    shortage[0] = zone[0] = outage[0] = '\0';
+    json_t *root = json_load_file(path, 0, NULL);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(root, "problems"), i, p) {
+        const char *type = json_string_value(json_object_get(p, "type"));
+        const char *city = json_string_value(json_object_get(p, "city"));
+        const char *z = json_string_value(json_object_get(p, "zone"));
+        if (type != NULL && city != NULL && strcmp(type, "rider_shortage") == 0) {
+            snprintf(shortage, cap, "%s", city);
+            snprintf(zone, cap, "%s", z != NULL ? z : "");
+        } else if (type != NULL && city != NULL && strcmp(type, "dispatch_outage") == 0) {
+            snprintf(outage, cap, "%s", city);
+        }
+    }
+    json_decref(root);
+}
+
+/* Where the console's files probably are: $FULCRUM_CONSOLE, else
+ * console/dist of the current folder (the server also looks in the source
+ * tree it was built from). */
+static const char *console_dir(void) {
+    const char *env = getenv("FULCRUM_CONSOLE");
+    return env != NULL && env[0] != '\0' ? env : "console/dist";
+}
+
+static void print_welcome(const char *url, const char *dir, const queue_sum *q,
+                          const demo_tokens *tk) {
+    char shortage[64], zone[64], outage[64];
+    late_cities(dir, shortage, zone, outage, sizeof shortage);
+    printf("\nAppeals queue: %zu decision(s) newly queued for review; %zu rider appeal(s) filed "
+           "(%s): %zu overturned by auto-review, %zu waiting for a person.\n",
+           q->reviews_added, q->filed, q->cities[0] != '\0' ? q->cities : "-", q->overturned,
+           q->pending);
+    printf("\n==========================================================================\n"
+           "Fulcrum is serving the demo: open  %s\n"
+           "and paste the admin token to log in. Ctrl-C stops the server.\n\n",
+           url);
+    printf("  admin token     (%s, everything):            %s\n", tk->admin_name, tk->admin);
+    printf("  reviewer token  (%s, %s):          %s\n", tk->reviewer_name, tk->reviewer_scope,
+           tk->reviewer);
+    if (tk->rider[0] != '\0') {
+        printf("  rider token     (%s, %s):  %s\n", tk->rider_name, tk->rider_scope, tk->rider);
+    }
+    printf("\nTokens are shown only now (the store keeps their hashes); running the demo again\n"
+           "revokes them and prints new ones.\n\n");
+    printf("What to click:\n"
+           "  1. Overview: each city's on-time tile against the week before; %s%s%s %s low.\n"
+           "     Click the city: the KPI explorer opens on it. Slice by zone and daypart%s%s%s\n"
+           "     to see where it drops, then open its decisions and an order to read why.\n",
+           shortage[0] != '\0' ? shortage : "the lowest",
+           outage[0] != '\0' && strcmp(outage, shortage) != 0 ? " and " : "",
+           outage[0] != '\0' && strcmp(outage, shortage) != 0 ? outage : "",
+           outage[0] != '\0' && strcmp(outage, shortage) != 0 ? "are" : "is",
+           zone[0] != '\0' ? " (" : "", zone, zone[0] != '\0' ? " at dinner)" : "");
+    if (outage[0] != '\0' && strcmp(outage, shortage) != 0) {
+        printf("     (%s: slice by date and hour for the evening dispatch outage.)\n", outage);
+    }
+    printf("  2. Appeals: the queue, soonest deadline first. Open a pending rider appeal%s%s%s,\n"
+           "     read the statement and the evidence beside the decision, then Decide:\n"
+           "     uphold, overturn or partial, with a reason.\n",
+           q->appeal[0] != '\0' ? " (" : "", q->appeal, q->appeal[0] != '\0' ? ")" : "");
+    printf("  The reviewer token sees the queue of %s only; the rider token, that rider's\n"
+           "  decisions and appeals.\n",
+           tk->reviewer_scope);
+    if (access(console_dir(), F_OK) != 0) {
+        printf("\nIf the page says the console is not built (%s is not here), run\n"
+               "scripts/console.sh; the API answers meanwhile:\n"
+               "  curl -H 'Authorization: Bearer <token>' %sv1/me\n",
+               console_dir(), url);
+    }
+    printf("==========================================================================\n");
+    fflush(stdout);
+}
+
+/* Serve the store until SIGINT or SIGTERM. listen: "ADDR:PORT"; when the
+ * port is taken, a free one is picked (and said). */
+static int serve_demo(const char *db, const char *listen, const char *dir, const queue_sum *q,
+                      const demo_tokens *tk) {
+    fc_http_opts o;
+    memset(&o, 0, sizeof o);
+    char addr[64];
+    if (fc_cli_parse_listen(listen, addr, sizeof addr, &o.port) != FC_OK) {
+        fprintf(stderr, "fulcrum demo: --listen '%s' is not ADDR:PORT\n", listen);
+        return FC_EXIT_USAGE;
+    }
+    o.listen_addr = addr;
+    o.db_path = db;
+    /* The stop signals are blocked before the workers start, so they
+     * inherit the mask and only sigwait below receives them. */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    fc_err err;
+    fc_err_clear(&err);
+    fc_http *h = NULL;
+    int rc = fc_http_start(&o, &h, &err);
+    if (rc == FC_EIO && o.port != 0) {
+        fprintf(stderr,
+                "fulcrum demo: port %u of %s is taken (another server?); serving on a free "
+                "port instead\n",
+                (unsigned)o.port, addr);
+        o.port = 0;
+        fc_err_clear(&err);
+        rc = fc_http_start(&o, &h, &err);
+    }
+    if (rc != FC_OK) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return fc_cli_fail("demo", &err);
+    }
+    char url[128];
+    snprintf(url, sizeof url, strchr(addr, ':') != NULL ? "http://[%s]:%u/" : "http://%s:%u/", addr,
+             (unsigned)fc_http_port(h));
+    print_welcome(url, dir, q, tk);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "fulcrum demo: %s: stopping the server\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fc_http_stop(h);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return FC_EXIT_OK;
+}
+
 int fc_cmd_demo(int argc, char **argv) {
     static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'},   {"db", required_argument, NULL, 'd'},
-        {"seed", required_argument, NULL, 's'},  {"days", required_argument, NULL, 'n'},
-        {"scale", required_argument, NULL, 'x'}, {"start", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
-    const char *dir = "demo", *db_flag = NULL;
+        {"out", required_argument, NULL, 'o'},    {"db", required_argument, NULL, 'd'},
+        {"seed", required_argument, NULL, 's'},   {"days", required_argument, NULL, 'n'},
+        {"scale", required_argument, NULL, 'x'},  {"start", required_argument, NULL, 't'},
+        {"listen", required_argument, NULL, 'l'}, {"no-serve", no_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    const char *dir = "demo", *db_flag = NULL, *listen = "127.0.0.1:8080";
+    int serve = 1;
     fc_gen_opts gopts;
     fc_gen_opts_init(&gopts);
     fc_err err;
@@ -301,6 +717,12 @@ int fc_cmd_demo(int argc, char **argv) {
             gopts.start_date = (int32_t)(ts / 86400);
             break;
         }
+        case 'l':
+            listen = optarg;
+            break;
+        case 'N':
+            serve = 0;
+            break;
         case 'h':
             usage(stdout);
             return FC_EXIT_OK;
@@ -371,5 +793,19 @@ int fc_cmd_demo(int argc, char **argv) {
         return rc;
     }
     print_problems(dir, db);
-    return status;
+    if (!serve || status != FC_EXIT_OK) {
+        return status;
+    }
+    queue_sum q;
+    demo_tokens tk;
+    memset(&tk, 0, sizeof tk);
+    rc = fill_queue(db, &q);
+    if (rc == FC_EXIT_OK) {
+        rc = make_tokens(db, &q, &tk);
+    }
+    if (rc == FC_EXIT_OK) {
+        rc = serve_demo(db, listen, dir, &q, &tk);
+    }
+    sodium_memzero(&tk, sizeof tk);
+    return rc;
 }
