@@ -156,6 +156,10 @@ enum MHD_Result fc__http_get_openapi(fc_hreq *q);
 enum MHD_Result fc__http_get_metrics(fc_hreq *q);
 enum MHD_Result fc__http_get_me(fc_hreq *q);
 
+/* static.c: the web console (index.html at /, the bundle at /assets/) */
+enum MHD_Result fc__http_get_console(fc_hreq *q);
+enum MHD_Result fc__http_get_console_asset(fc_hreq *q);
+
 /* kpi.c */
 enum MHD_Result fc__http_get_kpi(fc_hreq *q);
 

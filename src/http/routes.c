@@ -15,6 +15,8 @@ const fc__http_route fc__http_routes[] = {
     {"GET", "/ready", 1, fc__http_get_ready},
     {"GET", "/openapi.json", 1, fc__http_get_openapi},
     {"GET", "/metrics", 1, fc__http_get_metrics},
+    {"GET", "/", 1, fc__http_get_console},
+    {"GET", "/assets/{*}", 1, fc__http_get_console_asset},
     {"GET", "/v1/me", 0, fc__http_get_me},
     {"GET", "/v1/kpi", 0, fc__http_get_kpi},
     {"GET", "/v1/decisions/{id}", 0, fc__http_get_decision},
