@@ -377,3 +377,178 @@ int fc_store_case_counts(fc_store *s, int64_t counts[FC_CASE__COUNT], fc_err *er
     sqlite3_reset(st);
     return rc;
 }
+
+void fc_case_decision_query_init(fc_case_decision_query *q) {
+    memset(q, 0, sizeof *q);
+    q->review = -1;
+    q->from = FC_TS_NONE;
+    q->to = FC_TS_NONE;
+}
+
+/* Whether decision entry e is superseded: a later decision of its order
+ * names it, or a withdrawal does. Both lookups are indexed (order,
+ * decision). */
+#define SUPERSEDED_SQL                                                                             \
+    "(EXISTS (SELECT 1 FROM case_entry n WHERE n.order_id = e.order_id AND n.seq > e.seq"          \
+    " AND +n.type = 1 AND json_extract(n.body, '$.supersedes') = e.id)"                            \
+    " OR EXISTS (SELECT 1 FROM case_entry w WHERE w.decision = e.id AND +w.type = 7))"
+
+int fc_store_case_decisions(fc_store *s, const fc_case_decision_query *q, fc_case_decision_cb cb,
+                            void *ud, fc_err *err) {
+    _Static_assert(FC_CASE_DECISION == 1 && FC_CASE_DECISION_WITHDRAWN == 7,
+                   "the type numbers written in SUPERSEDED_SQL");
+    char where[1024];
+    size_t wlen = 0;
+    where[0] = '\0';
+    /* Keyed by order, rider or merchant: those indexes are far more
+     * selective than the type's, which the unary plus keeps a filter. */
+    int keyed = q->order.n > 0 || q->rider.n > 0 || q->merchant.n > 0;
+    where_add(where, sizeof where, &wlen, keyed ? "+e.type = 1" : "e.type = 1");
+    if (q->order.n > 0) {
+        where_add(where, sizeof where, &wlen, "e.order_id = ?");
+    }
+    if (q->city.n > 0) {
+        where_add(where, sizeof where, &wlen, keyed ? "+e.city = ?" : "e.city = ?");
+    }
+    if (q->rider.n > 0) {
+        where_add(where, sizeof where, &wlen, "e.rider = ?");
+    }
+    if (q->merchant.n > 0) {
+        where_add(where, sizeof where, &wlen, "e.merchant = ?");
+    }
+    if (q->before_seq > 0) {
+        where_add(where, sizeof where, &wlen, "e.seq < ?");
+    }
+    if (q->incident != NULL) {
+        where_add(where, sizeof where, &wlen, "json_extract(e.body, '$.incident') = ?");
+    }
+    if (q->liable != NULL) {
+        where_add(where, sizeof where, &wlen, "json_extract(e.body, '$.liable') = ?");
+    }
+    if (q->review >= 0) {
+        where_add(where, sizeof where, &wlen, "json_extract(e.body, '$.review') = ?");
+    }
+    if (q->from != FC_TS_NONE) {
+        where_add(where, sizeof where, &wlen, "json_extract(e.body, '$.created_at') >= ?");
+    }
+    if (q->to != FC_TS_NONE) {
+        where_add(where, sizeof where, &wlen, "json_extract(e.body, '$.created_at') < ?");
+    }
+    if (q->current_only) {
+        where_add(where, sizeof where, &wlen, "NOT " SUPERSEDED_SQL);
+    }
+    char sql[2048];
+    int n = snprintf(sql, sizeof sql,
+                     "SELECT seq, id, type, ts, order_id, decision, appeal, city, rider, merchant,"
+                     " actor, body, " SUPERSEDED_SQL " FROM case_entry e WHERE %s"
+                     " ORDER BY e.seq DESC%s",
+                     where, q->limit > 0 ? " LIMIT ?" : "");
+    if (n < 0 || (size_t)n >= sizeof sql) {
+        return fc_err_set(err, FC_EINTERNAL, NULL, 0, 0, "a decision query does not fit");
+    }
+    /* Prepared per call, as fc_store_case_scan: the callback may use the
+     * store. */
+    sqlite3_stmt *st = NULL;
+    int rc = FC_OK;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = fc__store_fail(s, err, "preparing a decision query");
+        goto out;
+    }
+    int bi = 1;
+    if (q->order.n > 0) {
+        fc__bind_str(st, bi++, q->order);
+    }
+    if (q->city.n > 0) {
+        fc__bind_str(st, bi++, q->city);
+    }
+    if (q->rider.n > 0) {
+        fc__bind_str(st, bi++, q->rider);
+    }
+    if (q->merchant.n > 0) {
+        fc__bind_str(st, bi++, q->merchant);
+    }
+    if (q->before_seq > 0) {
+        sqlite3_bind_int64(st, bi++, q->before_seq);
+    }
+    if (q->incident != NULL) {
+        fc__bind_cstr(st, bi++, q->incident);
+    }
+    if (q->liable != NULL) {
+        fc__bind_cstr(st, bi++, q->liable);
+    }
+    if (q->review >= 0) {
+        sqlite3_bind_int(st, bi++, q->review != 0);
+    }
+    if (q->from != FC_TS_NONE) {
+        sqlite3_bind_int64(st, bi++, q->from);
+    }
+    if (q->to != FC_TS_NONE) {
+        sqlite3_bind_int64(st, bi++, q->to);
+    }
+    if (q->limit > 0) {
+        sqlite3_bind_int64(st, bi++, q->limit > INT64_MAX ? INT64_MAX : (int64_t)q->limit);
+    }
+    for (;;) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE) {
+            break;
+        }
+        if (step != SQLITE_ROW) {
+            rc = fc__store_fail(s, err, "reading decisions");
+            goto out;
+        }
+        fc_case_entry e;
+        e.seq = sqlite3_column_int64(st, 0);
+        e.id = col_str(st, 1);
+        e.type = FC_CASE_DECISION;
+        e.ts = sqlite3_column_int64(st, 3);
+        e.order = col_str(st, 4);
+        e.decision = col_str(st, 5);
+        e.appeal = col_str(st, 6);
+        e.city = col_str(st, 7);
+        e.rider = col_str(st, 8);
+        e.merchant = col_str(st, 9);
+        e.actor = col_str(st, 10);
+        e.body = col_str(st, 11);
+        rc = cb(ud, &e, sqlite3_column_int(st, 12) != 0);
+        if (rc != 0) {
+            goto out;
+        }
+    }
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int fc_store_case_policy_versions(fc_store *s, fc_case_version_cb cb, void *ud, fc_err *err) {
+    sqlite3_stmt *st = NULL;
+    int rc = FC_OK;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT json_extract(body, '$.policy') AS p,"
+                           " json_extract(body, '$.policy_version') AS v, count(*)"
+                           " FROM case_entry INDEXED BY case_decision_policy WHERE type = 1"
+                           " GROUP BY p, v ORDER BY p, v",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = fc__store_fail(s, err, "preparing the policy versions query");
+        goto out;
+    }
+    for (;;) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE) {
+            break;
+        }
+        if (step != SQLITE_ROW) {
+            rc = fc__store_fail(s, err, "counting decisions per policy version");
+            goto out;
+        }
+        const char *p = (const char *)sqlite3_column_text(st, 0);
+        const char *v = (const char *)sqlite3_column_text(st, 1);
+        rc = cb(ud, p != NULL ? p : "", v != NULL ? v : "", sqlite3_column_int64(st, 2));
+        if (rc != 0) {
+            goto out;
+        }
+    }
+out:
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -123,6 +123,18 @@ static const char *const migrations[] = {
     " created_at INTEGER NOT NULL,"
     " revoked_at INTEGER,"
     " last_used_at INTEGER);",
+    /* 5: decisions by the fields lists filter on (liable party, incident,
+     * review flag; newest first), and by policy version (counts per
+     * version). Expressions over the decision bodies, written as the
+     * queries of case.c write them. */
+    "CREATE INDEX case_decision_liable ON case_entry(json_extract(body, '$.liable'), seq)"
+    " WHERE type = 1;"
+    "CREATE INDEX case_decision_incident ON case_entry(json_extract(body, '$.incident'), seq)"
+    " WHERE type = 1;"
+    "CREATE INDEX case_decision_review ON case_entry(json_extract(body, '$.review'), seq)"
+    " WHERE type = 1;"
+    "CREATE INDEX case_decision_policy ON case_entry(json_extract(body, '$.policy'),"
+    " json_extract(body, '$.policy_version')) WHERE type = 1;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -194,6 +194,35 @@ typedef int (*fc_case_cb)(void *ud, const fc_case_entry *e);
 /* Every entry matching f (NULL: all), in seq order. Lookups by id, order,
  * decision, appeal, rider or merchant are indexed. */
 int fc_store_case_scan(fc_store *s, const fc_case_filter *f, fc_case_cb cb, void *ud, fc_err *err);
+/* Decisions for lists, newest first, read from their bodies' fields
+ * (docs/internals/case-log.md): a page of a keyset pagination on seq.
+ * "Superseded" means a later decision of the same order names it in its
+ * "supersedes" field, or a withdrawal (FC_CASE_DECISION_WITHDRAWN) names it. */
+typedef struct fc_case_decision_query {
+    fc_str order, city, rider, merchant; /* empty: any */
+    const char *incident;                /* body "incident" ("late", ...); NULL any */
+    const char *liable;                  /* body "liable" ("rider", ...); NULL any */
+    int review;                          /* body "review": -1 any, 0 or 1 */
+    int64_t from, to;                    /* body "created_at" (the order's creation) in [from, to);
+                                            FC_TS_NONE open */
+    int current_only;                    /* leave out superseded and withdrawn decisions */
+    int64_t before_seq; /* only entries with seq < before_seq; 0: from the newest */
+    size_t limit;       /* at most this many entries; 0: no limit */
+} fc_case_decision_query;
+void fc_case_decision_query_init(fc_case_decision_query *q); /* any, every decision */
+/* Called once per decision entry, seq descending, with whether it is
+ * superseded (or withdrawn); a non-zero return stops and is returned. */
+typedef int (*fc_case_decision_cb)(void *ud, const fc_case_entry *e, int superseded);
+/* The decision entries matching q. Lookups by order, rider or merchant are
+ * indexed, and so are incident, liable and review (migration 5); a city
+ * walks the decisions newest first until the page is full. */
+int fc_store_case_decisions(fc_store *s, const fc_case_decision_query *q, fc_case_decision_cb cb,
+                            void *ud, fc_err *err);
+/* Decisions recorded per policy id and version (body "policy" and
+ * "policy_version"), superseded ones included: cb once per pair. */
+typedef int (*fc_case_version_cb)(void *ud, const char *policy, const char *version,
+                                  int64_t decisions);
+int fc_store_case_policy_versions(fc_store *s, fc_case_version_cb cb, void *ud, fc_err *err);
 /* Highest seq of the entries of an appeal (0 when none). */
 int fc_store_case_appeal_seq(fc_store *s, fc_str appeal, int64_t *seq, fc_err *err);
 /* Number of entries of each type: counts[t] for t < FC_CASE__COUNT. */
