@@ -62,10 +62,13 @@ struct fc_http {
     char *openapi; /* the OpenAPI document read at start; NULL when unreadable */
     size_t openapi_len;
     char openapi_err[600];
-    fc_policy_pack *pack;   /* loaded at start; read-only */
-    pthread_mutex_t kpi_mu; /* guards the loading of the fact table below */
-    fc_facts *facts;        /* loaded on the first KPI request, then read-only */
-    uint32_t *city_country; /* country value id of each city value id */
+    fc_policy_pack *pack;      /* loaded at start; read-only */
+    pthread_mutex_t kpi_mu;    /* guards kpi below and the tables' reference counts */
+    struct fc__kpi_table *kpi; /* kpi.c: the current fact table (fc__http_kpi_acquire) */
+    uint64_t store_gen;        /* __atomic: bumped after every write the KPIs may see */
+    int kpi_loading;           /* under kpi_mu: a request is loading a newer table */
+    int64_t kpi_last_load_ns;  /* under kpi_mu: when the last load began (monotonic) */
+    pthread_mutex_t events_mu; /* events.c: one writer of events at a time */
 };
 
 /* One request: made by the URI callback, freed when MHD says it completed. */
@@ -162,6 +165,28 @@ enum MHD_Result fc__http_get_console_asset(fc_hreq *q);
 
 /* kpi.c */
 enum MHD_Result fc__http_get_kpi(fc_hreq *q);
+/* A fact table shared by the workers: read-only, with the country value id
+ * of each city value id. */
+typedef struct fc__kpi_table {
+    fc_facts *facts;
+    uint32_t *city_country;
+    uint64_t gen; /* the store_gen it was loaded at */
+    long refs;    /* under kpi_mu: holders, plus one while it is h->kpi */
+} fc__kpi_table;
+/* The current table, loaded on first use with s (the caller's store), or
+ * reloaded when store_gen moved since it was loaded and the last load began
+ * at least a second ago (requests meanwhile get the current one). A held
+ * table stays valid until fc__http_kpi_release, whatever reloads happen.
+ * NULL with err filled when it cannot be loaded. */
+fc__kpi_table *fc__http_kpi_acquire(fc_http *h, fc_store *s, fc_err *err);
+void fc__http_kpi_release(fc_http *h, fc__kpi_table *t); /* NULL is a no-op */
+/* At stop: drop the current table (no request holds one any more). */
+void fc__http_kpi_free(fc_http *h);
+/* Tell the KPI cache that the store changed (after the commit). */
+void fc__http_store_changed(fc_http *h);
+
+/* events.c */
+enum MHD_Result fc__http_post_events(fc_hreq *q);
 
 /* decisions.c */
 enum MHD_Result fc__http_get_decision(fc_hreq *q);

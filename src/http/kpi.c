@@ -5,38 +5,131 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "http/http_internal.h"
 
 /* ---------------------------------------------------------------------------
- * KPIs: the fact table is loaded once, on the first request that needs it,
- * and shared read-only by every worker until the server stops.
+ * KPIs: the fact table is loaded on the first request that needs it and
+ * shared read-only by every worker. A write the KPIs may see (an ingest)
+ * bumps h->store_gen; the next request after that loads a new table, at most
+ * once a second, while the others keep answering from the current one. A
+ * table is reference counted: the one replaced is freed by the last request
+ * still reading it, the current one at stop.
  */
 
-/* The shared fact table, loaded on first use with the store connection s;
- * NULL with err filled when it cannot be loaded. */
-static const fc_facts *shared_facts(fc_http *h, fc_store *s, fc_err *err) {
+#define KPI_RELOAD_EVERY_NS 1000000000LL
+
+static int64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void table_free(fc__kpi_table *t) {
+    if (t != NULL) {
+        fc_facts_free(t->facts);
+        fc_free(t->city_country);
+        fc_free(t);
+    }
+}
+
+/* Load a table from the store s at generation gen; NULL with err filled. */
+static fc__kpi_table *table_load(fc_store *s, uint64_t gen, fc_err *err) {
+    fc__kpi_table *t = fc_calloc(1, sizeof *t);
+    if (t == NULL) {
+        fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        return NULL;
+    }
+    t->gen = gen;
+    if (fc_facts_load_store(s, NULL, &t->facts, NULL, err) != FC_OK) {
+        table_free(t);
+        return NULL;
+    }
+    uint32_t n = fc_facts_cardinality(t->facts, FC_DIM_CITY);
+    t->city_country = fc_calloc((size_t)n + 1, sizeof *t->city_country);
+    if (t->city_country == NULL) {
+        fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        table_free(t);
+        return NULL;
+    }
+    for (size_t row = 0; row < fc_facts_count(t->facts); row++) {
+        t->city_country[fc_facts_value(t->facts, FC_DIM_CITY, row)] =
+            fc_facts_value(t->facts, FC_DIM_COUNTRY, row);
+    }
+    return t;
+}
+
+fc__kpi_table *fc__http_kpi_acquire(fc_http *h, fc_store *s, fc_err *err) {
+    uint64_t gen = __atomic_load_n(&h->store_gen, __ATOMIC_ACQUIRE);
     pthread_mutex_lock(&h->kpi_mu);
-    if (h->facts == NULL) {
-        fc_facts *t = NULL;
-        if (fc_facts_load_store(s, NULL, &t, NULL, err) == FC_OK) {
-            uint32_t n = fc_facts_cardinality(t, FC_DIM_CITY);
-            h->city_country = fc_calloc((size_t)n + 1, sizeof *h->city_country);
-            if (h->city_country == NULL) {
-                fc_facts_free(t);
-                fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-            } else {
-                for (size_t row = 0; row < fc_facts_count(t); row++) {
-                    h->city_country[fc_facts_value(t, FC_DIM_CITY, row)] =
-                        fc_facts_value(t, FC_DIM_COUNTRY, row);
-                }
-                h->facts = t;
-            }
+    fc__kpi_table *cur = h->kpi;
+    if (cur == NULL) {
+        /* The first load: every request waits for it. */
+        cur = table_load(s, gen, err);
+        h->kpi = cur;
+        h->kpi_last_load_ns = mono_ns();
+        if (cur != NULL) {
+            cur->refs = 2; /* current, and this request */
+        }
+        pthread_mutex_unlock(&h->kpi_mu);
+        return cur;
+    }
+    int64_t now = 0;
+    int reload = cur->gen != gen && !h->kpi_loading &&
+                 (now = mono_ns()) - h->kpi_last_load_ns >= KPI_RELOAD_EVERY_NS;
+    if (!reload) {
+        cur->refs++;
+        pthread_mutex_unlock(&h->kpi_mu);
+        return cur;
+    }
+    h->kpi_loading = 1;
+    h->kpi_last_load_ns = now;
+    pthread_mutex_unlock(&h->kpi_mu);
+
+    fc_err lerr;
+    fc_err_clear(&lerr);
+    fc__kpi_table *fresh = table_load(s, gen, &lerr);
+
+    pthread_mutex_lock(&h->kpi_mu);
+    h->kpi_loading = 0;
+    fc__kpi_table *old = NULL;
+    if (fresh != NULL) {
+        old = h->kpi;
+        fresh->refs = 1;
+        h->kpi = fresh;
+        if (--old->refs > 0) {
+            old = NULL; /* freed by the last request reading it */
         }
     }
-    const fc_facts *t = h->facts;
+    /* When the reload failed the current table serves on; a later request
+     * tries again. */
+    cur = h->kpi;
+    cur->refs++;
     pthread_mutex_unlock(&h->kpi_mu);
-    return t;
+    table_free(old);
+    return cur;
+}
+
+void fc__http_kpi_release(fc_http *h, fc__kpi_table *t) {
+    if (t == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&h->kpi_mu);
+    int last = --t->refs == 0;
+    pthread_mutex_unlock(&h->kpi_mu);
+    if (last) {
+        table_free(t);
+    }
+}
+
+void fc__http_kpi_free(fc_http *h) {
+    table_free(h->kpi);
+    h->kpi = NULL;
+}
+
+void fc__http_store_changed(fc_http *h) {
+    __atomic_add_fetch(&h->store_gen, 1, __ATOMIC_RELEASE);
 }
 
 #define LABEL_MAX 96
@@ -54,13 +147,14 @@ static void scope_cities_free(scope_cities *sc) {
 }
 
 /* Whether p may read the KPIs of city label `city` (its country from t). */
-static int city_allowed(fc_http *h, const fc_facts *t, const fc_principal *p, const char *city) {
+static int city_allowed(const uint32_t *city_country, const fc_facts *t, const fc_principal *p,
+                        const char *city) {
     char label[LABEL_MAX], country[LABEL_MAX];
     country[0] = '\0';
     for (uint32_t v = 0; v < fc_facts_cardinality(t, FC_DIM_CITY); v++) {
         fc_facts_label(t, FC_DIM_CITY, v, label, sizeof label);
         if (strcmp(label, city) == 0) {
-            fc_facts_label(t, FC_DIM_COUNTRY, h->city_country[v], country, sizeof country);
+            fc_facts_label(t, FC_DIM_COUNTRY, city_country[v], country, sizeof country);
             break;
         }
     }
@@ -68,7 +162,8 @@ static int city_allowed(fc_http *h, const fc_facts *t, const fc_principal *p, co
     return fc_auth_allows(p, FC_AUTH_READ_KPI, &res);
 }
 
-static int scope_cities_of(fc_http *h, const fc_facts *t, const fc_principal *p, scope_cities *sc) {
+static int scope_cities_of(const uint32_t *city_country, const fc_facts *t, const fc_principal *p,
+                           scope_cities *sc) {
     uint32_t n = fc_facts_cardinality(t, FC_DIM_CITY);
     sc->labels = fc_calloc((size_t)n + 1, sizeof *sc->labels);
     sc->values = fc_calloc((size_t)n + 1, sizeof *sc->values);
@@ -78,7 +173,7 @@ static int scope_cities_of(fc_http *h, const fc_facts *t, const fc_principal *p,
     }
     for (uint32_t v = 0; v < n; v++) {
         fc_facts_label(t, FC_DIM_CITY, v, sc->labels[sc->n], LABEL_MAX);
-        if (city_allowed(h, t, p, sc->labels[sc->n])) {
+        if (city_allowed(city_country, t, p, sc->labels[sc->n])) {
             sc->values[sc->n] = sc->labels[sc->n];
             sc->n++;
         }
@@ -181,14 +276,14 @@ static json_t *kpi_json(const fc_facts *t, const fc_cube *c, const fc_kpi_reques
 
 /* 403 unless every value of the request's city and country filters is in
  * p's scope; *bad names the first refused value. */
-static int where_in_scope(fc_http *h, const fc_facts *t, const fc_principal *p,
+static int where_in_scope(const uint32_t *city_country, const fc_facts *t, const fc_principal *p,
                           const fc_kpi_request *rq, const char **bad) {
     for (size_t f = 0; f < rq->q.n_filters; f++) {
         const fc_kpi_filter *fl = &rq->q.filters[f];
         for (size_t v = 0; v < fl->n_values; v++) {
             int ok = 1;
             if (fl->dim == FC_DIM_CITY) {
-                ok = city_allowed(h, t, p, fl->values[v]);
+                ok = city_allowed(city_country, t, p, fl->values[v]);
             } else if (fl->dim == FC_DIM_COUNTRY) {
                 fc_auth_resource res = {fl->values[v], NULL, NULL, NULL};
                 ok = fc_auth_allows(p, FC_AUTH_READ_KPI, &res);
@@ -209,6 +304,7 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
     char msg[800];
     fc_cube *cube = NULL;
     scope_cities sc = {0};
+    fc__kpi_table *kt = NULL;
     int everywhere = fc_auth_allows(p, FC_AUTH_READ_KPI, NULL);
     kpi_params *kp = fc_calloc(1, sizeof *kp);
     fc_kpi_request *rq = fc_calloc(1, sizeof *rq);
@@ -238,15 +334,16 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
     }
     fc_err err;
     fc_err_clear(&err);
-    const fc_facts *t = shared_facts(h, q->s, &err);
-    if (t == NULL) {
+    kt = fc__http_kpi_acquire(h, q->s, &err);
+    if (kt == NULL) {
         fc_err_format(&err, msg, sizeof msg);
         ok = fc__http_send_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, FC_HTTP_EUNAVAILABLE, msg);
         goto out;
     }
+    const fc_facts *t = kt->facts;
     if (!everywhere) {
         const char *bad = NULL;
-        if (!where_in_scope(h, t, p, rq, &bad)) {
+        if (!where_in_scope(kt->city_country, t, p, rq, &bad)) {
             snprintf(msg, sizeof msg, "where: '%.200s' is outside the token's scope", bad);
             ok = fc__http_send_error(q, MHD_HTTP_FORBIDDEN, FC_HTTP_EFORBIDDEN, msg);
             goto out;
@@ -257,7 +354,7 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
             ok = fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST, msg);
             goto out;
         }
-        if (scope_cities_of(h, t, p, &sc) != FC_OK) {
+        if (scope_cities_of(kt->city_country, t, p, &sc) != FC_OK) {
             ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
                                      "out of memory");
             goto out;
@@ -279,6 +376,7 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
     ok = fc__http_send_json(q, MHD_HTTP_OK, kpi_json(t, cube, rq));
 out:
     fc_cube_free(cube);
+    fc__http_kpi_release(h, kt);
     scope_cities_free(&sc);
     if (rq != NULL) {
         fc_kpi_request_free(rq);

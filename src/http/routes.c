@@ -20,6 +20,7 @@ const fc__http_route fc__http_routes[] = {
     {"GET", "/v1/me", 0, fc__http_get_me},
     {"GET", "/v1/kpi", 0, fc__http_get_kpi},
     {"GET", "/v1/decisions/{id}", 0, fc__http_get_decision},
+    {"POST", "/v1/events", 0, fc__http_post_events},
 };
 const size_t fc__http_nroutes = sizeof fc__http_routes / sizeof fc__http_routes[0];
 

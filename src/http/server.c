@@ -347,10 +347,10 @@ static void free_server(fc_http *h) {
         pthread_key_delete(h->key);
         pthread_mutex_destroy(&h->mu);
         pthread_mutex_destroy(&h->kpi_mu);
+        pthread_mutex_destroy(&h->events_mu);
     }
-    fc_facts_free(h->facts);
+    fc__http_kpi_free(h);
     fc_policy_pack_free(h->pack);
-    fc_free(h->city_country);
     free(h->openapi);
     fc_free(h->db_path);
     fc_free(h);
@@ -393,6 +393,7 @@ int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err) {
     }
     pthread_mutex_init(&h->mu, NULL);
     pthread_mutex_init(&h->kpi_mu, NULL);
+    pthread_mutex_init(&h->events_mu, NULL);
     h->key_made = 1;
     read_openapi(h);
     const char *pdir = o->policy_dir != NULL ? o->policy_dir : fc_policy_dir();

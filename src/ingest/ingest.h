@@ -125,4 +125,21 @@ typedef struct fc_ingest_opts {
 int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc_ingest_log *log,
                    fc_err *err);
 
+/* Ingest buf[0..n) (borrowed), an input as fc_reader_open detects it (JSON
+ * Lines events when its first non-blank byte is '{'), into the store on the
+ * calling thread: for inputs that arrive whole in memory (an HTTP request
+ * body). Records are deduped by id as fc_ingest_file does, with the same
+ * validation and reject reasons (err-style file/line/column/field, `source`
+ * as the file name), kept with the log (fc_store_rejects). Every call makes
+ * a new log row named `source` whose checksum is the SHA-256 of the buffer;
+ * a buffer is never skipped or resumed by checksum (re-sending the same
+ * records stores nothing new: they are counted as duplicates). The rows are
+ * one transaction unless opts->batch_rows is set; opts->on_order is told
+ * after the commit; reject_path, progress, quiet and summary are ignored.
+ * Returns as fc_ingest_file: FC_OK even when rows were rejected (see
+ * log->rejected), FC_ELIMIT when max_errors was hit (the rows before it
+ * committed), or an error with nothing committed. */
+int fc_ingest_buffer(fc_store *s, const char *source, const char *buf, size_t n,
+                     const fc_ingest_opts *opts, fc_ingest_log *log, fc_err *err);
+
 #endif

@@ -535,6 +535,11 @@ static int run_rows(run *r, fc_err *err) {
                     log->duplicates++;
                 } else {
                     log->accepted++;
+                    rc = touched_add(r, rec->order);
+                    if (rc != FC_OK) {
+                        fc_err_set(err, rc, r->path, rec->line, 0,
+                                   "out of memory noting the orders stored");
+                    }
                 }
             }
         } else {
@@ -563,6 +568,9 @@ static int run_rows(run *r, fc_err *err) {
             stop_note(log->note, sizeof log->note, log->resume_line, log->rejected,
                       r->o->max_errors);
             rc = fc_store_commit(r->s, log, err);
+            if (rc == FC_OK) {
+                rc = touched_tell(r, err);
+            }
             if (rc != FC_OK) {
                 return rc;
             }
@@ -579,6 +587,9 @@ static int run_rows(run *r, fc_err *err) {
             }
             rc = fc_store_commit(r->s, log, err);
             if (rc == FC_OK) {
+                rc = touched_tell(r, err);
+            }
+            if (rc == FC_OK) {
                 rc = fc_store_begin(r->s, err);
             }
             if (rc != FC_OK) {
@@ -594,9 +605,11 @@ static int run_rows(run *r, fc_err *err) {
     log->state = FC_INGEST_DONE;
     log->finished_at = (int64_t)time(NULL);
     log->note[0] = '\0';
-    return fc_store_commit(r->s, log, err);
+    rc = fc_store_commit(r->s, log, err);
+    return rc == FC_OK ? touched_tell(r, err) : rc;
 fail:
     fc_store_rollback(r->s);
+    touched_clear(r);
     return rc;
 }
 
@@ -1220,5 +1233,89 @@ out:
     fc_ref_free(ref);
     fc_mapping_free(m);
     input_free(&in);
+    return rc;
+}
+
+int fc_ingest_buffer(fc_store *s, const char *source, const char *buf, size_t n,
+                     const fc_ingest_opts *opts, fc_ingest_log *log, fc_err *err) {
+    fc_ingest_opts defaults = {.max_errors = -1};
+    const fc_ingest_opts *o = opts != NULL ? opts : &defaults;
+    input in = {.buf = n > 0 ? buf : "", .n = n};
+    hasher hash;
+    fc_mapping *m = NULL;
+    fc_ref *ref = NULL;
+    fc_reader *rd = NULL;
+    fc_record *rec = NULL;
+    run r;
+    int rc;
+
+    memset(&r, 0, sizeof r);
+    memset(log, 0, sizeof *log);
+    fc_err_clear(err);
+    fc_str_cpy(log->source, sizeof log->source, fc_str_c(source));
+    if (sodium_init() < 0) {
+        return fc_err_set(err, FC_EINTERNAL, NULL, 0, 0, "libsodium failed to start");
+    }
+    /* Small inputs: hashed here, no thread. */
+    memset(&hash, 0, sizeof hash);
+    hash.buf = in.buf;
+    hash.n = in.n;
+    hash_compute(&hash);
+    memcpy(log->checksum, hash.hex, sizeof log->checksum);
+    if (o->mapping != NULL && o->mapping[0] != '\0') {
+        rc = fc_mapping_load(o->mapping, &m, err);
+        if (rc != FC_OK) {
+            goto out;
+        }
+    }
+    ref = fc_ref_new();
+    rec = fc_malloc(sizeof *rec);
+    if (ref == NULL || rec == NULL) {
+        rc = fc_err_set(err, FC_ENOMEM, source, 0, 0, "out of memory");
+        goto out;
+    }
+    /* Events need no reference entities: skip loading them. */
+    size_t first = 0;
+    while (first < in.n && (in.buf[first] == ' ' || in.buf[first] == '\t' ||
+                            in.buf[first] == '\r' || in.buf[first] == '\n')) {
+        first++;
+    }
+    if (m != NULL || (first < in.n && in.buf[first] != '{')) {
+        rc = fc_store_load_ref(s, ref, err);
+        if (rc != FC_OK) {
+            goto out;
+        }
+    }
+    rc = open_reader(source, &in, m, ref, &rd, log, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    r.s = s;
+    r.path = source;
+    r.o = o;
+    r.batch_rows = o->batch_rows > 0 ? o->batch_rows : SIZE_MAX;
+    r.log = log;
+    r.ref = ref;
+    r.rd = rd;
+    r.rec = rec;
+    r.hash = &hash;
+    r.resolved = 1; /* never skipped or resumed by checksum */
+    log->started_at = (int64_t)time(NULL);
+    rc = fc_store_begin(s, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    rc = fc_store_ingest_create(s, log, err);
+    if (rc != FC_OK) {
+        fc_store_rollback(s);
+        goto out;
+    }
+    rc = run_rows(&r, err);
+out:
+    touched_free(&r);
+    fc_reader_free(rd);
+    fc_free(rec);
+    fc_ref_free(ref);
+    fc_mapping_free(m);
     return rc;
 }
