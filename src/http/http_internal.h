@@ -188,6 +188,12 @@ void fc__http_store_changed(fc_http *h);
 /* events.c */
 enum MHD_Result fc__http_post_events(fc_hreq *q);
 
+/* appeals.c */
+enum MHD_Result fc__http_get_appeals(fc_hreq *q);
+enum MHD_Result fc__http_post_appeals(fc_hreq *q);
+enum MHD_Result fc__http_get_appeal(fc_hreq *q);
+enum MHD_Result fc__http_post_appeal_decision(fc_hreq *q);
+
 /* decisions.c */
 enum MHD_Result fc__http_get_decision(fc_hreq *q);
 /* The decision as GET /v1/decisions/{id} answers it, the texts in lang

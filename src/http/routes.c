@@ -20,6 +20,10 @@ const fc__http_route fc__http_routes[] = {
     {"GET", "/v1/me", 0, fc__http_get_me},
     {"GET", "/v1/kpi", 0, fc__http_get_kpi},
     {"GET", "/v1/decisions/{id}", 0, fc__http_get_decision},
+    {"GET", "/v1/appeals", 0, fc__http_get_appeals},
+    {"POST", "/v1/appeals", 0, fc__http_post_appeals},
+    {"GET", "/v1/appeals/{id}", 0, fc__http_get_appeal},
+    {"POST", "/v1/appeals/{id}/decision", 0, fc__http_post_appeal_decision},
     {"POST", "/v1/events", 0, fc__http_post_events},
 };
 const size_t fc__http_nroutes = sizeof fc__http_routes / sizeof fc__http_routes[0];
