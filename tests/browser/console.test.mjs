@@ -117,7 +117,7 @@ async function signIn(tok, name, lang) {
   await page.goto(`${world.base}/#/login`);
   await page.getByLabel(/API token|رمز/).fill(tok);
   await page.locator('form button[type=submit]').click();
-  await page.locator('header').getByText(name).waitFor();
+  await page.locator('header .me', { hasText: name }).waitFor();
   return { ctx, page };
 }
 
@@ -190,8 +190,30 @@ after(async () => {
 
 test('log in with a token: the header names the caller', async () => {
   const { ctx, page } = await signIn(world.tokens.admin, 'browser-admin');
-  await page.locator('header').getByText('admin', { exact: false }).first().waitFor();
+  assert.match(await page.locator('header .me').innerText(), /browser-admin · admin/);
   await shot(page, '01-login');
+  await ctx.close();
+});
+
+test('the overview: a city tile shows the number the API gives for the same period', async () => {
+  const { ctx, page } = await signIn(world.tokens.admin, 'browser-admin');
+  await page.waitForURL(/#\/overview/); // an admin's home is the overview
+  const period = page.locator('[data-from][data-to]');
+  await period.waitFor();
+  const from = await period.getAttribute('data-from');
+  const to = await period.getAttribute('data-to');
+  const card = page.locator(`.city-card[data-city=${RIDER_CITY}]`);
+  await card.locator('[data-kpi=on_time_rate] .value').waitFor();
+  const kpi = await api(world.tokens.admin, `/v1/kpi?by=city&from=${from}&to=${to}&kpi=orders,on_time_rate`);
+  const row = kpi.rows.find((r) => r.city === RIDER_CITY);
+  assert.ok(row && row.orders > 0, `no orders in ${RIDER_CITY} from ${from} to ${to}`);
+  const nf = (d) => new Intl.NumberFormat('en-GB', { minimumFractionDigits: d, maximumFractionDigits: d });
+  assert.equal(
+    (await card.locator('[data-kpi=on_time_rate] .value').innerText()).trim(),
+    `${nf(1).format(row.on_time_rate)}%`,
+  );
+  assert.equal((await card.locator('[data-kpi=orders] .value').innerText()).trim(), nf(0).format(row.orders));
+  await shot(page, '02-overview');
   await ctx.close();
 });
 
@@ -260,5 +282,20 @@ test('switch to Arabic: the page turns right-to-left and the explanation comes i
   await page.locator('.decision .explanation[lang=ar]').waitFor();
   assert.match(await explanation.innerText(), /[\u0600-\u06ff]{3}/);
   await shot(page, '08-arabic-appeal');
+  await ctx.close();
+});
+
+test('a rider lands on its own page: its decisions, its appeal and the score placeholder', async () => {
+  const { ctx, page } = await signIn(world.tokens.rider, 'browser-rider');
+  await page.waitForURL(new RegExp(`#/riders/${world.rider}$`));
+  await page.locator('.rider h1').getByText(world.rider).waitFor();
+  await page.locator('.rider .score .notice').waitFor(); // score and tier come with the assessment
+  await page.locator('.rider').getByRole('link', { name: world.order }).first().waitFor();
+  const row = page.locator('.rider tr', { has: page.getByRole('link', { name: world.appeal }) });
+  await row.locator('[data-state]').waitFor();
+  const { appeal } = await api(world.tokens.rider, `/v1/appeals/${world.appeal}`);
+  assert.equal(await row.locator('[data-state]').getAttribute('data-state'), appeal.state);
+  assert.equal(await page.locator('header nav').getByText('Overview').count(), 0);
+  await shot(page, '09-rider');
   await ctx.close();
 });

@@ -127,7 +127,24 @@ export function TimeLeft({ item, now }) {
 }
 
 // The columns of a list of appeals (GET /v1/appeals items).
-export function appealCols(now, { decided = false, city = true } = {}) {
+// brief: only what every list of appeals has (the rider page's).
+export function appealCols(now, { decided = false, city = true, brief = false } = {}) {
+  if (brief) {
+    return [
+      { key: 'id', label: t('col.appeal'), render: (r) => appealLink(r.id) },
+      { key: 'state', label: t('col.state'), render: (r) => html`<${StateBadge} state=${r.state} />` },
+      { key: 'order', label: t('col.order'), render: (r) => orderLink(r.order) },
+      { key: 'filed_at', label: t('col.filed_at'), render: (r) => fmtTime(r.filed_at) },
+      { key: 'due_at', label: t('col.due_at'), render: (r) => fmtTime(r.due_at) },
+      { key: 'decided_by', label: t('col.decided_by'), render: (r) => r.decided_by || '–' },
+      {
+        key: 'time_left',
+        label: t('col.time_left'),
+        sortValue: (r) => toMs(r.due_at),
+        render: (r) => html`<${TimeLeft} item=${r} now=${now} />`,
+      },
+    ];
+  }
   const cols = [
     { key: 'id', label: t('col.appeal'), render: (r) => appealLink(r.id) },
     { key: 'kind', label: t('col.kind'), render: (r) => t(`appeals.kind.${r.kind}`) },

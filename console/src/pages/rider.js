@@ -114,7 +114,7 @@ function RiderBody({ data }) {
     </section>
     <section class="card" aria-labelledby="rapl-h">
       <h2 id="rapl-h">${t('rider.appeals')}</h2>
-      <${Table} cols=${appealCols(now, { city: false })} rows=${appeals} empty=${t('rider.no_appeals')} />
+      <${Table} cols=${appealCols(now, { brief: true })} rows=${appeals} empty=${t('rider.no_appeals')} />
       ${s.appeals > appeals.length ? html`<p class="muted small">${t('rider.first', { n: appeals.length })}</p>` : null}
     </section>`;
 }
