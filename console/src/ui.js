@@ -38,7 +38,8 @@ export function fmtTime(v, withDate = true) {
   if (typeof v === 'number') v = new Date(v * 1000).toISOString();
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?/.exec(v);
   if (!m) return String(v);
-  return withDate ? `${m[1]} ${m[2]}` : m[2];
+  // isolated left-to-right, so a date and time read the same inside Arabic text
+  return `\u2066${withDate ? `${m[1]} ${m[2]}` : m[2]}\u2069`;
 }
 
 // Milliseconds since the epoch of an RFC 3339 string or epoch seconds.

@@ -1,6 +1,74 @@
+// #/decisions?city=&rider=&merchant=&party=&incident=&from=&to=: the
+// decisions of a slice (GET /v1/decisions, newest first, page by page),
+// each linking to its order page. The explorer links here from its rows.
+import { useEffect, useState } from 'preact/hooks';
+import { api, url } from '../api.js';
 import { t } from '../i18n.js';
-import { html } from '../ui.js';
+import { ErrorBox, fmtTime, html, Loading, orderLink, riderLink, Table } from '../ui.js';
 
-export default function Page() {
-  return html`<section class="card"><p class="notice">${t('common.not_built')}</p></section>`;
+const KEYS = ['city', 'rider', 'merchant', 'party', 'incident', 'from', 'to', 'needs_review'];
+const PARTIES = ['rider', 'merchant', 'customer', 'platform', 'none'];
+const INCIDENTS = ['late', 'cancelled', 'undeliverable', 'complaint', 'bad_rating'];
+
+export default function Decisions({ query }) {
+  const filters = Object.fromEntries(KEYS.filter((k) => query.get(k)).map((k) => [k, query.get(k)]));
+  const key = JSON.stringify(filters);
+  const [items, setItems] = useState([]);
+  const [next, setNext] = useState(null);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(true);
+  const load = (cursor, keep) => {
+    setBusy(true);
+    api(url('/v1/decisions', { ...filters, limit: 50, cursor })).then(
+      (d) => {
+        setItems(keep ? [...keep, ...d.items] : d.items);
+        setNext(d.next ?? null);
+        setError(null);
+        setBusy(false);
+      },
+      (e) => {
+        setError(e);
+        setBusy(false);
+      },
+    );
+  };
+  useEffect(() => load(null, null), [key]);
+  const set = (k, v) => {
+    const q = new URLSearchParams(filters);
+    if (v) q.set(k, v);
+    else q.delete(k);
+    location.hash = `#/decisions?${q}`;
+  };
+  const pick = (k, list) => html`<label>${t(`col.${k}`)}
+    <select onChange=${(e) => set(k, e.currentTarget.value)}>
+      <option value="">–</option>
+      ${list.map((v) => html`<option value=${v} selected=${filters[k] === v}>${v}</option>`)}
+    </select>
+  </label>`;
+  const cols = [
+    { key: 'order_created_at', label: t('col.created_at'), render: (r) => fmtTime(r.order_created_at ?? r.created_at) },
+    { key: 'order', label: t('col.order'), render: (r) => orderLink(r.order) },
+    { key: 'city', label: t('col.city') },
+    { key: 'incident', label: t('col.incident') },
+    { key: 'party', label: t('col.party') },
+    { key: 'outcome', label: t('col.outcome') },
+    { key: 'rule', label: t('col.rule'), render: (r) => html`<code>${r.rule}</code>` },
+    { key: 'rider', label: t('col.rider'), render: (r) => riderLink(r.rider) },
+    { key: 'needs_review', label: t('col.needs_review') },
+  ];
+  const shown = Object.entries(filters).map(([k, v]) => `${k}=${v}`).join(', ') || t('common.none');
+  return html`<div class="page-head">
+      <h1>${t('decisions.title')}</h1>
+      <span class="muted">${t('decisions.filters', { filters: shown })}</span>
+    </div>
+    <div class="card row">
+      ${pick('incident', INCIDENTS)} ${pick('party', PARTIES)}
+      <label><input type="checkbox" checked=${filters.needs_review === '1'} onChange=${(e) => set('needs_review', e.currentTarget.checked ? '1' : '')} /> ${t('col.needs_review')}</label>
+    </div>
+    <${ErrorBox} error=${error} onRetry=${() => load(null, null)} />
+    <section class="card">
+      ${items.length || busy ? html`<${Table} cols=${cols} rows=${items} />` : html`<p class="muted">${t('decisions.none')}</p>`}
+      ${busy ? html`<${Loading} />` : null}
+      ${next && !busy ? html`<button type="button" onClick=${() => load(next, items)}>${t('common.more')}</button>` : null}
+    </section>`;
 }
