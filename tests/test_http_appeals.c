@@ -176,6 +176,14 @@ static int64_t read_seq(world *x, const char *token, const char *id) {
     return seq;
 }
 
+/* The rider files (into id), `token` reads the item; its decision route
+ * into path (160 bytes) and the last_seq read. */
+static int64_t filed_and_read(world *x, const char *token, char id[FC_CASE_ID_MAX], char *path) {
+    file_as_rider(x, id, 201);
+    snprintf(path, 160, "/v1/appeals/%s/decision", id);
+    return read_seq(x, token, id);
+}
+
 /* Put the decisions needing review into the queue (A3's). */
 static void queue_reviews(world *x) {
     fc_store *s = NULL;
@@ -570,9 +578,7 @@ static void test_show_records_view(void **state) {
 static void test_decide(void **state) {
     world *x = *state;
     char id[FC_CASE_ID_MAX], path[160], body[2048];
-    file_as_rider(x, id, 201);
-    snprintf(path, sizeof path, "/v1/appeals/%s/decision", id);
-    int64_t seq = read_seq(x, x->w->sa_reviewer, id);
+    int64_t seq = filed_and_read(x, x->w->sa_reviewer, id, path);
     fc_test_resp r;
     /* Who may not decide. */
     snprintf(body, sizeof body,
@@ -670,9 +676,7 @@ static void test_decide(void **state) {
 static void test_decide_stale(void **state) {
     world *x = *state;
     char id[FC_CASE_ID_MAX], path[160], body[256];
-    file_as_rider(x, id, 201);
-    snprintf(path, sizeof path, "/v1/appeals/%s/decision", id);
-    int64_t seen = read_seq(x, x->w->sa_reviewer, id);
+    int64_t seen = filed_and_read(x, x->w->sa_reviewer, id, path);
     /* The admin opens it meanwhile: the reviewer's read is stale. */
     int64_t now_seq = read_seq(x, x->w->admin, id);
     assert_true(now_seq > seen);
@@ -718,9 +722,7 @@ static void *race(void *arg) {
 static void test_decide_race(void **state) {
     world *x = *state;
     char id[FC_CASE_ID_MAX], path[160];
-    file_as_rider(x, id, 201);
-    snprintf(path, sizeof path, "/v1/appeals/%s/decision", id);
-    int64_t seq = read_seq(x, x->w->admin, id);
+    int64_t seq = filed_and_read(x, x->w->admin, id, path);
     racer rs[2] = {{x, x->w->sa_reviewer, path, "", 0}, {x, x->w->admin, path, "", 0}};
     snprintf(rs[0].body, sizeof rs[0].body,
              "{\"verdict\":\"uphold\",\"reason\":\"Too slow.\",\"expect_seq\":%lld}",

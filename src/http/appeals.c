@@ -409,27 +409,42 @@ static int item_and_country(fc_hreq *q, const char *id, fc_appeal *a, char count
     return rc;
 }
 
+/* Item q->arg[0] into *a when the caller may read it (and, `decide`, may
+ * decide it); else its answer is queued into *sent and -1 returned. */
+static int item_for(fc_hreq *q, int decide, fc_appeal *a, enum MHD_Result *sent) {
+    const fc_principal *p = q->p;
+    char country[4] = "";
+    fc_err err;
+    fc_err_clear(&err);
+    if (item_and_country(q, q->arg[0], a, country, &err) != FC_OK) {
+        *sent = fc__http_send_err(q, &err);
+        return -1;
+    }
+    const char *msg = NULL;
+    unsigned refuse = refuse_read(p, a, country, &msg);
+    if (refuse == 0 && decide && p->role != FC_ROLE_ADMIN && p->role != FC_ROLE_REVIEWER) {
+        refuse = MHD_HTTP_FORBIDDEN; /* its own item: it may read it, never decide it */
+        msg = "only a reviewer or an admin decides appeals";
+    }
+    if (refuse != 0) {
+        *sent = fc__http_send_error(
+            q, refuse, refuse == MHD_HTTP_NOT_FOUND ? FC_HTTP_ENOT_FOUND : FC_HTTP_EFORBIDDEN, msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------------------
  * GET /v1/appeals/{id}
  */
 enum MHD_Result fc__http_get_appeal(fc_hreq *q) {
-    const char *id = q->arg[0];
     fc_appeal a;
-    char country[4] = "";
-    fc_err err;
-    fc_err_clear(&err);
-    int rc = item_and_country(q, id, &a, country, &err);
-    if (rc != FC_OK) {
-        return fc__http_send_err(q, &err);
-    }
-    const char *msg = NULL;
-    unsigned refuse = refuse_read(q->p, &a, country, &msg);
-    if (refuse != 0) {
-        return fc__http_send_error(
-            q, refuse, refuse == MHD_HTTP_NOT_FOUND ? FC_HTTP_ENOT_FOUND : FC_HTTP_EFORBIDDEN, msg);
+    enum MHD_Result sent;
+    if (item_for(q, 0, &a, &sent) != 0) {
+        return sent;
     }
     int view = q->p->role == FC_ROLE_ADMIN || q->p->role == FC_ROLE_REVIEWER;
-    return send_case(q, id, MHD_HTTP_OK, view);
+    return send_case(q, a.id, MHD_HTTP_OK, view);
 }
 
 /* ---------------------------------------------------------------------------
@@ -857,27 +872,11 @@ out:
  * POST /v1/appeals/{id}/decision
  */
 enum MHD_Result fc__http_post_appeal_decision(fc_hreq *q) {
-    const fc_principal *p = q->p;
-    const char *id = q->arg[0];
     fc_appeal a;
-    char country[4] = "";
-    fc_err err;
-    fc_err_clear(&err);
-    int rc = item_and_country(q, id, &a, country, &err);
-    if (rc != FC_OK) {
-        return fc__http_send_err(q, &err);
-    }
-    const char *msg = NULL;
-    unsigned refuse = refuse_read(p, &a, country, &msg);
-    if (refuse == 0 && p->role != FC_ROLE_ADMIN && p->role != FC_ROLE_REVIEWER) {
-        refuse = MHD_HTTP_FORBIDDEN; /* its own item: it may read it, never decide it */
-        msg = "only a reviewer or an admin decides appeals";
-    }
-    if (refuse != 0) {
-        return fc__http_send_error(
-            q, refuse, refuse == MHD_HTTP_NOT_FOUND ? FC_HTTP_ENOT_FOUND : FC_HTTP_EFORBIDDEN, msg);
-    }
     enum MHD_Result ok;
+    if (item_for(q, 1, &a, &ok) != 0) {
+        return ok;
+    }
     json_t *body = fc__http_body_json(q, &ok);
     if (body == NULL) {
         return ok;
@@ -928,9 +927,10 @@ enum MHD_Result fc__http_post_appeal_decision(fc_hreq *q) {
     }
     fc_appeal_verdict verdict_in = {(fc_verdict)v, reason, q->t->name,
                                     v == FC_VERDICT_PARTIAL ? (int)json_integer_value(keep) : 0};
-    rc = fc_appeal_decide(q->s, a.id, &verdict_in, (int64_t)json_integer_value(seq),
-                          (int64_t)time(NULL), NULL, &err);
-    if (rc != FC_OK) {
+    fc_err err;
+    fc_err_clear(&err);
+    if (fc_appeal_decide(q->s, a.id, &verdict_in, (int64_t)json_integer_value(seq),
+                         (int64_t)time(NULL), NULL, &err) != FC_OK) {
         ok = fc__http_send_err(q, &err);
         goto out;
     }
