@@ -5,9 +5,19 @@
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import htm from 'htm';
-import { locale, t } from './i18n.js';
+import { getLang, locale, t } from './i18n.js';
 
 export const html = htm.bind(h);
+
+// An arrow pointing forward in the reading direction.
+export function fwd() {
+  return getLang() === 'ar' ? '←' : '→';
+}
+
+// Text isolated left-to-right (ids, dates) inside text of either direction.
+export function ltr(s) {
+  return `\u2066${s}\u2069`;
+}
 
 export function Loading() {
   return html`<p class="loading" role="status">${t('common.loading')}</p>`;

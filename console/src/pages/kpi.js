@@ -7,7 +7,7 @@ import { url, useApi } from '../api.js';
 import { Chart } from '../chart.js';
 import { t } from '../i18n.js';
 import { DIMS, dimLabel, fmtKpi, kpiLabel, KPIS } from '../kpis.js';
-import { Async, csvField, download, html, sortRows, Table } from '../ui.js';
+import { Async, csvField, download, fwd, html, sortRows, Table } from '../ui.js';
 
 const DEFAULT_KPIS = ['orders', 'on_time_rate', 'late_rate', 'cancel_rate', 'complaint_rate', 'csat'];
 const MAX_SERIES = 8;
@@ -81,8 +81,8 @@ function Controls({ s, go }) {
     ${DIMS.map((d) => html`<option value=${d} selected=${d === cur}>${dimLabel(d)}</option>`)}
   `;
   return html`<form class="controls card" onSubmit=${(e) => e.preventDefault()}>
-    <fieldset>
-      <legend>${t('kpi.kpis')}</legend>
+    <details class="kpi-box" open=${window.matchMedia('(min-width: 721px)').matches}>
+      <summary>${t('kpi.kpis')} (${s.kpis.length})</summary>
       <div class="kpi-picks">
         ${KPIS.map(
           (k) => html`<label>
@@ -91,7 +91,7 @@ function Controls({ s, go }) {
           </label>`,
         )}
       </div>
-    </fieldset>
+    </details>
     <div class="row">
       <fieldset>
         <legend>${t('kpi.by')}</legend>
@@ -160,7 +160,7 @@ function Results({ s, data, go }) {
   ];
   const linkable = by.some((d) => d === 'city' || d === 'rider' || d === 'merchant');
   const shown = linkable
-    ? [...cols, { key: '_dec', label: t('kpi.decisions'), nosort: true, render: (r) => html`<a href=${decisionsHref(r, s)}>${t('kpi.decisions')} →</a>` }]
+    ? [...cols, { key: '_dec', label: t('kpi.decisions'), nosort: true, render: (r) => html`<a href=${decisionsHref(r, s)}>${t('kpi.decisions')} ${fwd()}</a>` }]
     : cols;
   const sorted = sortRows(rows, cols, s.sort);
   const csv = () => {

@@ -9,7 +9,7 @@ import { url, useApi } from '../api.js';
 import { Chart } from '../chart.js';
 import { t } from '../i18n.js';
 import { fmtKpi, kpiChange, kpiDef, kpiLabel } from '../kpis.js';
-import { ErrorBox, html, Loading } from '../ui.js';
+import { ErrorBox, fwd, html, Loading, ltr } from '../ui.js';
 
 export const TILE_KPIS = ['orders', 'on_time_rate', 'late_rate', 'cancel_rate', 'complaint_rate', 'csat', 'cpo'];
 
@@ -70,7 +70,7 @@ function CityCard({ city, cur, prev, trend, low, from, to }) {
       <span>${city}</span>
       <span class="muted small">${fmtKpi('orders', cur?.orders)} ${kpiLabel('orders')}</span>
       <a class="explore" href=${explorerHref(city, from, to, pick === 'orders' ? 'on_time_rate' : pick)}>
-        ${t('overview.explore', { city })} →
+        ${t('overview.explore', { city })} ${fwd()}
       </a>
     </h2>
     <div class="tiles">
@@ -138,7 +138,7 @@ function Body({ from, to }) {
   const low = new Set(cities.filter((x, i) => i === 0 || (median != null && c[x].on_time_rate <= median - 1)));
   return html`
     <p class="muted" data-from=${from} data-to=${to}>
-      ${t('overview.period', { from, to, pfrom, pto })}
+      ${t('overview.period', { from: ltr(from), to: ltr(to), pfrom: ltr(pfrom), pto: ltr(pto) })}
     </p>
     ${cities.length > 1 ? html`<${Ranking} cities=${cities} cur=${c} low=${low} from=${from} to=${to} />` : null}
     <div class="grid2">
