@@ -107,16 +107,21 @@ async function shot(page, name) {
 }
 
 // A fresh browser context (its own sessionStorage and localStorage) with the
-// console signed in through the login page.
-async function signIn(tok, name, lang) {
+// console signed in as tok: through the login page (form), or with the token
+// put where the login page keeps it (sessionStorage), which is quicker.
+async function signIn(tok, name, { form = true } = {}) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   ctx.setDefaultTimeout(TIMEOUT_MS);
-  if (lang) await ctx.addInitScript((l) => localStorage.setItem('fulcrum.lang', l), lang);
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-  await page.goto(`${world.base}/#/login`);
-  await page.getByLabel(/API token|رمز/).fill(tok);
-  await page.locator('form button[type=submit]').click();
+  if (form) {
+    await page.goto(`${world.base}/#/login`);
+    await page.locator('input#token').fill(tok);
+    await page.locator('form button[type=submit]').click();
+  } else {
+    await ctx.addInitScript((t) => sessionStorage.setItem('fulcrum.token', t), tok);
+    await page.goto(`${world.base}/#/`);
+  }
   await page.locator('header .me', { hasText: name }).waitFor();
   return { ctx, page };
 }
@@ -127,11 +132,11 @@ before(async () => {
   world.dir = mkdtempSync(join(tmpdir(), 'fulcrum-browser-'));
   world.db = join(world.dir, 'fulcrum.db');
   const gen = join(world.dir, 'world');
-  // Two small days of the six cities (about 4,000 orders), judged.
+  // Two small days of the six cities (about 4,000 orders).
   fulcrum('gen', '--seed', '3', '--days', '2', '--scale', 'small', '--out', gen);
   const files = ['cities.csv', 'zones.csv', 'merchants.csv', 'riders.csv', 'orders.csv', 'events.jsonl'];
   fulcrum('ingest', '--no-judge', '--quiet', '--db', world.db, ...files.map((f) => join(gen, f)));
-  fulcrum('judge', '--db', world.db);
+  fulcrum('judge', '--db', world.db, '--city', RIDER_CITY); // the pages under test are Doha's
   fulcrum('appeal', 'queue-reviews', '--db', world.db);
 
   // A rider of the city with a decision naming it, and its appeal: a pending
@@ -196,7 +201,7 @@ test('log in with a token: the header names the caller', async () => {
 });
 
 test('the overview: a city tile shows the number the API gives for the same period', async () => {
-  const { ctx, page } = await signIn(world.tokens.admin, 'browser-admin');
+  const { ctx, page } = await signIn(world.tokens.admin, 'browser-admin', { form: false });
   await page.waitForURL(/#\/overview/); // an admin's home is the overview
   const period = page.locator('[data-from][data-to]');
   await period.waitFor();
@@ -214,6 +219,27 @@ test('the overview: a city tile shows the number the API gives for the same peri
   );
   assert.equal((await card.locator('[data-kpi=orders] .value').innerText()).trim(), nf(0).format(row.orders));
   await shot(page, '02-overview');
+  await ctx.close();
+});
+
+test('an order page from the decisions of a city: the timeline against the promise and the decision', async () => {
+  const { ctx, page } = await signIn(world.tokens.admin, 'browser-admin', { form: false });
+  await page.goto(`${world.base}/#/decisions?city=${RIDER_CITY}&party=rider`);
+  const link = page.locator('main table').getByRole('link', { name: /^[A-Z]{3}-\d{8}-\d+$/ }).first();
+  const orderId = (await link.innerText()).trim();
+  await link.click();
+  await page.waitForURL(new RegExp(`#/orders/${orderId}$`));
+  const o = await api(world.tokens.admin, `/v1/orders/${orderId}`);
+  await page.locator('.timeline svg').waitFor();
+  // The promised time is a vertical line on the axis (no area: attached, not "visible").
+  await page.locator('.timeline svg line.promise').waitFor({ state: 'attached' });
+  assert.equal(await page.locator('.timeline svg circle.mark').count(), o.timeline.length);
+  for (const d of o.decisions.filter((x) => !x.superseded)) {
+    const box = page.locator(`.decision[data-decision=${d.id}]`);
+    await box.locator('.explanation').waitFor();
+    assert.ok(await box.getByText(d.rule).count(), `rule ${d.rule} not shown`);
+  }
+  await shot(page, '03-order');
   await ctx.close();
 });
 
@@ -251,7 +277,7 @@ test('a verdict that comes second is refused: the page says someone decided firs
   const queue = await api(world.tokens.reviewer, '/v1/appeals?state=pending&kind=review&limit=1');
   assert.equal(queue.items.length, 1, 'no pending review item in the reviewer country');
   const id = queue.items[0].id;
-  const { ctx, page } = await signIn(world.tokens.reviewer, REVIEWER);
+  const { ctx, page } = await signIn(world.tokens.reviewer, REVIEWER, { form: false });
   await page.goto(`${world.base}/#/appeals/${id}`);
   await page.locator('input[name=verdict][value=uphold]').check();
   await page.locator('textarea[name=reason]').fill('Confirmed from the order log.');
@@ -272,7 +298,7 @@ test('a verdict that comes second is refused: the page says someone decided firs
 });
 
 test('switch to Arabic: the page turns right-to-left and the explanation comes in Arabic', async () => {
-  const { ctx, page } = await signIn(world.tokens.admin, 'browser-admin');
+  const { ctx, page } = await signIn(world.tokens.admin, 'browser-admin', { form: false });
   await page.goto(`${world.base}/#/appeals/${world.appeal}`);
   const explanation = page.locator('.decision .explanation');
   await explanation.waitFor();
