@@ -371,6 +371,145 @@ static void test_decisions_arabic(void **state) {
     json_decref(j);
 }
 
+/* ---------------------------------------------------------------------------
+ * GET /v1/riders/{id}, GET /v1/merchants/{id}
+ */
+static void test_rider_page(void **state) {
+    fc_test_world *w = *state;
+    char path[256];
+    snprintf(path, sizeof path, "/v1/riders/%s", w->dec.rider);
+    json_t *j = get_json(w, w->admin, path, "", 200);
+    json_t *r = json_object_get(j, "rider");
+    assert_string_equal(jstr(r, "id"), w->dec.rider);
+    assert_true(json_is_null(json_object_get(r, "name")));
+    assert_string_equal(jstr(r, "city"), "riyadh");
+    assert_string_equal(jstr(r, "capacity"), "full_time");
+    json_t *sum = json_object_get(j, "summary");
+    json_t *ds = json_object_get(j, "decisions");
+    assert_true(json_array_size(ds) >= 1);
+    assert_int_equal(json_integer_value(json_object_get(sum, "decisions")), json_array_size(ds));
+    assert_true(json_integer_value(json_object_get(sum, "orders")) >= 1);
+    assert_true(json_integer_value(json_object_get(sum, "liable")) >= 1); /* the world's decision */
+    assert_int_equal(json_integer_value(json_object_get(sum, "appeals")), 0);
+    assert_int_equal(json_integer_value(json_object_get(sum, "appeals_overturned")), 0);
+    for (size_t i = 0; i < json_array_size(ds); i++) {
+        assert_string_equal(jstr(json_array_get(ds, i), "rider"), w->dec.rider);
+    }
+    assert_true(json_is_array(json_object_get(j, "appeals")));
+    assert_true(json_is_null(json_object_get(j, "score")));
+    assert_true(json_is_null(json_object_get(j, "tier")));
+    json_decref(j);
+    /* who may see it */
+    json_decref(get_json(w, w->rider, path, "", 200));
+    json_decref(get_json(w, w->analyst, path, "", 200));
+    json_decref(get_json(w, w->sa_reviewer, path, "", 200));
+    get_error(w, w->other_rider, path, 404, "not_found", NULL);
+    get_error(w, w->merchant, path, 404, "not_found", NULL);
+    get_error(w, w->far_analyst, path, 403, "forbidden", NULL);
+    get_error(w, w->admin, "/v1/riders/nobody-at-all", 404, "not_found", NULL);
+}
+
+static void test_merchant_page(void **state) {
+    fc_test_world *w = *state;
+    json_t *j = get_json(w, w->admin, "/v1/merchants/m1", "", 200);
+    json_t *m = json_object_get(j, "merchant");
+    assert_string_equal(jstr(m, "id"), "m1");
+    assert_string_equal(jstr(m, "city"), "riyadh");
+    json_t *ds = json_object_get(j, "decisions");
+    for (size_t i = 0; i < json_array_size(ds); i++) {
+        assert_string_equal(jstr(json_array_get(ds, i), "merchant"), "m1");
+    }
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "summary"), "decisions")),
+        json_array_size(ds));
+    assert_true(json_is_null(json_object_get(j, "score")));
+    json_decref(j);
+    json_decref(get_json(w, w->merchant, "/v1/merchants/m1", "", 200));
+    get_error(w, w->merchant, "/v1/merchants/m2", 404, "not_found", NULL);
+    get_error(w, w->rider, "/v1/merchants/m1", 404, "not_found", NULL);
+    get_error(w, w->far_analyst, "/v1/merchants/m1", 403, "forbidden", NULL);
+}
+
+/* ---------------------------------------------------------------------------
+ * GET /v1/policies, GET /v1/policies/{id}
+ */
+static void test_policies(void **state) {
+    fc_test_world *w = *state;
+    json_t *j = get_json(w, w->admin, "/v1/policies", "", 200);
+    json_t *items = json_object_get(j, "items");
+    assert_true(json_array_size(items) >= 2);
+    int64_t sa_decisions = -1;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *p = json_array_get(items, i);
+        assert_non_null(jstr(p, "id"));
+        assert_non_null(strchr(jstr(p, "version"), '+'));
+        assert_non_null(jstr(p, "label"));
+        assert_non_null(strstr(jstr(p, "file"), ".yaml"));
+        assert_null(strchr(jstr(p, "file"), '/'));
+        assert_true(json_is_array(json_object_get(p, "languages")));
+        assert_true(json_is_boolean(json_object_get(p, "auto_review")));
+        assert_non_null(json_object_get(p, "parent"));
+        if (strcmp(jstr(p, "id"), w->dec.d.policy_id) == 0) {
+            assert_string_equal(jstr(p, "version"), w->dec.d.policy_version);
+            sa_decisions = json_integer_value(json_object_get(p, "decisions"));
+        }
+    }
+    assert_true(sa_decisions >= 1);
+    /* the versions in use count the same decisions */
+    json_t *in_use = json_object_get(j, "versions_in_use");
+    int found = 0;
+    for (size_t i = 0; i < json_array_size(in_use); i++) {
+        json_t *v = json_array_get(in_use, i);
+        if (strcmp(jstr(v, "version"), w->dec.d.policy_version) == 0) {
+            found = 1;
+            assert_int_equal(json_integer_value(json_object_get(v, "decisions")), sa_decisions);
+        }
+    }
+    assert_true(found);
+    json_decref(j);
+
+    char path[256];
+    snprintf(path, sizeof path, "/v1/policies/%s", w->dec.d.policy_id);
+    j = get_json(w, w->admin, path, "", 200);
+    assert_string_equal(jstr(j, "id"), w->dec.d.policy_id);
+    json_t *th = json_object_get(j, "thresholds");
+    assert_true(json_is_integer(json_object_get(th, "grace_s")));
+    json_t *sla = json_object_get(j, "appeal_sla_s");
+    assert_true(json_integer_value(json_object_get(sla, "rider")) > 0);
+    json_t *rules = json_object_get(j, "rules");
+    assert_true(json_array_size(rules) >= 1);
+    found = 0;
+    for (size_t i = 0; i < json_array_size(rules); i++) {
+        json_t *r = json_array_get(rules, i);
+        assert_non_null(jstr(r, "incident"));
+        assert_non_null(jstr(r, "party"));
+        assert_non_null(jstr(r, "outcome"));
+        if (strcmp(jstr(r, "id"), w->dec.d.rule_id) == 0) {
+            found = 1;
+            json_t *ex = json_object_get(r, "explanation");
+            assert_non_null(json_string_value(json_object_get(ex, "en")));
+            assert_non_null(json_string_value(json_object_get(ex, "ar")));
+        }
+    }
+    assert_true(found);
+    json_decref(j);
+    /* access: analysts and reviewers read the shared policies and those of
+     * their places (a country's policy needs the country), riders none */
+    json_decref(get_json(w, w->analyst, "/v1/policies", "", 200));
+    json_decref(get_json(w, w->analyst, "/v1/policies/base", "", 200));
+    json_decref(get_json(w, w->sa_reviewer, path, "", 200));
+    get_error(w, w->far_analyst, path, 403, "forbidden", NULL);
+    j = get_json(w, w->far_analyst, "/v1/policies", "", 200);
+    items = json_object_get(j, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        assert_string_not_equal(jstr(json_array_get(items, i), "id"), w->dec.d.policy_id);
+    }
+    json_decref(j);
+    get_error(w, w->rider, "/v1/policies", 403, "forbidden", NULL);
+    get_error(w, w->merchant, path, 403, "forbidden", NULL);
+    get_error(w, w->admin, "/v1/policies/no-such-policy", 404, "not_found", NULL);
+}
+
 static int group_setup(void **state) {
     return fc_test_world_setup(state);
 }
@@ -389,6 +528,9 @@ int main(void) {
         cmocka_unit_test(test_decisions_scope),
         cmocka_unit_test(test_decisions_bad_parameters),
         cmocka_unit_test(test_decisions_arabic),
+        cmocka_unit_test(test_rider_page),
+        cmocka_unit_test(test_merchant_page),
+        cmocka_unit_test(test_policies),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -196,6 +196,37 @@ enum MHD_Result fc__http_post_appeal_decision(fc_hreq *q);
 
 /* decisions.c */
 enum MHD_Result fc__http_get_decision(fc_hreq *q);
+enum MHD_Result fc__http_list_decisions(fc_hreq *q);
+
+/* orders.c */
+enum MHD_Result fc__http_get_order(fc_hreq *q);
+/* An instant as RFC 3339 in tz (UTC "Z" when tz is NULL); null for
+ * FC_TS_NONE. NULL on OOM. */
+json_t *fc__http_time_json(const fc_tz *tz, int64_t t);
+/* One word for what a decision does: "suspension", "warning", "penalty",
+ * "chargeback", "compensation" or "none" (static string). */
+const char *fc__http_outcome(const fc_decision *d);
+/* A decision as an item of the decision lists (docs/api.md): recorded_at
+ * is its case entry's instant; the explanation in lang (English when the
+ * policy has no text in lang). NULL on OOM. */
+json_t *fc__http_decision_item(const fc_case_decision *cd, int64_t recorded_at, fc_lang lang);
+/* An appeal or review item as in the lists (GET /v1/appeals items). NULL on
+ * OOM. */
+struct fc_appeal;
+json_t *fc__http_appeal_brief(const struct fc_appeal *a);
+/* The "order", "facts" and "fact_units" (and "timeline" when
+ * with_timeline) of GET /v1/orders/{id} as one object; no access check (the
+ * caller checks, with the object's order.country, city, rider, merchant).
+ * NULL with err on failure (FC_ENOTFOUND when there is no such order). */
+json_t *fc__http_order_json(fc_hreq *q, const char *order_id, int with_timeline, fc_err *err);
+
+/* people.c */
+enum MHD_Result fc__http_get_rider(fc_hreq *q);
+enum MHD_Result fc__http_get_merchant(fc_hreq *q);
+
+/* policies.c */
+enum MHD_Result fc__http_get_policies(fc_hreq *q);
+enum MHD_Result fc__http_get_policy(fc_hreq *q);
 /* The decision as GET /v1/decisions/{id} answers it, the texts in lang
  * (English when the policy has none in lang; "lang" says which). Caller
  * decrefs; NULL on OOM. */
