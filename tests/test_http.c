@@ -545,6 +545,44 @@ static void test_kpi_scoped(void **state) {
     fc_test_resp_free(&r);
 }
 
+/* Answers are kept per table and caller scope: the same query asked by
+ * callers of different scopes, in turns, gets each its own answer, and a
+ * repeated query the same body. */
+static void test_kpi_answers_kept_per_scope(void **state) {
+    fc_test_world *w = *state;
+    const char *path = "/v1/kpi?by=city&kpi=orders,on_time_rate";
+    char cities[256];
+    for (int round = 0; round < 2; round++) {
+        json_t *a = kpi_ok(w, w->admin, path);
+        row_cities(a, cities, sizeof cities);
+        assert_string_equal(cities, "doha,jeddah,riyadh");
+        json_t *an = kpi_ok(w, w->analyst, path);
+        row_cities(an, cities, sizeof cities);
+        assert_string_equal(cities, "riyadh");
+        json_t *rv = kpi_ok(w, w->sa_reviewer, path);
+        row_cities(rv, cities, sizeof cities);
+        assert_string_equal(cities, "jeddah,riyadh");
+        json_decref(a);
+        json_decref(an);
+        json_decref(rv);
+    }
+    fc_test_resp r1, r2;
+    fc_test_get_as(w, w->admin, path, "", &r1);
+    fc_test_get_as(w, w->admin, path, "", &r2);
+    assert_int_equal(r1.status, 200);
+    assert_string_equal(r1.body, r2.body);
+    fc_test_resp_free(&r1);
+    fc_test_resp_free(&r2);
+    /* a refused query is refused every time, never answered from another's */
+    for (int i = 0; i < 2; i++) {
+        fc_test_get_as(w, w->analyst, "/v1/kpi?by=city&where=city=jeddah&kpi=orders", "", &r1);
+        assert_int_equal(r1.status, 403);
+        fc_test_resp_free(&r1);
+        json_t *a = kpi_ok(w, w->admin, "/v1/kpi?by=city&where=city=jeddah&kpi=orders");
+        json_decref(a);
+    }
+}
+
 /* GET path as admin: 400 bad_request whose message starts with param. */
 static void expect_bad(const fc_test_world *w, const char *path, const char *param) {
     fc_test_resp r;
@@ -635,6 +673,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_kpi_admin_equals_cli, fc_test_world_setup,
                                         fc_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_kpi_scoped, fc_test_world_setup,
+                                        fc_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_kpi_answers_kept_per_scope, fc_test_world_setup,
                                         fc_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_kpi_bad_parameters, fc_test_world_setup,
                                         fc_test_world_teardown),

@@ -76,6 +76,11 @@ void fc_http_stop(fc_http *h);
 /* The path template of route i ("/health", "/v1/decisions/{id}", ...), the
  * routes in a fixed order; NULL past the last. */
 const char *fc_http_route(size_t i);
+/* The method of route i ("GET", "POST"; GET routes answer HEAD too), NULL
+ * past the last. */
+const char *fc_http_route_method(size_t i);
+/* Whether route i is open (needs no token); 0 past the last. */
+int fc_http_route_open(size_t i);
 
 /* Requests answered so far (all routes and statuses), for tests and logs. */
 uint64_t fc_http_requests(const fc_http *h);

@@ -170,8 +170,9 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q);
 typedef struct fc__kpi_table {
     fc_facts *facts;
     uint32_t *city_country;
-    uint64_t gen; /* the store_gen it was loaded at */
-    long refs;    /* under kpi_mu: holders, plus one while it is h->kpi */
+    uint64_t gen;                    /* the store_gen it was loaded at */
+    long refs;                       /* under kpi_mu: holders, plus one while it is h->kpi */
+    struct fc__kpi_answers *answers; /* kpi.c: answers already computed from this table */
 } fc__kpi_table;
 /* The current table, loaded on first use with s (the caller's store), or
  * reloaded when store_gen moved since it was loaded and the last load began

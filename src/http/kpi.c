@@ -1,6 +1,8 @@
 /*
  * GET /v1/kpi: KPI queries on a fact table loaded once and shared by the
- * workers, with analysts and reviewers held to their scope.
+ * workers, with analysts and reviewers held to their scope. Answers are
+ * kept with the table they were computed from, so a repeated query costs a
+ * lookup, not a cube build, until the table is reloaded.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +28,113 @@ static int64_t mono_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* ---------------------------------------------------------------------------
+ * Answers: a direct-mapped cache of the JSON bodies of 200 answers, keyed by
+ * the caller's role and scope and the query string, one per table. A slot
+ * holds the last answer whose key hashed to it; bodies over
+ * ANSWER_MAX_BYTES are not kept (at most ANSWER_SLOTS * ANSWER_MAX_BYTES per
+ * table).
+ */
+
+#define ANSWER_SLOTS     512
+#define ANSWER_MAX_BYTES (32u << 10)
+#define ANSWER_KEY_MAX   2048
+
+typedef struct answer {
+    char *key;
+    char *body;
+    size_t body_len;
+} answer;
+
+typedef struct fc__kpi_answers {
+    pthread_mutex_t mu;
+    answer slot[ANSWER_SLOTS];
+} fc__kpi_answers;
+
+static void answers_free(fc__kpi_answers *a) {
+    if (a == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < ANSWER_SLOTS; i++) {
+        fc_free(a->slot[i].key);
+        fc_free(a->slot[i].body);
+    }
+    pthread_mutex_destroy(&a->mu);
+    fc_free(a);
+}
+
+/* A copy of the body kept under key (caller frees), or NULL. */
+static char *answer_find(fc__kpi_answers *a, const char *key, size_t *len) {
+    answer *e = &a->slot[fc_hash64(key, strlen(key), 0) % ANSWER_SLOTS];
+    char *copy = NULL;
+    pthread_mutex_lock(&a->mu);
+    if (e->key != NULL && strcmp(e->key, key) == 0) {
+        copy = fc_malloc(e->body_len + 1);
+        if (copy != NULL) {
+            memcpy(copy, e->body, e->body_len + 1);
+            *len = e->body_len;
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return copy;
+}
+
+/* Keep body[0..len) under key (best effort: nothing is kept without memory). */
+static void answer_keep(fc__kpi_answers *a, const char *key, const char *body, size_t len) {
+    if (len > ANSWER_MAX_BYTES) {
+        return;
+    }
+    char *k = fc_strdup(key);
+    char *b = fc_malloc(len + 1);
+    if (k == NULL || b == NULL) {
+        fc_free(k);
+        fc_free(b);
+        return;
+    }
+    memcpy(b, body, len + 1);
+    answer *e = &a->slot[fc_hash64(key, strlen(key), 0) % ANSWER_SLOTS];
+    pthread_mutex_lock(&a->mu);
+    char *old_k = e->key, *old_b = e->body;
+    e->key = k;
+    e->body = b;
+    e->body_len = len;
+    pthread_mutex_unlock(&a->mu);
+    fc_free(old_k);
+    fc_free(old_b);
+}
+
+/* The key of a request: role, scope and the query parameters in order. */
+typedef struct key_buf {
+    char s[ANSWER_KEY_MAX];
+    size_t n;
+    int overflow;
+} key_buf;
+
+static void key_put(key_buf *k, const char *a, const char *b) {
+    int n = snprintf(k->s + k->n, sizeof k->s - k->n, "%s%s\n", a, b);
+    if (n < 0 || (size_t)n >= sizeof k->s - k->n) {
+        k->overflow = 1;
+        return;
+    }
+    k->n += (size_t)n;
+}
+
+static enum MHD_Result on_key_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value) {
+    (void)kind;
+    key_buf *k = cls;
+    key_put(k, key, "=");
+    key_put(k, value != NULL ? value : "", "");
+    return k->overflow ? MHD_NO : MHD_YES;
+}
+
+/* ---------------------------------------------------------------------------
+ * Tables.
+ */
+
 static void table_free(fc__kpi_table *t) {
     if (t != NULL) {
+        answers_free(t->answers);
         fc_facts_free(t->facts);
         fc_free(t->city_country);
         fc_free(t);
@@ -42,6 +149,13 @@ static fc__kpi_table *table_load(fc_store *s, uint64_t gen, fc_err *err) {
         return NULL;
     }
     t->gen = gen;
+    t->answers = fc_calloc(1, sizeof *t->answers);
+    if (t->answers == NULL) {
+        fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        table_free(t);
+        return NULL;
+    }
+    pthread_mutex_init(&t->answers->mu, NULL);
     if (fc_facts_load_store(s, NULL, &t->facts, NULL, err) != FC_OK) {
         table_free(t);
         return NULL;
@@ -305,6 +419,10 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
     fc_cube *cube = NULL;
     scope_cities sc = {0};
     fc__kpi_table *kt = NULL;
+    key_buf key;
+    key.n = 0;
+    key.overflow = 0;
+    key.s[0] = '\0';
     int everywhere = fc_auth_allows(p, FC_AUTH_READ_KPI, NULL);
     kpi_params *kp = fc_calloc(1, sizeof *kp);
     fc_kpi_request *rq = fc_calloc(1, sizeof *rq);
@@ -319,6 +437,27 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
         ok = fc__http_send_error(q, MHD_HTTP_FORBIDDEN, FC_HTTP_EFORBIDDEN, msg);
         goto out;
     }
+    fc_err err;
+    fc_err_clear(&err);
+    kt = fc__http_kpi_acquire(h, q->s, &err);
+    if (kt == NULL) {
+        fc_err_format(&err, msg, sizeof msg);
+        ok = fc__http_send_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, FC_HTTP_EUNAVAILABLE, msg);
+        goto out;
+    }
+    /* An answer this table gave the same caller scope before is the answer. */
+    key_put(&key, q->t->role, "");
+    key_put(&key, q->t->scope, "");
+    MHD_get_connection_values(q->c, MHD_GET_ARGUMENT_KIND, on_key_param, &key);
+    if (!key.overflow) {
+        size_t len = 0;
+        char *body = answer_find(kt->answers, key.s, &len);
+        if (body != NULL) {
+            ok = fc__http_send(q, MHD_HTTP_OK, "application/json", body, len, NULL, NULL);
+            fc_free(body);
+            goto out;
+        }
+    }
     kp->req = rq;
     fc_err_clear(&kp->err);
     MHD_get_connection_values(q->c, MHD_GET_ARGUMENT_KIND, on_kpi_param, kp);
@@ -330,14 +469,6 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
     if (kp->rc != FC_OK) {
         snprintf(msg, sizeof msg, "%s: %s", kp->param, kp->err.msg);
         ok = fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST, msg);
-        goto out;
-    }
-    fc_err err;
-    fc_err_clear(&err);
-    kt = fc__http_kpi_acquire(h, q->s, &err);
-    if (kt == NULL) {
-        fc_err_format(&err, msg, sizeof msg);
-        ok = fc__http_send_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, FC_HTTP_EUNAVAILABLE, msg);
         goto out;
     }
     const fc_facts *t = kt->facts;
@@ -373,7 +504,20 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
                  : fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST, msg);
         goto out;
     }
-    ok = fc__http_send_json(q, MHD_HTTP_OK, kpi_json(t, cube, rq));
+    json_t *j = kpi_json(t, cube, rq);
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text == NULL) {
+        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
+                                 "out of memory");
+        goto out;
+    }
+    size_t text_len = strlen(text);
+    if (!key.overflow) {
+        answer_keep(kt->answers, key.s, text, text_len);
+    }
+    ok = fc__http_send(q, MHD_HTTP_OK, "application/json", text, text_len, NULL, NULL);
+    free(text);
 out:
     fc_cube_free(cube);
     fc__http_kpi_release(h, kt);

@@ -452,6 +452,14 @@ const char *fc_http_route(size_t i) {
     return i < fc__http_nroutes ? fc__http_routes[i].path : NULL;
 }
 
+const char *fc_http_route_method(size_t i) {
+    return i < fc__http_nroutes ? fc__http_routes[i].method : NULL;
+}
+
+int fc_http_route_open(size_t i) {
+    return i < fc__http_nroutes && fc__http_routes[i].open;
+}
+
 uint64_t fc_http_requests(const fc_http *h) {
     fc_http *m = (fc_http *)h;
     pthread_mutex_lock(&m->mu);
