@@ -504,6 +504,127 @@ static void test_two_connections_race(void **state) {
     assert_int_equal(c.n, 20);
 }
 
+/* Decision queries (fc_store_case_decisions): newest first, body filters,
+ * supersession and withdrawal, pages by seq; counts per policy version. */
+typedef struct dpage {
+    char ids[16][32];
+    int superseded[16];
+    int64_t seqs[16];
+    size_t n;
+} dpage;
+
+static int dpage_cb(void *ud, const fc_case_entry *e, int superseded) {
+    dpage *p = ud;
+    assert_true(p->n < 16);
+    fc_str_cpy(p->ids[p->n], sizeof p->ids[0], e->id);
+    p->superseded[p->n] = superseded;
+    p->seqs[p->n++] = e->seq;
+    return 0;
+}
+
+static void dquery(fc_store *s, const fc_case_decision_query *q, dpage *p) {
+    fc_err err;
+    memset(p, 0, sizeof *p);
+    assert_int_equal(fc_store_case_decisions(s, q, dpage_cb, p, &err), FC_OK);
+}
+
+static int version_cb(void *ud, const char *policy, const char *version, int64_t n) {
+    char *out = ud;
+    size_t len = strlen(out);
+    snprintf(out + len, 256 - len, "%s/%s=%lld;", policy, version, (long long)n);
+    return 0;
+}
+
+static void test_decision_queries(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    fc_case_entry es[] = {
+        entry("dec-1", FC_CASE_DECISION, 100, "O1", "dec-1", "", "R1"),
+        entry("dec-2", FC_CASE_DECISION, 110, "O2", "dec-2", "", "R2"),
+        entry("dec-3", FC_CASE_DECISION, 120, "O1", "dec-3", "", "R1"),
+        entry("dec-4", FC_CASE_DECISION, 130, "O3", "dec-4", "", "R1"),
+        entry("wdr-4", FC_CASE_DECISION_WITHDRAWN, 140, "O3", "dec-4", "", "R1"),
+    };
+    es[0].body = fc_str_c("{\"incident\":\"late\",\"liable\":\"rider\",\"review\":false,"
+                          "\"created_at\":1000,\"supersedes\":\"\",\"policy\":\"sa\","
+                          "\"policy_version\":\"v1\"}");
+    es[1].body = fc_str_c("{\"incident\":\"complaint\",\"liable\":\"merchant\",\"review\":true,"
+                          "\"created_at\":2000,\"supersedes\":\"\",\"policy\":\"sa\","
+                          "\"policy_version\":\"v1\"}");
+    es[1].city = fc_str_c("jeddah");
+    es[2].body = fc_str_c("{\"incident\":\"late\",\"liable\":\"platform\",\"review\":false,"
+                          "\"created_at\":1000,\"supersedes\":\"dec-1\",\"policy\":\"sa\","
+                          "\"policy_version\":\"v2\"}");
+    es[3].body = fc_str_c("{\"incident\":\"late\",\"liable\":\"rider\",\"review\":false,"
+                          "\"created_at\":3000,\"supersedes\":\"\",\"policy\":\"sa\","
+                          "\"policy_version\":\"v2\"}");
+    es[4].body = fc_str_c("{\"decision\":\"dec-4\"}");
+    for (size_t i = 0; i < sizeof es / sizeof es[0]; i++) {
+        assert_int_equal(fc_store_case_append(fx->s, &es[i], -1, NULL, NULL, &err), FC_OK);
+    }
+    fc_case_decision_query q;
+    dpage p;
+    /* all, newest first, superseded and withdrawn flagged */
+    fc_case_decision_query_init(&q);
+    dquery(fx->s, &q, &p);
+    assert_int_equal(p.n, 4);
+    assert_string_equal(p.ids[0], "dec-4");
+    assert_int_equal(p.superseded[0], 1); /* withdrawn */
+    assert_string_equal(p.ids[1], "dec-3");
+    assert_int_equal(p.superseded[1], 0);
+    assert_string_equal(p.ids[2], "dec-2");
+    assert_string_equal(p.ids[3], "dec-1");
+    assert_int_equal(p.superseded[3], 1); /* dec-3 supersedes it */
+    /* in force only */
+    q.current_only = 1;
+    dquery(fx->s, &q, &p);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.ids[0], "dec-3");
+    assert_string_equal(p.ids[1], "dec-2");
+    /* body filters */
+    fc_case_decision_query_init(&q);
+    q.liable = "rider";
+    dquery(fx->s, &q, &p);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.ids[0], "dec-4");
+    assert_string_equal(p.ids[1], "dec-1");
+    fc_case_decision_query_init(&q);
+    q.incident = "complaint";
+    q.review = 1;
+    dquery(fx->s, &q, &p);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.ids[0], "dec-2");
+    fc_case_decision_query_init(&q);
+    q.from = 1500;
+    q.to = 3000;
+    dquery(fx->s, &q, &p);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.ids[0], "dec-2");
+    /* columns: city, rider, order */
+    fc_case_decision_query_init(&q);
+    q.city = fc_str_c("jeddah");
+    dquery(fx->s, &q, &p);
+    assert_int_equal(p.n, 1);
+    fc_case_decision_query_init(&q);
+    q.rider = fc_str_c("R1");
+    q.order = fc_str_c("O1");
+    dquery(fx->s, &q, &p);
+    assert_int_equal(p.n, 2);
+    /* pages: limit and before_seq walk every decision once */
+    fc_case_decision_query_init(&q);
+    q.limit = 3;
+    dquery(fx->s, &q, &p);
+    assert_int_equal(p.n, 3);
+    q.before_seq = p.seqs[2];
+    dquery(fx->s, &q, &p);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.ids[0], "dec-1");
+    /* counts per policy version */
+    char versions[256] = "";
+    assert_int_equal(fc_store_case_policy_versions(fx->s, version_cb, versions, &err), FC_OK);
+    assert_string_equal(versions, "sa/v1=2;sa/v2=2;");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_type_names),
@@ -518,6 +639,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_batch_joins_and_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_triggers_refuse_update_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_connections_race, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decision_queries, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
