@@ -250,7 +250,7 @@ test('decide an appeal as the reviewer: it leaves the pending queue and the API 
   await page.waitForURL(new RegExp(`#/appeals/${world.appeal}$`));
   await page.locator('.statement').getByText('kept me waiting').waitFor();
   await page.locator('.decision .explanation').waitFor();
-  await page.locator('.compact-timeline li').first().waitFor();
+  await page.locator('.timeline svg').waitFor();
   await page.locator('input[name=verdict][value=overturn]').check();
   await page.locator('textarea[name=reason]').fill('The merchant log shows the food was ready twenty minutes late.');
   await shot(page, '04-appeal-decide');

@@ -8,8 +8,9 @@
 import { useState } from 'preact/hooks';
 import { api, useApi } from '../api.js';
 import { addStrings, t } from '../i18n.js';
-import { Async, DefList, ErrorBox, fmtNum, fmtTime, fmtValue, html, orderLink, riderLink, toMs } from '../ui.js';
+import { Async, DefList, ErrorBox, fmtNum, fmtTime, fmtValue, html, orderLink, riderLink } from '../ui.js';
 import { StateBadge, TimeLeft } from './appeals.js';
+import { Decision, Facts, Timeline } from './order.js';
 
 addStrings({
   en: {
@@ -25,8 +26,6 @@ addStrings({
     'appeal.item.photo': 'photo',
     'appeal.item.call': 'call',
     'appeal.decision': 'Decision appealed',
-    'appeal.party': 'Liable party',
-    'appeal.outcome': 'Outcome',
     'appeal.order': 'Order',
     'appeal.timeline': 'Timeline',
     'appeal.history': 'History',
@@ -66,14 +65,11 @@ addStrings({
     'appeal.suspend': 'suspension {n} days',
     'appeal.warning': 'warning only',
     'appeal.no_consequence': 'no consequence',
-    'appeal.promised_here': 'promised time',
     'col.seq': '#',
     'col.type': 'Entry',
     'col.actor': 'By',
     'col.at': 'When',
     'col.summary': 'What',
-    'col.time': 'Time',
-    'col.event': 'Event',
   },
   ar: {
     'appeal.title': '{kind} {id}',
@@ -88,8 +84,6 @@ addStrings({
     'appeal.item.photo': 'صورة',
     'appeal.item.call': 'مكالمة',
     'appeal.decision': 'القرار المعترض عليه',
-    'appeal.party': 'الطرف المسؤول',
-    'appeal.outcome': 'النتيجة',
     'appeal.order': 'الطلب',
     'appeal.timeline': 'التسلسل الزمني',
     'appeal.history': 'السجل',
@@ -128,14 +122,11 @@ addStrings({
     'appeal.suspend': 'إيقاف {n} أيام',
     'appeal.warning': 'تنبيه فقط',
     'appeal.no_consequence': 'بلا أثر',
-    'appeal.promised_here': 'الوقت الموعود',
     'col.seq': '#',
     'col.type': 'القيد',
     'col.actor': 'بواسطة',
     'col.at': 'الوقت',
     'col.summary': 'البيان',
-    'col.time': 'الوقت',
-    'col.event': 'الحدث',
   },
 });
 
@@ -151,7 +142,7 @@ function money(minor, currency) {
 }
 
 // What a decision's consequence does, in words.
-export function consequenceText(d) {
+function consequenceText(d) {
   const c = d.consequence ?? {};
   const parts = [];
   if (c.rider_points) parts.push(t('appeal.points', { n: c.rider_points }));
@@ -166,58 +157,6 @@ export function consequenceText(d) {
   return parts.length ? parts.join(' · ') : t('appeal.no_consequence');
 }
 
-function num(v) {
-  return typeof v === 'number' ? fmtNum(v, Number.isInteger(v) ? 0 : 1) : fmtValue(v);
-}
-
-// A decision as GET /v1/decisions/{id} gives it: rule, party, outcome,
-// explanation, the evidence table and the margin.
-export function DecisionView({ d }) {
-  const ev = d.evidence ?? [];
-  return html`<div class="decision" data-decision=${d.id}>
-    <${DefList}
-      rows=${[
-        [t('order.rule'), html`<code>${d.rule}</code>`],
-        [t('appeal.party'), d.liable],
-        [t('appeal.outcome'), consequenceText(d)],
-        [t('order.policy'), html`<code>${d.policy} ${d.policy_version}</code>`],
-      ]}
-    />
-    <h3 style="margin-block-start:12px">${t('order.explanation')}</h3>
-    <p class="explanation" lang=${d.lang}>${d.explanation}</p>
-    ${d.margin_text ? html`<p class="muted"><strong>${t('order.margin')}:</strong> <span lang=${d.lang}>${d.margin_text}</span></p>` : null}
-    ${ev.length
-      ? html`<h3>${t('order.evidence')}</h3>
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>${t('col.fact')}</th>
-                  <th class="num">${t('col.value')}</th>
-                  <th>${t('col.op')}</th>
-                  <th class="num">${t('col.threshold')}</th>
-                  <th>${t('col.held')}</th>
-                  <th class="num">${t('col.margin')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${ev.map(
-                  (e) => html`<tr>
-                    <td><code>${e.fact}</code>${e.negated ? ' (not)' : ''}</td>
-                    <td class="num">${num(e.value)} ${e.unit ?? ''}</td>
-                    <td><code>${e.op}</code></td>
-                    <td class="num">${e.against ? html`<code>${e.against}</code> ` : null}${num(e.threshold)}</td>
-                    <td>${e.held ? t('common.yes') : t('common.no')}</td>
-                    <td class="num">${num(e.margin)}</td>
-                  </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
-      : null}
-  </div>`;
-}
-
 // One evidence item of the appellant.
 function Item({ it }) {
   const where =
@@ -230,35 +169,6 @@ function Item({ it }) {
       : null}
     ${where} ${it.text ? html`<div>${it.text}</div>` : null}
   </li>`;
-}
-
-// The order's events in time order with the promise among them; events
-// after the promise are marked late.
-function CompactTimeline({ order, timeline }) {
-  const promised = toMs(order.promised_at);
-  const rows = [];
-  let placed = promised === null;
-  for (const e of timeline) {
-    const ms = toMs(e.ts);
-    if (!placed && ms !== null && ms > promised) {
-      rows.push({ promise: true });
-      placed = true;
-    }
-    rows.push({ e, late: promised !== null && ms !== null && ms > promised });
-  }
-  if (!placed) rows.push({ promise: true });
-  return html`<ol class="compact-timeline" style="list-style:none;padding-inline-start:0;margin:0">
-    ${rows.map((r) =>
-      r.promise
-        ? html`<li style="border-block-start:2px solid var(--bad);color:var(--bad);padding-block:2px">
-            <span class="mono">${fmtTime(order.promised_at, false)}</span> ${t('appeal.promised_here')}
-          </li>`
-        : html`<li style="padding-block:2px" class=${r.late ? 'late' : ''}>
-            <span class="mono" style=${r.late ? 'color:var(--bad)' : ''}>${fmtTime(r.e.ts, false)}</span>
-            ${' '}${r.e.type}${r.e.actor ? html` <span class="muted">· ${r.e.actor}</span>` : null}
-          </li>`,
-    )}
-  </ol>`;
 }
 
 function OrderBox({ id }) {
@@ -279,30 +189,12 @@ function OrderBox({ id }) {
             [t('field.late_min'), fmtValue(o.order.late_min)],
           ]}
         />
-        <div class="grid2" style="margin-block-start:12px">
-          <div>
-            <h3>${t('appeal.timeline')}</h3>
-            <${CompactTimeline} order=${o.order} timeline=${o.timeline ?? []} />
-          </div>
-          <div>
-            <h3>${t('order.facts')}</h3>
-            <div class="table-wrap" style="max-block-size:420px;overflow-y:auto">
-              <table class="facts">
-                <tbody>
-                  ${Object.entries(o.facts ?? {})
-                    .filter(([, v]) => v !== null)
-                    .map(
-                      ([k, v]) => html`<tr>
-                        <td><code>${k}</code></td>
-                        <td class="num">${num(v)}</td>
-                        <td>${o.fact_units?.[k] ?? ''}</td>
-                      </tr>`,
-                    )}
-                </tbody>
-              </table>
-            </div>
-          </div>
-        </div>
+        <h3 style="margin-block-start:12px">${t('appeal.timeline')}</h3>
+        <${Timeline} order=${o.order} events=${o.timeline ?? []} compact=${true} />
+        <details style="margin-block-start:12px">
+          <summary>${t('order.facts')}</summary>
+          <${Facts} facts=${o.facts} units=${o.fact_units} />
+        </details>
       `}
     <//>
   </section>`;
@@ -451,7 +343,8 @@ function AppealBody({ data, me, reload, notice, setNotice }) {
       </section>
       <section class="card" aria-labelledby="decision-h">
         <h2 id="decision-h">${t('appeal.decision')}</h2>
-        ${d ? html`<${DecisionView} d=${d} />` : html`<p class="muted"><code>${a.decision}</code></p>`}
+        ${d ? html`<p><strong>${t('order.consequence')}:</strong> ${consequenceText(d)}</p>` : null}
+        <${Decision} id=${a.decision} summary=${{ incident: a.incident, party: a.liable, rule: a.rule, rider: a.rider }} />
       </section>
     </div>
     <${OrderBox} id=${a.order} />
