@@ -554,9 +554,12 @@ static void test_show_records_view(void **state) {
     assert_int_equal(views, 1);
     fc_arena_free(arena);
     fc_store_close(s);
-    /* Those it is not for. */
+    /* Those it is not for: to another rider it is as if it did not exist. */
     fc_test_get_as(x->w, x->w->other_rider, path, "", &r);
-    assert_refused(&r, 404, "not_found", NULL);
+    assert_refused(&r, 404, "not_found", "no such appeal");
+    fc_test_resp_free(&r);
+    fc_test_get_as(x->w, x->w->other_rider, "/v1/appeals/apl-000000000000000000000000", "", &r);
+    assert_refused(&r, 404, "not_found", "no such appeal");
     fc_test_resp_free(&r);
     fc_test_get_as(x->w, x->w->merchant, path, "", &r);
     assert_refused(&r, 404, "not_found", NULL);

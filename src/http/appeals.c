@@ -16,10 +16,10 @@
  *             for it (404), and it may never decide (403 on its own items);
  *   analyst   refused (403): appeals are not in its part of the rules table.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
 #include <time.h>
 
 #include "http/http_internal.h"
@@ -85,18 +85,17 @@ static int principal_has_country(const fc_principal *p) {
     return 0;
 }
 
-/* Whether the place-scoped principal p may decide (and so read) the items
- * of `city`, whose country is `country` (NULL: look it up). *allowed gets
- * 1 or 0; FC_OK, or the store's error. */
-static int place_allowed(fc_hreq *q, places *pl, const char *country, const char *city,
-                         int *allowed, fc_err *err) {
-    fc_auth_resource res = {country, city, NULL, NULL};
+/* Whether the place-scoped caller may decide (and so read) the items of
+ * `city`: a city entry of its scope names it, or a country entry names its
+ * country. *allowed gets 1 or 0; FC_OK, or the store's error. */
+static int place_allowed(fc_hreq *q, places *pl, const char *city, int *allowed, fc_err *err) {
+    fc_auth_resource res = {NULL, city, NULL, NULL};
     *allowed = fc_auth_allows(q->p, FC_AUTH_DECIDE_APPEAL, &res);
-    if (*allowed || country != NULL || !principal_has_country(q->p)) {
+    if (*allowed || !principal_has_country(q->p)) {
         return FC_OK;
     }
     if (!pl->loaded) {
-        pl->ref = fc_ref_new();
+        pl->ref = pl->ref != NULL ? pl->ref : fc_ref_new();
         if (pl->ref == NULL) {
             return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         }
@@ -416,8 +415,12 @@ static int item_for(fc_hreq *q, int decide, fc_appeal *a, enum MHD_Result *sent)
     char country[4] = "";
     fc_err err;
     fc_err_clear(&err);
-    if (item_and_country(q, q->arg[0], a, country, &err) != FC_OK) {
-        *sent = fc__http_send_err(q, &err);
+    int rc = item_and_country(q, q->arg[0], a, country, &err);
+    if (rc != FC_OK) {
+        /* the same words as for another's item: ids cannot be probed */
+        *sent = rc == FC_ENOTFOUND ? fc__http_send_error(q, MHD_HTTP_NOT_FOUND, FC_HTTP_ENOT_FOUND,
+                                                         "no such appeal")
+                                   : fc__http_send_err(q, &err);
         return -1;
     }
     const char *msg = NULL;
@@ -554,7 +557,7 @@ enum MHD_Result fc__http_get_appeals(fc_hreq *q) {
     json_t *arr = NULL;
     int allowed = 1;
     if (p->role == FC_ROLE_REVIEWER && aq.city != NULL) {
-        if (place_allowed(q, &pl, NULL, aq.city, &allowed, &err) != FC_OK) {
+        if (place_allowed(q, &pl, aq.city, &allowed, &err) != FC_OK) {
             ok = fc__http_send_err(q, &err);
             goto out;
         }
@@ -585,7 +588,7 @@ enum MHD_Result fc__http_get_appeals(fc_hreq *q) {
             continue;
         }
         if (p->role == FC_ROLE_REVIEWER) {
-            if (place_allowed(q, &pl, NULL, a->city, &allowed, &err) != FC_OK) {
+            if (place_allowed(q, &pl, a->city, &allowed, &err) != FC_OK) {
                 ok = fc__http_send_err(q, &err);
                 goto out;
             }
