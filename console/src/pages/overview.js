@@ -132,10 +132,13 @@ function Body({ from, to }) {
   const p = byCity(prev.data.rows);
   const cities = Object.keys(c).sort((a, b) => (c[a].on_time_rate ?? 101) - (c[b].on_time_rate ?? 101));
   if (cities.length === 0) return html`<p class="notice">${t('overview.no_data')}</p>`;
-  // Low: the lowest city, and any city 1 point or more under the median.
+  // Low: the lowest city, and any city 1 point or more under the median (none
+  // when there is a single city: nothing to compare with).
   const rates = cities.map((x) => c[x].on_time_rate).filter((v) => v != null);
   const median = rates.length ? rates[Math.floor(rates.length / 2)] : null;
-  const low = new Set(cities.filter((x, i) => i === 0 || (median != null && c[x].on_time_rate <= median - 1)));
+  const low = new Set(
+    cities.length < 2 ? [] : cities.filter((x, i) => i === 0 || (median != null && c[x].on_time_rate <= median - 1)),
+  );
   return html`
     <p class="muted" data-from=${from} data-to=${to}>
       ${t('overview.period', { from: ltr(from), to: ltr(to), pfrom: ltr(pfrom), pto: ltr(pto) })}
