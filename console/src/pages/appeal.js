@@ -295,7 +295,7 @@ function AppealBody({ data, me, reload, notice, setNotice }) {
     reload();
   };
   return html`<div class="page-head">
-      <h1>${t('appeal.title', { kind: t(`appeal.kind.${a.kind}`), id: a.id })}</h1>
+      <h1 style="overflow-wrap:anywhere">${t('appeal.title', { kind: t(`appeal.kind.${a.kind}`), id: a.id })}</h1>
       <${StateBadge} state=${a.state} />
       ${a.state === 'pending' || a.breached ? html`<${TimeLeft} item=${a} now=${now} />` : null}
     </div>
@@ -327,7 +327,7 @@ function AppealBody({ data, me, reload, notice, setNotice }) {
       ${a.reason ? html`<p><strong>${t('appeal.decided')}:</strong> <span dir="auto">${a.reason}</span></p>` : null}
     </section>
     <div class="grid2">
-      <section class="card" aria-labelledby="statement-h">
+      <section class="card" style="min-inline-size:0" aria-labelledby="statement-h">
         <h2 id="statement-h">${t('appeal.statement')}</h2>
         ${a.statement ? html`<blockquote class="statement" dir="auto" style="margin:0;white-space:pre-wrap">${a.statement}</blockquote>` : html`<p class="muted">${t('appeal.no_statement')}</p>`}
         <h3 style="margin-block-start:12px">${t('appeal.items')}</h3>
@@ -341,7 +341,7 @@ function AppealBody({ data, me, reload, notice, setNotice }) {
                 : html`<p class="muted">${t('appeal.not_reviewer')}</p>`}`
           : null}
       </section>
-      <section class="card" aria-labelledby="decision-h">
+      <section class="card" style="min-inline-size:0" aria-labelledby="decision-h">
         <h2 id="decision-h">${t('appeal.decision')}</h2>
         ${d ? html`<p><strong>${t('order.consequence')}:</strong> ${consequenceText(d)}</p>` : null}
         <${Decision} id=${a.decision} summary=${{ incident: a.incident, party: a.liable, rule: a.rule, rider: a.rider }} />

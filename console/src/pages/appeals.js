@@ -15,6 +15,7 @@ addStrings({
   en: {
     'appeals.title': 'Appeals queue',
     'appeals.help': 'Pending items of your places, the nearest deadline first. Open one to read the evidence and decide.',
+    'appeals.pending_h': 'Pending',
     'appeals.pending': 'Pending ({n})',
     'appeals.pending_more': 'Pending (first {n})',
     'appeals.decided': 'Decided',
@@ -53,6 +54,7 @@ addStrings({
   ar: {
     'appeals.title': 'قائمة الاعتراضات',
     'appeals.help': 'البنود المعلّقة في نطاقك، الأقرب موعدًا أولًا. افتح بندًا لقراءة الأدلة واتخاذ القرار.',
+    'appeals.pending_h': 'معلّقة',
     'appeals.pending': 'معلّقة ({n})',
     'appeals.pending_more': 'معلّقة (أول {n})',
     'appeals.decided': 'تم البت فيها',
@@ -301,7 +303,9 @@ export default function Appeals({ query }) {
         : null}
     </form>
     <section class="card" id="pending" aria-labelledby="pending-h">
-      <h2 id="pending-h">${t(pending.next ? 'appeals.pending_more' : 'appeals.pending', { n })}</h2>
+      <h2 id="pending-h">
+        ${pending.items === null ? t('appeals.pending_h') : t(pending.next ? 'appeals.pending_more' : 'appeals.pending', { n })}
+      </h2>
       <${PageList} res=${pending} cols=${appealCols(now, { city: !f.city })} empty=${t('appeals.none_pending')} />
     </section>
     <section class="card" id="decided" aria-labelledby="decided-h">
