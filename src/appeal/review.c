@@ -547,8 +547,6 @@ out:
     return rc;
 }
 
-static fc_str body_text(fc_str body, const char *pat);
-
 /* The decision of the same order that supersedes `id`, if any, into by. */
 int fc_appeal_file(fc_store *s, const fc_policy_pack *pk, const fc_appeal_filing *f, int64_t now,
                    const char *actor, fc_appeal *out, fc_err *err) {
@@ -703,7 +701,7 @@ static const char *body_find(fc_str body, const char *pat) {
     return NULL;
 }
 
-static fc_str body_text(fc_str body, const char *pat) {
+fc_str fc__appeal_body_text(fc_str body, const char *pat) {
     const char *at = body_find(body, pat);
     if (at == NULL) {
         return FC_STR_NULL;
@@ -723,7 +721,7 @@ static int withdrawn_review_cb(void *ud, const fc_case_entry *e) {
 
 static int needs_review_cb(void *ud, const fc_case_entry *e) {
     review_scan *r = ud;
-    fc_str sup = body_text(e->body, "\"supersedes\":\"");
+    fc_str sup = fc__appeal_body_text(e->body, "\"supersedes\":\"");
     if (sup.n > 0 && fc_dict_intern(r->superseded, sup) < 0) {
         return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
     }
