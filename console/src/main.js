@@ -130,9 +130,10 @@ function App() {
   let body;
   const needLogin = loc.path !== 'login' && !getToken();
   if (needLogin) {
-    const next = loc.path ? `#/login?next=${encodeURIComponent(location.hash.slice(1))}` : '#/login';
+    const q = loc.query.toString();
+    const next = loc.path ? `#/login?next=${encodeURIComponent(`/${loc.path}${q ? `?${q}` : ''}`)}` : '#/login';
     setTimeout(() => {
-      location.hash = next;
+      if (!location.hash.startsWith('#/login')) location.hash = next; // a refused token redirected already
     }, 0);
     body = html`<${Loading} />`;
   } else if (loc.path === '') {
