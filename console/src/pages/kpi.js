@@ -45,7 +45,8 @@ function writeState(s) {
 }
 
 // The decisions of one row's slice: its city, rider or merchant, the
-// view's city filter when the row has no city, and the period.
+// view's city filter when the row has no city, and its date when it has one,
+// else the view's period.
 function decisionsHref(row, s) {
   const q = new URLSearchParams();
   for (const d of ['city', 'rider', 'merchant']) {
@@ -55,8 +56,13 @@ function decisionsHref(row, s) {
     const w = s.where.find((x) => x.startsWith('city=') && !x.includes(','));
     if (w) q.set('city', w.slice(5));
   }
-  if (s.from) q.set('from', s.from);
-  if (s.to) q.set('to', s.to);
+  if (row.date) {
+    q.set('from', row.date);
+    q.set('to', row.date);
+  } else {
+    if (s.from) q.set('from', s.from);
+    if (s.to) q.set('to', s.to);
+  }
   return `#/decisions?${q}`;
 }
 
@@ -158,7 +164,8 @@ function Results({ s, data, go }) {
     ...(hasCurrency ? [{ key: 'currency', label: t('kpi.currency') }] : []),
     ...kpis.map((k) => ({ key: k, label: kpiLabel(k), num: true, render: (r) => fmtKpi(k, r[k], r.currency) })),
   ];
-  const linkable = by.some((d) => d === 'city' || d === 'rider' || d === 'merchant');
+  const oneCity = s.where.some((w) => w.startsWith('city=') && !w.includes(','));
+  const linkable = oneCity || by.some((d) => d === 'city' || d === 'rider' || d === 'merchant');
   const shown = linkable
     ? [...cols, { key: '_dec', label: t('kpi.decisions'), nosort: true, render: (r) => html`<a href=${decisionsHref(r, s)}>${t('kpi.decisions')} ${fwd()}</a>` }]
     : cols;
