@@ -150,6 +150,8 @@ const strings = {
     'field.late_min': 'Late (min)',
     'field.on_time': 'On time',
     'change.up': 'up',
+    'unit.min': 'min',
+    'unit.pp': 'pp',
     'change.down': 'down',
   },
   ar: {
@@ -293,6 +295,8 @@ const strings = {
     'field.late_min': 'التأخير (دقيقة)',
     'field.on_time': 'في الوقت',
     'change.up': 'ارتفاع',
+    'unit.min': 'دقيقة',
+    'unit.pp': 'نقطة',
     'change.down': 'انخفاض',
   },
 };

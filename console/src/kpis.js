@@ -94,7 +94,7 @@ export function fmtKpi(name, v, currency) {
     case 'rate':
       return `${nf(1).format(v)}%`;
     case 'minutes':
-      return `${nf(1).format(v)} min`;
+      return `${nf(1).format(v)} ${t('unit.min')}`;
     case 'money':
       return currency && currency !== 'mixed' ? `${nf(2).format(v)} ${currency}` : nf(2).format(v);
     case 'score':
@@ -121,10 +121,10 @@ export function kpiChange(name, cur, prev) {
   let text;
   let size;
   if (def.unit === 'rate') {
-    text = `${nf(1).format(delta)} pp`;
+    text = `${nf(1).format(delta)} ${t('unit.pp')}`;
     size = Math.abs(delta) >= 0.05 ? delta : 0;
   } else if (def.unit === 'minutes' || def.unit === 'score') {
-    text = def.unit === 'minutes' ? `${nf(1).format(delta)} min` : nf(0).format(delta);
+    text = def.unit === 'minutes' ? `${nf(1).format(delta)} ${t('unit.min')}` : nf(0).format(delta);
     size = Math.abs(delta) >= 0.05 ? delta : 0;
   } else {
     const rel = prev !== 0 ? (delta / prev) * 100 : 0;

@@ -230,6 +230,13 @@ function usePages(path) {
   return { ...st, more };
 }
 
+// A click anywhere on a row opens its item (the id's link), as the link does.
+export function openRow(e) {
+  if (e.target.closest('a, button, input, select')) return;
+  const a = e.target.closest('tr')?.querySelector('a[href^="#/appeals/"]');
+  if (a) location.hash = a.getAttribute('href');
+}
+
 function PageList({ res, cols, empty }) {
   if (res.error) return html`<${ErrorBox} error=${res.error} />`;
   if (res.items === null) return html`<${Loading} />`;
@@ -306,7 +313,9 @@ export default function Appeals({ query }) {
       <h2 id="pending-h">
         ${pending.items === null ? t('appeals.pending_h') : t(pending.next ? 'appeals.pending_more' : 'appeals.pending', { n })}
       </h2>
-      <${PageList} res=${pending} cols=${appealCols(now, { city: !f.city })} empty=${t('appeals.none_pending')} />
+      <div onClick=${openRow}>
+        <${PageList} res=${pending} cols=${appealCols(now, { city: !f.city })} empty=${t('appeals.none_pending')} />
+      </div>
     </section>
     <section class="card" id="decided" aria-labelledby="decided-h">
       <h2 id="decided-h">${t('appeals.decided')}</h2>
@@ -314,11 +323,13 @@ export default function Appeals({ query }) {
         ? html`<${ErrorBox} error=${decided.error} />`
         : decided.items === null
           ? html`<${Loading} />`
-          : html`<${Table}
-              cols=${appealCols(now, { decided: true, city: !f.city })}
-              rows=${decided.items}
-              empty=${t('appeals.none_decided')}
-            />`}
+          : html`<div onClick=${openRow}>
+              <${Table}
+                cols=${appealCols(now, { decided: true, city: !f.city })}
+                rows=${decided.items}
+                empty=${t('appeals.none_decided')}
+              />
+            </div>`}
     </section>
   </section>`;
 }

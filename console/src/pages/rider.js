@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useApi } from '../api.js';
 import { addStrings, t } from '../i18n.js';
 import { Async, DefList, fmtNum, fmtTime, html, orderLink, Table } from '../ui.js';
-import { appealCols } from './appeals.js';
+import { appealCols, openRow } from './appeals.js';
 
 addStrings({
   en: {
@@ -114,7 +114,9 @@ function RiderBody({ data }) {
     </section>
     <section class="card" aria-labelledby="rapl-h">
       <h2 id="rapl-h">${t('rider.appeals')}</h2>
-      <${Table} cols=${appealCols(now, { brief: true })} rows=${appeals} empty=${t('rider.no_appeals')} />
+      <div onClick=${openRow}>
+        <${Table} cols=${appealCols(now, { brief: true })} rows=${appeals} empty=${t('rider.no_appeals')} />
+      </div>
       ${s.appeals > appeals.length ? html`<p class="muted small">${t('rider.first', { n: appeals.length })}</p>` : null}
     </section>`;
 }
