@@ -62,13 +62,16 @@ struct fc_http {
     char *openapi; /* the OpenAPI document read at start; NULL when unreadable */
     size_t openapi_len;
     char openapi_err[600];
-    fc_policy_pack *pack;      /* loaded at start; read-only */
-    pthread_mutex_t kpi_mu;    /* guards kpi below and the tables' reference counts */
-    struct fc__kpi_table *kpi; /* kpi.c: the current fact table (fc__http_kpi_acquire) */
-    uint64_t store_gen;        /* __atomic: bumped after every write the KPIs may see */
-    int kpi_loading;           /* under kpi_mu: a request is loading a newer table */
-    int64_t kpi_last_load_ns;  /* under kpi_mu: when the last load began (monotonic) */
-    pthread_mutex_t events_mu; /* events.c: one writer of events at a time */
+    fc_policy_pack *pack;           /* loaded at start; read-only */
+    pthread_mutex_t kpi_mu;         /* guards kpi below and the tables' reference counts */
+    struct fc__kpi_table *kpi;      /* kpi.c: the current fact table (fc__http_kpi_acquire) */
+    uint64_t store_gen;             /* __atomic: bumped after every write the KPIs may see */
+    int kpi_loading;                /* under kpi_mu: a request is loading a newer table */
+    int64_t kpi_last_load_ns;       /* under kpi_mu: when the last load began (monotonic) */
+    pthread_mutex_t events_mu;      /* events.c: one writer of events at a time */
+    int events_stopping;            /* under events_mu: fc_http_stop began; store no more */
+    pthread_mutex_t tok_mu;         /* guards tok_cache */
+    struct fc__http_tok *tok_cache; /* server.c: tokens checked in the last second */
 };
 
 /* One request: made by the URI callback, freed when MHD says it completed. */

@@ -110,8 +110,45 @@ static size_t route_of(const char *method, const char *url, char args[][FC_HTTP_
 }
 
 /* ---------------------------------------------------------------------------
- * Authentication.
+ * Authentication. A token found valid is remembered for TOK_TTL_NS, so a
+ * busy client costs one store lookup a second, not one per request; a
+ * revoked token is refused at most that long after its revocation.
  */
+
+#define TOK_SLOTS  64
+#define TOK_TTL_NS 1000000000LL
+
+typedef struct fc__http_tok {
+    uint8_t hash[FC_AUTH_HASH_BYTES];
+    int64_t until_ns; /* monotonic; 0: empty */
+    fc_principal p;
+    fc_token t;
+} fc__http_tok;
+
+/* Whether the token of hash is remembered and still fresh: *p and *t. */
+static int tok_cached(fc_http *h, const uint8_t *hash, fc_principal *p, fc_token *t) {
+    fc__http_tok *e = &h->tok_cache[hash[0] % TOK_SLOTS];
+    int hit = 0;
+    pthread_mutex_lock(&h->tok_mu);
+    if (e->until_ns > now_ns() && memcmp(e->hash, hash, FC_AUTH_HASH_BYTES) == 0) {
+        *p = e->p;
+        *t = e->t;
+        hit = 1;
+    }
+    pthread_mutex_unlock(&h->tok_mu);
+    return hit;
+}
+
+static void tok_remember(fc_http *h, const uint8_t *hash, const fc_principal *p,
+                         const fc_token *t) {
+    fc__http_tok *e = &h->tok_cache[hash[0] % TOK_SLOTS];
+    pthread_mutex_lock(&h->tok_mu);
+    memcpy(e->hash, hash, FC_AUTH_HASH_BYTES);
+    e->p = *p;
+    e->t = *t;
+    e->until_ns = now_ns() + TOK_TTL_NS;
+    pthread_mutex_unlock(&h->tok_mu);
+}
 
 /* The caller of a request that needs a token: FC_OK with q->s, *p and *t
  * filled, or a response queued (401, or 503 when the store fails) and *sent
@@ -144,6 +181,11 @@ static int authenticate(fc_hreq *q, fc_principal *p, fc_token *t, enum MHD_Resul
     fc_err err;
     fc_err_clear(&err);
     q->s = fc__http_store(q->h, &err);
+    uint8_t hash[FC_AUTH_HASH_BYTES];
+    int hashed = q->s != NULL && fc_auth_token_hash(tok, n, hash) == FC_OK;
+    if (hashed && tok_cached(q->h, hash, p, t)) {
+        return FC_OK;
+    }
     int ok = 0;
     if (q->s == NULL ||
         fc_auth_check_token(q->s, tok, n, (int64_t)time(NULL), p, t, &ok, &err) != FC_OK) {
@@ -155,6 +197,9 @@ static int authenticate(fc_hreq *q, fc_principal *p, fc_token *t, enum MHD_Resul
     if (!ok) {
         *sent = fc__http_send_unauthorized(q, 1, "unknown or revoked token");
         return FC_EINVAL;
+    }
+    if (hashed) {
+        tok_remember(q->h, hash, p, t);
     }
     return FC_OK;
 }
@@ -348,8 +393,10 @@ static void free_server(fc_http *h) {
         pthread_mutex_destroy(&h->mu);
         pthread_mutex_destroy(&h->kpi_mu);
         pthread_mutex_destroy(&h->events_mu);
+        pthread_mutex_destroy(&h->tok_mu);
     }
     fc__http_kpi_free(h);
+    fc_free(h->tok_cache);
     fc_policy_pack_free(h->pack);
     free(h->openapi);
     fc_free(h->db_path);
@@ -373,8 +420,9 @@ int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err) {
     h->o.max_connections = h->o.max_connections != 0 ? h->o.max_connections : 1024;
     h->o.stop_grace_ms = h->o.stop_grace_ms != 0 ? h->o.stop_grace_ms : 10000;
     h->db_path = fc_strdup(o->db_path != NULL ? o->db_path : "fulcrum.db");
+    h->tok_cache = fc_calloc(TOK_SLOTS, sizeof *h->tok_cache);
     int rc = FC_OK;
-    if (h->db_path == NULL) {
+    if (h->db_path == NULL || h->tok_cache == NULL) {
         rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
@@ -394,6 +442,7 @@ int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err) {
     pthread_mutex_init(&h->mu, NULL);
     pthread_mutex_init(&h->kpi_mu, NULL);
     pthread_mutex_init(&h->events_mu, NULL);
+    pthread_mutex_init(&h->tok_mu, NULL);
     h->key_made = 1;
     read_openapi(h);
     const char *pdir = o->policy_dir != NULL ? o->policy_dir : fc_policy_dir();
@@ -477,11 +526,21 @@ void fc_http_stop(fc_http *h) {
     if (lsock != MHD_INVALID_SOCKET) {
         close(lsock); /* new connections are refused from now on */
     }
-    for (unsigned waited_ms = 0; waited_ms < h->o.stop_grace_ms; waited_ms += 10) {
-        if (__atomic_load_n(&h->inflight, __ATOMIC_RELAXED) == 0) {
-            break;
+    unsigned waited_ms = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (; waited_ms < h->o.stop_grace_ms; waited_ms += 10) {
+            if (__atomic_load_n(&h->inflight, __ATOMIC_RELAXED) == 0) {
+                break;
+            }
+            usleep(10000);
         }
-        usleep(10000);
+        /* A request read just now (its connection accepted before the
+         * quiesce) may still start: from here on the events route stores
+         * nothing (events.c), and the second pass lets a batch that began
+         * before be answered, so no stored batch goes unanswered. */
+        pthread_mutex_lock(&h->events_mu);
+        h->events_stopping = 1;
+        pthread_mutex_unlock(&h->events_mu);
     }
     MHD_stop_daemon(h->d);
     free_server(h);
