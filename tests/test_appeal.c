@@ -214,6 +214,14 @@ typedef struct sums {
     int64_t points, amount, entries;
 } sums;
 
+/* Orders O1..O3 of riders R1..R3, each undeliverable after one call and 5
+ * minutes' wait, judged: their decisions into d1..d3. */
+static void three_judged(fixture *fx, char *d1, char *d2, char *d3) {
+    undeliverable_judged(fx, "O1", "R1", 1, 5, d1);
+    undeliverable_judged(fx, "O2", "R2", 1, 5, d2);
+    undeliverable_judged(fx, "O3", "R3", 1, 5, d3);
+}
+
 static int sum_cb(void *ud, const fc_case_entry *e) {
     sums *s = ud;
     fc_ledger_entry le;
@@ -669,9 +677,7 @@ static void test_queue_order_by_deadline(void **state) {
     fixture *fx = *state;
     fc_err err;
     char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX], d4[FC_CASE_ID_MAX];
-    undeliverable_judged(fx, "O1", "R1", 1, 5, d1);
-    undeliverable_judged(fx, "O2", "R2", 1, 5, d2);
-    undeliverable_judged(fx, "O3", "R3", 1, 5, d3);
+    three_judged(fx, d1, d2, d3);
     false_delivery(fx, "O4", "R4");
     judge_order(fx, "O4", d4);
     fc_appeal a1, a2, a3;
@@ -726,9 +732,7 @@ static void test_sla_breach(void **state) {
     fixture *fx = *state;
     fc_err err;
     char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX];
-    undeliverable_judged(fx, "O1", "R1", 1, 5, d1);
-    undeliverable_judged(fx, "O2", "R2", 1, 5, d2);
-    undeliverable_judged(fx, "O3", "R3", 1, 5, d3);
+    three_judged(fx, d1, d2, d3);
     fc_appeal a1, a2, a3;
     a1 = file_ok(fx, d1, "R1", NULL, 0, T0 + 3 * H);
     a2 = file_ok(fx, d2, "R2", NULL, 0, T0 + 3 * H);
@@ -1145,9 +1149,7 @@ static void test_queue_cmp_resumes_a_listing(void **state) {
     fixture *fx = *state;
     fc_err err;
     char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX];
-    undeliverable_judged(fx, "O1", "R1", 1, 5, d1);
-    undeliverable_judged(fx, "O2", "R2", 1, 5, d2);
-    undeliverable_judged(fx, "O3", "R3", 1, 5, d3);
+    three_judged(fx, d1, d2, d3);
     fc_appeal a3 = file_ok(fx, d3, "R3", NULL, 0, T0 + 7 * H);
     (void)file_ok(fx, d1, "R1", NULL, 0, T0 + 10 * H);
     (void)file_ok(fx, d2, "R2", NULL, 0, T0 + 4 * H);
