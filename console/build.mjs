@@ -1,8 +1,10 @@
 // Bundle the console into dist/: dist/index.html and dist/assets/ with
 // content-hashed names (main-HASH.js, main-HASH.css), which the server sends
-// as immutable. Usage: node build.mjs [--dev] (dev: no minification).
+// as immutable, each with a gzip copy (NAME.gz) the server sends to clients
+// that take gzip. Usage: node build.mjs [--dev] (dev: no minification).
 import * as esbuild from 'esbuild';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,6 +56,10 @@ ${css ? `<link rel="stylesheet" href="/assets/${css}">\n` : ''}<script type="mod
 </html>
 `;
 writeFileSync(join(dist, 'index.html'), index);
-for (const [out, meta] of Object.entries(result.metafile.outputs)) {
-  console.log(`${basename(out)}\t${meta.bytes} bytes`);
+const files = [join(dist, 'index.html'), ...Object.keys(result.metafile.outputs).map((o) => join(dist, 'assets', basename(o)))];
+for (const f of files) {
+  const raw = readFileSync(f);
+  const gz = gzipSync(raw, { level: 9 });
+  writeFileSync(`${f}.gz`, gz);
+  console.log(`${basename(f)}\t${raw.length} bytes, ${gz.length} gzipped`);
 }

@@ -1,8 +1,9 @@
 /*
  * The web console's static files (src/http/static.c) over a real server on
  * 127.0.0.1: a temporary console folder named by FULCRUM_CONSOLE, content
- * types, cache headers, 304 on a matching ETag, traversal refused, no token
- * needed, a rebuilt file served at once, 503 when the console is not built.
+ * types, cache headers, 304 on a matching ETag, the gzip copy to clients
+ * that take it, traversal refused, no token needed, a rebuilt file served at
+ * once, 503 when the console is not built.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -226,6 +227,54 @@ static void test_rebuilt_file_served_at_once(void **state) {
     assert_int_equal(fc_test_write(f->console, "index.html", INDEX_HTML, strlen(INDEX_HTML)), 0);
 }
 
+static void test_gzip_copy_when_taken(void **state) {
+    fx *f = *state;
+    char assets[600];
+    snprintf(assets, sizeof assets, "%s/assets", f->console);
+    /* the content of the copy does not matter to the server: a marker */
+    const char *gz = "GZIP-COPY-OF-MAIN";
+    assert_int_equal(fc_test_write(assets, "main-ABCD1234.js.gz", gz, strlen(gz)), 0);
+    char plain_tag[128];
+    etag_of(f, "/assets/main-ABCD1234.js", plain_tag, sizeof plain_tag);
+
+    fc_test_resp r;
+    get_with(f, "/assets/main-ABCD1234.js", "Accept-Encoding: br, gzip, deflate\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, gz);
+    assert_header(&r, "Content-Encoding", "gzip");
+    assert_header(&r, "Content-Type", "text/javascript; charset=utf-8");
+    assert_header(&r, "Vary", "Accept-Encoding");
+    assert_header(&r, "Cache-Control", "public, max-age=31536000, immutable");
+    char gz_tag[128];
+    header(&r, "ETag", gz_tag, sizeof gz_tag);
+    assert_string_not_equal(gz_tag, plain_tag); /* another representation, another tag */
+    fc_test_resp_free(&r);
+
+    char h[512];
+    snprintf(h, sizeof h, "Accept-Encoding: gzip\r\nIf-None-Match: %s\r\n", gz_tag);
+    get_with(f, "/assets/main-ABCD1234.js", h, &r);
+    assert_int_equal(r.status, 304);
+    fc_test_resp_free(&r);
+
+    /* refused (q=0) or not asked: the file itself */
+    get_with(f, "/assets/main-ABCD1234.js", "Accept-Encoding: gzip;q=0, identity\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, MAIN_JS);
+    assert_header(&r, "Content-Encoding", "");
+    assert_header(&r, "Vary", "Accept-Encoding");
+    fc_test_resp_free(&r);
+    fc_test_get(f->port, "/assets/main-ABCD1234.js", &r);
+    assert_string_equal(r.body, MAIN_JS);
+    fc_test_resp_free(&r);
+
+    /* a file without a copy is sent as it is */
+    get_with(f, "/assets/plain.css", "Accept-Encoding: gzip\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, PLAIN_CSS);
+    assert_header(&r, "Content-Encoding", "");
+    fc_test_resp_free(&r);
+}
+
 static void test_traversal_refused(void **state) {
     fx *f = *state;
     const char *paths[] = {
@@ -304,6 +353,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_asset_content_types_and_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_etag_gives_304, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuilt_file_served_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_copy_when_taken, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traversal_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_console_is_503, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_not_allowed, setup, teardown),

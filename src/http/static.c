@@ -7,7 +7,9 @@
  * the server was built from. Files are opened at request time (a rebuilt
  * console is served without a restart) and sent with sendfile by MHD; the
  * ETag is the file's size, modification time and inode, so a 304 answer
- * reads no content. A missing index.html is 503 unavailable (the console is
+ * reads no content. When the client takes gzip and the build wrote a gzip
+ * copy next to the file (NAME.gz), the copy is sent with Content-Encoding:
+ * gzip (its own ETag). A missing index.html is 503 unavailable (the console is
  * not built); a path with a segment starting with '.', a byte outside
  * [A-Za-z0-9._/-] or anything but a regular file is 404.
  */
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,15 +136,40 @@ static int etag_matches(const char *inm, const char *etag) {
     return 0;
 }
 
-/* Queue resp with status and the headers every console file gets. */
+/* Whether the request's Accept-Encoding takes gzip (a "gzip" entry whose
+ * q is not 0; "*" is not taken as gzip). */
+static int accepts_gzip(fc_hreq *q) {
+    const char *ae =
+        MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    for (const char *p = ae; p != NULL && *p != '\0';) {
+        while (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+        }
+        size_t n = strcspn(p, ",");
+        if (n >= 4 && strncasecmp(p, "gzip", 4) == 0 && (n == 4 || p[4] == ';' || p[4] == ' ')) {
+            const char *qv = memchr(p, '=', n);
+            return qv == NULL || strtod(qv + 1, NULL) > 0.0;
+        }
+        p += n;
+    }
+    return 0;
+}
+
+/* Queue resp with status and the headers every console file gets (gz: the
+ * body is the file's gzip copy). */
 static enum MHD_Result queue(fc_hreq *q, unsigned status, struct MHD_Response *resp,
-                             const char *type, const char *etag, const char *cache, int page) {
+                             const char *type, const char *etag, const char *cache, int page,
+                             int gz) {
     if (resp == NULL) {
         return MHD_NO;
     }
     if (status == MHD_HTTP_OK) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     }
+    if (gz) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -188,6 +216,22 @@ static enum MHD_Result serve(fc_hreq *q, const char *rel, const char *cache, int
         return fc__http_send_errorf(q, MHD_HTTP_NOT_FOUND, FC_HTTP_ENOT_FOUND,
                                     "no console file %.300s", rel);
     }
+    /* The gzip copy the build writes next to the file (path.gz), when the
+     * client takes gzip. */
+    int gz = 0;
+    if (accepts_gzip(q) && (size_t)n + 3 < sizeof path) {
+        memcpy(path + n, ".gz", 4);
+        int gfd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat gst;
+        if (gfd >= 0 && fstat(gfd, &gst) == 0 && S_ISREG(gst.st_mode)) {
+            close(fd);
+            fd = gfd;
+            st = gst;
+            gz = 1;
+        } else if (gfd >= 0) {
+            close(gfd);
+        }
+    }
     char etag[80];
     snprintf(etag, sizeof etag, "\"%llx-%llx-%llx\"", (unsigned long long)st.st_size,
              (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
@@ -199,7 +243,7 @@ static enum MHD_Result serve(fc_hreq *q, const char *rel, const char *cache, int
         close(fd);
         return queue(q, MHD_HTTP_NOT_MODIFIED,
                      MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT), NULL, etag,
-                     cache, page);
+                     cache, page, gz);
     }
     /* MHD owns fd from here (closed when the response is destroyed). */
     struct MHD_Response *resp = MHD_create_response_from_fd((size_t)st.st_size, fd);
@@ -207,7 +251,7 @@ static enum MHD_Result serve(fc_hreq *q, const char *rel, const char *cache, int
         close(fd);
         return MHD_NO;
     }
-    return queue(q, MHD_HTTP_OK, resp, content_type(rel), etag, cache, page);
+    return queue(q, MHD_HTTP_OK, resp, content_type(rel), etag, cache, page, gz);
 }
 
 enum MHD_Result fc__http_get_console(fc_hreq *q) {
