@@ -246,7 +246,9 @@ test('an order page from the decisions of a city: the timeline against the promi
 test('decide an appeal as the reviewer: it leaves the pending queue and the API names the reviewer', async () => {
   const { ctx, page } = await signIn(world.tokens.reviewer, REVIEWER);
   await page.waitForURL(/#\/appeals$/); // a reviewer's home is the queue
-  await page.locator('#pending').getByRole('link', { name: world.appeal }).click();
+  // A click on the row (not only on the id's link) opens the item.
+  const row = page.locator('#pending tr', { has: page.getByRole('link', { name: world.appeal }) });
+  await row.locator('td').nth(1).click();
   await page.waitForURL(new RegExp(`#/appeals/${world.appeal}$`));
   await page.locator('.statement').getByText('kept me waiting').waitFor();
   await page.locator('.decision .explanation').waitFor();
