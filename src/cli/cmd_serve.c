@@ -11,7 +11,7 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: fulcrum serve [--db PATH] [--listen ADDR:PORT] [--threads N]\n"
-               "                     [--policies DIR]\n\n"
+               "                     [--policies DIR] [--body-limit BYTES]\n\n"
                "Serve the store over HTTP until SIGINT or SIGTERM, then stop gracefully:\n"
                "no new connections, requests in flight finish. The first line printed is\n"
                "the address listened on.\n\n"
@@ -22,6 +22,7 @@ static void usage(FILE *f) {
                "                       (default 2)\n"
                "  --policies DIR       the policy pack appeals are reviewed under (default:\n"
                "                       the shipped policies/)\n"
+               "  --body-limit BYTES   largest request body (default 1048576; larger: 413)\n"
                "  -h, --help           this help\n\n"
                "docs/api.md lists the routes.\n");
 }
@@ -58,8 +59,12 @@ int fc_cli_parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port
 
 int fc_cmd_serve(int argc, char **argv) {
     const char *db = NULL, *listen = "127.0.0.1:8080", *threads = NULL, *policies = NULL;
-    const fc_cli_optdef defs[] = {
-        {"--db", &db}, {"--listen", &listen}, {"--threads", &threads}, {"--policies", &policies}};
+    const char *body_limit = NULL;
+    const fc_cli_optdef defs[] = {{"--db", &db},
+                                  {"--listen", &listen},
+                                  {"--threads", &threads},
+                                  {"--policies", &policies},
+                                  {"--body-limit", &body_limit}};
     fc_out_format fmt;
     int st =
         fc_cli_parse_opts("serve", argc, argv, defs, sizeof defs / sizeof defs[0], usage, &fmt);
@@ -85,6 +90,16 @@ int fc_cmd_serve(int argc, char **argv) {
     }
     o.db_path = fc_cli_db_path(db);
     o.policy_dir = policies;
+    if (body_limit != NULL) {
+        int64_t n = 0;
+        if (fc_parse_i64(fc_str_c(body_limit), &n) != FC_OK || n < 1 || n > (1LL << 32)) {
+            fprintf(stderr,
+                    "fulcrum serve: --body-limit '%s' is not a number of bytes from 1 to %lld\n",
+                    body_limit, 1LL << 32);
+            return FC_EXIT_USAGE;
+        }
+        o.body_limit_bytes = (size_t)n;
+    }
 
     /* Block the stop signals before the workers start, so they inherit the
      * mask and only sigwait below receives them. */

@@ -478,6 +478,14 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
     int jrc = FC_OK;
 
     pthread_mutex_lock(&h->events_mu);
+    if (h->events_stopping) {
+        /* The server is stopping: its answer could be lost, so nothing is
+         * stored (the client retries elsewhere or later). */
+        pthread_mutex_unlock(&h->events_mu);
+        ok = fc__http_send_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, FC_HTTP_EUNAVAILABLE,
+                                 "the server is stopping: nothing was stored; retry");
+        goto out;
+    }
     rc = fc_ingest_buffer(q->s, source, b.input, b.input_len, &o, &log, &err);
     if (rc == FC_OK && judge) {
         jrc = judge_touched(q, &t, &judged, &jerr);
