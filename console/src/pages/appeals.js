@@ -129,6 +129,8 @@ export function TimeLeft({ item, now }) {
 }
 
 // The columns of a list of appeals (GET /v1/appeals items).
+const nowrap = (v) => html`<span style="white-space:nowrap">${v}</span>`;
+
 // brief: only what every list of appeals has (the rider page's).
 export function appealCols(now, { decided = false, city = true, brief = false } = {}) {
   if (brief) {
@@ -148,11 +150,12 @@ export function appealCols(now, { decided = false, city = true, brief = false } 
     ];
   }
   const cols = [
-    { key: 'id', label: t('col.appeal'), render: (r) => appealLink(r.id) },
+    { key: 'id', label: t('col.appeal'), render: (r) => nowrap(appealLink(r.id)) },
     { key: 'kind', label: t('col.kind'), render: (r) => t(`appeals.kind.${r.kind}`) },
-    { key: 'state', label: t('col.state'), render: (r) => html`<${StateBadge} state=${r.state} />` },
-    { key: 'order', label: t('col.order'), render: (r) => orderLink(r.order) },
+    { key: 'order', label: t('col.order'), render: (r) => nowrap(orderLink(r.order)) },
   ];
+  // Every pending item is pending: the state says something only once decided.
+  if (decided) cols.splice(2, 0, { key: 'state', label: t('col.state'), render: (r) => html`<${StateBadge} state=${r.state} />` });
   if (city) cols.push({ key: 'city', label: t('col.city') });
   cols.push(
     { key: 'incident', label: t('col.incident'), render: (r) => r.incident ?? '–' },
@@ -162,13 +165,12 @@ export function appealCols(now, { decided = false, city = true, brief = false } 
       label: t('col.appellant'),
       render: (r) => (r.appellant ? `${r.appellant}${r.appellant_id ? ` ${r.appellant_id}` : ''}` : '–'),
     },
-    { key: 'filed_at', label: t('col.filed_at'), render: (r) => fmtTime(r.filed_at) },
-    { key: 'due_at', label: t('col.due_at'), render: (r) => fmtTime(r.due_at) },
+    { key: 'due_at', label: t('col.due_at'), render: (r) => nowrap(fmtTime(r.due_at)) },
   );
   if (decided) {
     cols.push(
       { key: 'decided_by', label: t('col.decided_by'), render: (r) => r.decided_by || '–' },
-      { key: 'decided_at', label: t('col.decided_at'), render: (r) => fmtTime(r.decided_at) },
+      { key: 'decided_at', label: t('col.decided_at'), render: (r) => nowrap(fmtTime(r.decided_at)) },
       {
         key: 'breached',
         label: t('col.sla'),
@@ -180,7 +182,7 @@ export function appealCols(now, { decided = false, city = true, brief = false } 
       key: 'time_left',
       label: t('col.time_left'),
       sortValue: (r) => toMs(r.due_at),
-      render: (r) => html`<${TimeLeft} item=${r} now=${now} />`,
+      render: (r) => nowrap(html`<${TimeLeft} item=${r} now=${now} />`),
     });
   }
   return cols;
