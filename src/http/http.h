@@ -12,8 +12,14 @@
  * GET /openapi.json serves the OpenAPI document read once at start from
  * $FULCRUM_OPENAPI, or else docs/openapi.json of the source tree (503 when
  * it could not be read). GET /v1/kpi answers from a fact table loaded from
- * the store on the first KPI request and kept until fc_http_stop: a store
- * changed after that is not seen until the server restarts. Every error is a JSON body
+ * the store on the first KPI request; POST /v1/events bumps a generation
+ * after each batch that stored something, and the next KPI request after a
+ * bump loads a new table, at most once a second (others meanwhile answer
+ * from the current one; a replaced table is reference counted and freed by
+ * its last reader). POST /v1/events batches are written one at a time (the
+ * store has one writer); once fc_http_stop has begun, a batch that arrives
+ * stores nothing (503), and one being stored is answered before the stop
+ * completes. Every error is a JSON body
  * {"error":{"code":"...","message":"..."}} whose code is one of the stable
  * FC_HTTP_E* names below.
  *
