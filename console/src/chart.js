@@ -2,13 +2,15 @@
 // hours...): labels[i] is the label of x = i. series = [{label, values}]
 // with values aligned on labels (null for a gap). kind "line" or "bar"
 // (bars for one series; several series are drawn as lines with points).
+// connect false: points only, no lines (for x values without an order, such
+// as cities).
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { html } from './ui.js';
 
 const COLORS = ['#1f5fbf', '#d9480f', '#2b8a3e', '#862e9c', '#e67700', '#0b7285', '#c2255c', '#5c940d'];
 
-export function Chart({ labels, series, kind = 'line', height = 220, fmt, title }) {
+export function Chart({ labels, series, kind = 'line', height = 220, fmt, title, connect = true }) {
   const box = useRef(null);
   useEffect(() => {
     const el = box.current;
@@ -46,8 +48,8 @@ export function Chart({ labels, series, kind = 'line', height = 220, fmt, title 
           stroke: COLORS[i % COLORS.length],
           fill: bars ? `${COLORS[i % COLORS.length]}cc` : undefined,
           width: bars ? 0 : 2,
-          points: { show: !bars, size: 5 },
-          paths: bars ? uPlot.paths.bars({ size: [0.6, 60] }) : undefined,
+          points: { show: !bars, size: connect ? 5 : 9, fill: connect ? '#fff' : COLORS[i % COLORS.length] },
+          paths: bars ? uPlot.paths.bars({ size: [0.6, 60] }) : connect ? undefined : () => null,
           value: (u, v) => (v === null || v === undefined ? '–' : fmt ? fmt(v) : v),
           spanGaps: false,
         })),
@@ -60,6 +62,6 @@ export function Chart({ labels, series, kind = 'line', height = 220, fmt, title 
       ro.disconnect();
       plot.destroy();
     };
-  }, [JSON.stringify(labels), JSON.stringify(series), kind, height, title]);
+  }, [JSON.stringify(labels), JSON.stringify(series), kind, height, title, connect]);
   return html`<div class="chart" ref=${box}></div>`;
 }

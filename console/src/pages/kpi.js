@@ -11,6 +11,8 @@ import { Async, csvField, download, fwd, html, sortRows, Table } from '../ui.js'
 
 const DEFAULT_KPIS = ['orders', 'on_time_rate', 'late_rate', 'cancel_rate', 'complaint_rate', 'csat'];
 const MAX_SERIES = 8;
+// Dimensions whose values follow an order: their lines join the points.
+const ORDERED = ['date', 'hour', 'weekday', 'daypart'];
 
 // The view's state from the hash query.
 export function readState(query) {
@@ -67,6 +69,8 @@ function decisionsHref(row, s) {
 }
 
 function Controls({ s, go }) {
+  // The cities of the caller's places, offered in the filter inputs.
+  const cities = useApi(url('/v1/kpi', { by: 'city', kpi: 'orders' })).data?.rows.map((r) => r.city) ?? [];
   const setKpi = (name, on) => {
     const kpis = on ? KPIS.map((k) => k.name).filter((k) => k === name || s.kpis.includes(k)) : s.kpis.filter((k) => k !== name);
     if (kpis.length) go({ ...s, kpis });
@@ -87,6 +91,7 @@ function Controls({ s, go }) {
     ${DIMS.map((d) => html`<option value=${d} selected=${d === cur}>${dimLabel(d)}</option>`)}
   `;
   return html`<form class="controls card" onSubmit=${(e) => e.preventDefault()}>
+    <datalist id="kpi-cities">${cities.map((c) => html`<option value=${c} />`)}</datalist>
     <details class="kpi-box" open=${window.matchMedia('(min-width: 721px)').matches}>
       <summary>${t('kpi.kpis')} (${s.kpis.length})</summary>
       <div class="kpi-picks">
@@ -129,6 +134,7 @@ function Controls({ s, go }) {
           <input
             type="text"
             dir="ltr"
+            list=${dim === 'city' ? 'kpi-cities' : undefined}
             value=${vals}
             placeholder=${t('kpi.values')}
             aria-label=${t('kpi.values')}
@@ -139,7 +145,7 @@ function Controls({ s, go }) {
       })}
       <div class="filter-row">
         <select id="new-dim" aria-label=${t('kpi.where')}>${dimOptions('city', false)}</select>
-        <input id="new-vals" type="text" dir="ltr" placeholder=${t('kpi.values')} aria-label=${t('kpi.values')} />
+        <input id="new-vals" type="text" dir="ltr" list="kpi-cities" placeholder=${t('kpi.values')} aria-label=${t('kpi.values')} />
         <button
           type="button"
           onClick=${() => {
@@ -208,6 +214,7 @@ function Results({ s, data, go }) {
         labels=${xs}
         series=${series}
         kind=${s.chart}
+        connect=${ORDERED.includes(by[0])}
         height=${260}
         fmt=${(v) => fmtKpi(s.ck, v, money)}
       />
