@@ -694,8 +694,10 @@ int fc_adj_run_orders(fc_store *s, const fc_adj_opts *o, const fc_str *orders, s
         for (uint32_t i = 0; i < distinct && rc == FC_OK; i++) {
             fc_str order = fc_dict_get(r->only, i);
             rc = fc_scan_order_one(s, &so, order, NULL, 0, note_rider, r, err);
-            if (rc == FC_ENOTFOUND) {
-                rc = FC_OK; /* unknown orders are skipped */
+            if (rc == FC_ENOTFOUND || rc == FC_EINVAL) {
+                /* unknown orders are skipped, and so are orders whose
+                 * creation has not arrived yet (nothing to judge) */
+                rc = FC_OK;
             }
             if (rc == FC_OK) {
                 rc = map_load(s, &r->map, order, FC_STR_NULL, o->city, err);
