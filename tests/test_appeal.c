@@ -1178,6 +1178,48 @@ static void test_queue_cmp_resumes_a_listing(void **state) {
     fc_free(list);
 }
 
+/* A pending item whose decision was withdrawn is moot, in a listing (one
+ * read of the withdrawals for every item) as when read alone. */
+static void test_withdrawn_decision_moot_in_listing(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX];
+    three_judged(fx, d1, d2, d3);
+    fc_appeal a1 = file_ok(fx, d1, "R1", NULL, 0, T0 + 5 * H);
+    fc_appeal a2 = file_ok(fx, d2, "R2", NULL, 0, T0 + 5 * H);
+    assert_int_equal(a1.state, FC_APPEAL_PENDING);
+    char wdr[FC_CASE_ID_MAX];
+    fc_case_withdrawal_id(d1, wdr);
+    fc_case_entry e;
+    memset(&e, 0, sizeof e);
+    e.id = fc_str_c(wdr);
+    e.type = FC_CASE_DECISION_WITHDRAWN;
+    e.ts = T0 + 6 * H;
+    e.order = fc_str_c("O1");
+    e.decision = fc_str_c(d1);
+    e.city = fc_str_c(a1.city);
+    e.rider = fc_str_c("R1");
+    e.actor = fc_str_c("judge");
+    e.body = fc_str_c("{\"reason\":\"the order no longer has the incident\"}");
+    assert_int_equal(fc_store_case_append(fx->s, &e, -1, NULL, NULL, &err), FC_OK);
+    fc_appeal *list = NULL;
+    size_t n = 0;
+    assert_int_equal(fc_appeal_list(fx->s, NULL, T0 + 7 * H, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 2);
+    /* pending first: a2, then the moot a1 */
+    assert_string_equal(list[0].id, a2.id);
+    assert_int_equal(list[0].state, FC_APPEAL_PENDING);
+    assert_string_equal(list[0].replaced_by, "");
+    assert_string_equal(list[1].id, a1.id);
+    assert_int_equal(list[1].state, FC_APPEAL_MOOT);
+    assert_string_equal(list[1].replaced_by, wdr);
+    fc_free(list);
+    fc_appeal got;
+    assert_int_equal(fc_appeal_get(fx->s, a1.id, T0 + 7 * H, &got, &err), FC_OK);
+    assert_int_equal(got.state, FC_APPEAL_MOOT);
+    assert_string_equal(got.replaced_by, wdr);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_auto_review_overturns_on_call_log, setup, teardown),
@@ -1199,6 +1241,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cli_two_processes_decide, setup, teardown),
         cmocka_unit_test_setup_teardown(test_appeal_id_names_the_filing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_cmp_resumes_a_listing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_withdrawn_decision_moot_in_listing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

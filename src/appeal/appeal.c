@@ -131,15 +131,23 @@ static int withdrawn_cb(void *ud, const fc_case_entry *e) {
     return 1;
 }
 
-int fc__appeal_replaced_by(fc_store *s, const char *id, const char *order, char out[FC_CASE_ID_MAX],
-                           fc_err *err) {
+/* The decision of `order` that superseded `id`, into out ("" none). */
+static int superseded_by(fc_store *s, const char *id, const char *order, char out[FC_CASE_ID_MAX],
+                         fc_err *err) {
     out[0] = '\0';
     replaced r = {id, out};
     fc_case_filter f;
     fc_case_filter_init(&f);
     f.type = FC_CASE_DECISION;
     f.order = fc_str_c(order);
-    int rc = f.order.n > 0 ? fc_store_case_scan(s, &f, superseded_cb, &r, err) : FC_OK;
+    return f.order.n > 0 ? fc_store_case_scan(s, &f, superseded_cb, &r, err) : FC_OK;
+}
+
+int fc__appeal_replaced_by(fc_store *s, const char *id, const char *order, char out[FC_CASE_ID_MAX],
+                           fc_err *err) {
+    replaced r = {id, out};
+    fc_case_filter f;
+    int rc = superseded_by(s, id, order, out, err);
     if (rc == FC_OK && out[0] == '\0') {
         fc_case_filter_init(&f);
         f.type = FC_CASE_DECISION_WITHDRAWN;
@@ -150,12 +158,63 @@ int fc__appeal_replaced_by(fc_store *s, const char *id, const char *order, char 
     return rc;
 }
 
-/* A pending item whose decision is no longer in force is moot. */
-static int check_moot(fc_store *s, fc_appeal *a, fc_err *err) {
+/* Every withdrawal of the log, for a listing: withdrawals are few, so one
+ * scan for all the items instead of one query per item. */
+typedef struct withdrawals {
+    fc_dict *decisions;          /* withdrawn decision -> index in ids */
+    char (*ids)[FC_CASE_ID_MAX]; /* the first withdrawal of each */
+    size_t n, cap;
+    fc_err *err;
+} withdrawals;
+
+static int withdrawals_cb(void *ud, const fc_case_entry *e) {
+    withdrawals *w = ud;
+    int64_t at = fc_dict_intern(w->decisions, e->decision);
+    if (at >= 0 && (size_t)at < w->n) {
+        return FC_OK; /* withdrawn before: the first one names it */
+    }
+    if (at < 0 || fc_grow((void **)&w->ids, &w->cap, w->n + 1, sizeof *w->ids) != FC_OK) {
+        return fc_err_set(w->err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
+    }
+    fc_str_cpy(w->ids[w->n++], FC_CASE_ID_MAX, e->id);
+    return FC_OK;
+}
+
+static int withdrawals_load(fc_store *s, withdrawals *w, fc_err *err) {
+    memset(w, 0, sizeof *w);
+    w->err = err;
+    w->decisions = fc_dict_new();
+    if (w->decisions == NULL) {
+        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
+    }
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.type = FC_CASE_DECISION_WITHDRAWN;
+    return fc_store_case_scan(s, &f, withdrawals_cb, w, err);
+}
+
+static void withdrawals_free(withdrawals *w) {
+    fc_dict_free(w->decisions);
+    fc_free(w->ids);
+}
+
+/* A pending item whose decision is no longer in force is moot. w (may be
+ * NULL: asked of the store) holds the log's withdrawals. */
+static int check_moot(fc_store *s, const withdrawals *w, fc_appeal *a, fc_err *err) {
     if (a->state != FC_APPEAL_PENDING || a->decision[0] == '\0') {
         return FC_OK;
     }
-    int rc = fc__appeal_replaced_by(s, a->decision, a->order, a->replaced_by, err);
+    int rc;
+    if (w == NULL) {
+        rc = fc__appeal_replaced_by(s, a->decision, a->order, a->replaced_by, err);
+    } else {
+        rc = superseded_by(s, a->decision, a->order, a->replaced_by, err);
+        int64_t at =
+            a->replaced_by[0] == '\0' ? fc_dict_find(w->decisions, fc_str_c(a->decision)) : -1;
+        if (at >= 0 && (size_t)at < w->n) {
+            fc_str_cpy(a->replaced_by, sizeof a->replaced_by, fc_str_c(w->ids[at]));
+        }
+    }
     if (rc == FC_OK && a->replaced_by[0] != '\0') {
         a->state = FC_APPEAL_MOOT;
     }
@@ -317,7 +376,7 @@ int fc_appeal_get(fc_store *s, const char *id, int64_t now, fc_appeal *out, fc_e
         fc__appeal_init(out);
         return fc_err_set(err, FC_ENOTFOUND, NULL, 0, 0, "no appeal or review item %s", id);
     }
-    rc = check_moot(s, out, err);
+    rc = check_moot(s, NULL, out, err);
     if (rc != FC_OK) {
         return rc;
     }
@@ -423,10 +482,15 @@ static int collect(fc_store *s, const fc_appeal_query *q, int64_t from, int64_t 
         f.type = later[i];
         rc = fc_store_case_scan(s, &f, list_more_cb, l, err);
     }
+    withdrawals w = {0};
+    if (rc == FC_OK && l->n > 0) {
+        rc = withdrawals_load(s, &w, err);
+    }
     for (size_t i = 0; rc == FC_OK && i < l->n; i++) {
-        rc = check_moot(s, &l->items[i], err);
+        rc = check_moot(s, &w, &l->items[i], err);
         fc__appeal_finish(&l->items[i], now);
     }
+    withdrawals_free(&w);
     return rc;
 }
 
