@@ -228,6 +228,25 @@ static fc_str col_str(sqlite3_stmt *st, int i) {
     return fc_str_make(p, (size_t)sqlite3_column_bytes(st, i));
 }
 
+/* An entry from a row of "SELECT seq, id, type, ts, order_id, decision,
+ * appeal, city, rider, merchant, actor, body ..." (borrowed from st until
+ * its next step). */
+static void entry_from_row(sqlite3_stmt *st, fc_case_entry *e) {
+    e->seq = sqlite3_column_int64(st, 0);
+    e->id = col_str(st, 1);
+    int type = sqlite3_column_int(st, 2);
+    e->type = type > FC_CASE_NONE && type < FC_CASE__COUNT ? (fc_case_type)type : FC_CASE_NONE;
+    e->ts = sqlite3_column_int64(st, 3);
+    e->order = col_str(st, 4);
+    e->decision = col_str(st, 5);
+    e->appeal = col_str(st, 6);
+    e->city = col_str(st, 7);
+    e->rider = col_str(st, 8);
+    e->merchant = col_str(st, 9);
+    e->actor = col_str(st, 10);
+    e->body = col_str(st, 11);
+}
+
 /* Append " AND <cond>" to the WHERE being built. */
 static void where_add(char *sql, size_t cap, size_t *len, const char *cond) {
     int n = snprintf(sql + *len, cap - *len, "%s%s", *len > 0 ? " AND " : "", cond);
@@ -318,19 +337,7 @@ int fc_store_case_scan(fc_store *s, const fc_case_filter *f, fc_case_cb cb, void
             goto out;
         }
         fc_case_entry e;
-        e.seq = sqlite3_column_int64(st, 0);
-        e.id = col_str(st, 1);
-        int type = sqlite3_column_int(st, 2);
-        e.type = type > FC_CASE_NONE && type < FC_CASE__COUNT ? (fc_case_type)type : FC_CASE_NONE;
-        e.ts = sqlite3_column_int64(st, 3);
-        e.order = col_str(st, 4);
-        e.decision = col_str(st, 5);
-        e.appeal = col_str(st, 6);
-        e.city = col_str(st, 7);
-        e.rider = col_str(st, 8);
-        e.merchant = col_str(st, 9);
-        e.actor = col_str(st, 10);
-        e.body = col_str(st, 11);
+        entry_from_row(st, &e);
         rc = cb(ud, &e);
         if (rc != 0) {
             goto out;
@@ -498,18 +505,7 @@ int fc_store_case_decisions(fc_store *s, const fc_case_decision_query *q, fc_cas
             goto out;
         }
         fc_case_entry e;
-        e.seq = sqlite3_column_int64(st, 0);
-        e.id = col_str(st, 1);
-        e.type = FC_CASE_DECISION;
-        e.ts = sqlite3_column_int64(st, 3);
-        e.order = col_str(st, 4);
-        e.decision = col_str(st, 5);
-        e.appeal = col_str(st, 6);
-        e.city = col_str(st, 7);
-        e.rider = col_str(st, 8);
-        e.merchant = col_str(st, 9);
-        e.actor = col_str(st, 10);
-        e.body = col_str(st, 11);
+        entry_from_row(st, &e);
         rc = cb(ud, &e, sqlite3_column_int(st, 12) != 0);
         if (rc != 0) {
             goto out;
