@@ -327,6 +327,7 @@ typedef struct run {
     const fc_ingest_opts *o;
     size_t batch_rows;
     fc_ingest_log *log;
+    fc_mapping *m; /* o->mapping loaded, NULL when none */
     fc_ref *ref;
     fc_reader *rd;
     fc_record *rec;
@@ -1077,6 +1078,44 @@ static int run_ahead(run *r, fc_err *err) {
     return read_rows(r, err);
 }
 
+/* Set r up to read `in` from src into s: the mapping o names, a record, the
+ * reference entities of s (when need_ref: events alone need none) and the
+ * reader. run_close frees what it made, also after a failure. */
+static int run_open(run *r, fc_store *s, const char *src, const fc_ingest_opts *o, input *in,
+                    hasher *hash, fc_ingest_log *log, int need_ref, fc_err *err) {
+    r->s = s;
+    r->path = src;
+    r->o = o;
+    r->log = log;
+    r->hash = hash;
+    if (o->mapping != NULL && o->mapping[0] != '\0') {
+        int rc = fc_mapping_load(o->mapping, &r->m, err);
+        if (rc != FC_OK) {
+            return rc;
+        }
+    }
+    r->ref = fc_ref_new();
+    r->rec = fc_malloc(sizeof *r->rec);
+    if (r->ref == NULL || r->rec == NULL) {
+        return fc_err_set(err, FC_ENOMEM, src, 0, 0, "out of memory");
+    }
+    if (need_ref || r->m != NULL) {
+        int rc = fc_store_load_ref(s, r->ref, err);
+        if (rc != FC_OK) {
+            return rc;
+        }
+    }
+    return open_reader(src, in, r->m, r->ref, &r->rd, log, err);
+}
+
+static void run_close(run *r) {
+    touched_free(r);
+    fc_reader_free(r->rd);
+    fc_free(r->rec);
+    fc_ref_free(r->ref);
+    fc_mapping_free(r->m);
+}
+
 int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc_ingest_log *log,
                    fc_err *err) {
     fc_ingest_opts defaults = {.max_errors = -1};
@@ -1084,10 +1123,6 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
     double t0 = fc_now_mono();
     input in = {0};
     hasher hash;
-    fc_mapping *m = NULL;
-    fc_ref *ref = NULL;
-    fc_reader *rd = NULL;
-    fc_record *rec = NULL;
     int already = 0;
     char rejects[1024] = "";
     run r;
@@ -1106,36 +1141,11 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
     if (rc != FC_OK) {
         goto out;
     }
-    if (o->mapping != NULL && o->mapping[0] != '\0') {
-        rc = fc_mapping_load(o->mapping, &m, err);
-        if (rc != FC_OK) {
-            goto out;
-        }
-    }
-    ref = fc_ref_new();
-    rec = fc_malloc(sizeof *rec);
-    if (ref == NULL || rec == NULL) {
-        rc = fc_err_set(err, FC_ENOMEM, path, 0, 0, "out of memory");
-        goto out;
-    }
-    rc = fc_store_load_ref(s, ref, err);
+    rc = run_open(&r, s, path, o, &in, &hash, log, 1, err);
     if (rc != FC_OK) {
         goto out;
     }
-    rc = open_reader(path, &in, m, ref, &rd, log, err);
-    if (rc != FC_OK) {
-        goto out;
-    }
-
-    r.s = s;
-    r.path = path;
-    r.o = o;
     r.batch_rows = o->batch_rows > 0 ? o->batch_rows : DEFAULT_BATCH_ROWS;
-    r.log = log;
-    r.ref = ref;
-    r.rd = rd;
-    r.rec = rec;
-    r.hash = &hash;
     r.prog.on = o->progress;
     r.prog.t0 = r.prog.last = t0;
     r.prog.total = in.n;
@@ -1149,18 +1159,17 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
             goto report;
         }
         /* The checksum names a log: read the file again the way it says. */
-        fc_reader_free(rd);
-        rd = NULL;
+        fc_reader_free(r.rd);
+        r.rd = NULL;
         char kind[sizeof log->kind];
         memcpy(kind, log->kind, sizeof kind);
         memset(log, 0, sizeof *log);
         fc_str_cpy(log->source, sizeof log->source, fc_str_c(path));
         memcpy(log->kind, kind, sizeof kind);
-        rc = open_reader(path, &in, m, ref, &rd, log, err);
+        rc = open_reader(path, &in, r.m, r.ref, &r.rd, log, err);
         if (rc != FC_OK) {
             goto out;
         }
-        r.rd = rd;
     }
     hash_wait(&hash);
     memcpy(log->checksum, hash.hex, sizeof log->checksum);
@@ -1187,7 +1196,7 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
         log->state = FC_INGEST_RUNNING;
         log->note[0] = '\0';
         if (log->resume_offset > 0) {
-            rc = fc_reader_seek(rd, log->resume_offset, (long)log->resume_line);
+            rc = fc_reader_seek(r.rd, log->resume_offset, (long)log->resume_line);
             if (rc != FC_OK) {
                 fc_err_set(err, rc, path, (long)log->resume_line, 0, "cannot resume at byte %lld",
                            (long long)log->resume_offset);
@@ -1226,12 +1235,8 @@ report:;
         rc = wrc;
     }
 out:
-    touched_free(&r);
     hash_wait(&hash); /* the thread reads the input: stop it before unmapping */
-    fc_reader_free(rd);
-    fc_free(rec);
-    fc_ref_free(ref);
-    fc_mapping_free(m);
+    run_close(&r);
     input_free(&in);
     return rc;
 }
@@ -1242,10 +1247,6 @@ int fc_ingest_buffer(fc_store *s, const char *source, const char *buf, size_t n,
     const fc_ingest_opts *o = opts != NULL ? opts : &defaults;
     input in = {.buf = n > 0 ? buf : "", .n = n};
     hasher hash;
-    fc_mapping *m = NULL;
-    fc_ref *ref = NULL;
-    fc_reader *rd = NULL;
-    fc_record *rec = NULL;
     run r;
     int rc;
 
@@ -1262,43 +1263,17 @@ int fc_ingest_buffer(fc_store *s, const char *source, const char *buf, size_t n,
     hash.n = in.n;
     hash_compute(&hash);
     memcpy(log->checksum, hash.hex, sizeof log->checksum);
-    if (o->mapping != NULL && o->mapping[0] != '\0') {
-        rc = fc_mapping_load(o->mapping, &m, err);
-        if (rc != FC_OK) {
-            goto out;
-        }
-    }
-    ref = fc_ref_new();
-    rec = fc_malloc(sizeof *rec);
-    if (ref == NULL || rec == NULL) {
-        rc = fc_err_set(err, FC_ENOMEM, source, 0, 0, "out of memory");
-        goto out;
-    }
     /* Events need no reference entities: skip loading them. */
     size_t first = 0;
     while (first < in.n && (in.buf[first] == ' ' || in.buf[first] == '\t' ||
                             in.buf[first] == '\r' || in.buf[first] == '\n')) {
         first++;
     }
-    if (m != NULL || (first < in.n && in.buf[first] != '{')) {
-        rc = fc_store_load_ref(s, ref, err);
-        if (rc != FC_OK) {
-            goto out;
-        }
-    }
-    rc = open_reader(source, &in, m, ref, &rd, log, err);
+    rc = run_open(&r, s, source, o, &in, &hash, log, first < in.n && in.buf[first] != '{', err);
     if (rc != FC_OK) {
         goto out;
     }
-    r.s = s;
-    r.path = source;
-    r.o = o;
     r.batch_rows = o->batch_rows > 0 ? o->batch_rows : SIZE_MAX;
-    r.log = log;
-    r.ref = ref;
-    r.rd = rd;
-    r.rec = rec;
-    r.hash = &hash;
     r.resolved = 1; /* never skipped or resumed by checksum */
     log->started_at = (int64_t)time(NULL);
     rc = fc_store_begin(s, err);
@@ -1312,10 +1287,6 @@ int fc_ingest_buffer(fc_store *s, const char *source, const char *buf, size_t n,
     }
     rc = run_rows(&r, err);
 out:
-    touched_free(&r);
-    fc_reader_free(rd);
-    fc_free(rec);
-    fc_ref_free(ref);
-    fc_mapping_free(m);
+    run_close(&r);
     return rc;
 }
