@@ -66,9 +66,7 @@ enum MHD_Result fc__http_get_decision(fc_hreq *q) {
         goto out;
     }
     if (rc != FC_OK) {
-        char msg[600];
-        fc_err_format(&err, msg, sizeof msg);
-        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL, msg);
+        ok = fc__http_send_err(q, &err);
         goto out;
     }
     fc_auth_resource res = {cd->country, cd->city, cd->rider, cd->merchant};
@@ -328,11 +326,14 @@ enum MHD_Result fc__http_list_decisions(fc_hreq *q) {
             /* A city named outside the places is refused; its country is
              * that of the city's reference row. */
             fc_err err;
+            fc_err_clear(&err);
             fc_ref *ref = fc_ref_new();
+            if (ref == NULL) {
+                fc_err_set(&err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+            }
             if (ref == NULL || fc_store_load_ref(q->s, ref, &err) != FC_OK) {
                 fc_ref_free(ref);
-                return fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                           "cannot read the cities");
+                return fc__http_send_err(q, &err);
             }
             const fc_city *c = fc_ref_city(ref, fc_str_c(city));
             fc_auth_resource res = {c != NULL ? c->country : NULL, city, NULL, NULL};

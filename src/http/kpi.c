@@ -498,10 +498,7 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
         rq->q.filters = rq->filters;
     }
     if (fc_cube_build(t, &rq->q, &cube, &err) != FC_OK) {
-        fc_err_format(&err, msg, sizeof msg);
-        ok = err.code == FC_ENOMEM
-                 ? fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL, msg)
-                 : fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST, msg);
+        ok = fc__http_send_err(q, &err);
         goto out;
     }
     json_t *j = kpi_json(t, cube, rq);
