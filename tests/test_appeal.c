@@ -324,10 +324,10 @@ static void test_auto_review_overturns_on_call_log(void **state) {
     assert_int_equal(after.entries, 2);
     assert_int_equal(count_type(fx, FC_CASE_APPEAL_REVIEWED), 1);
 
-    /* A human cannot decide it any more. */
+    /* A human cannot decide it any more: auto-review decided it first. */
     fc_appeal_verdict v = {FC_VERDICT_UPHOLD, "stands", "rev1", 0};
     assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, a.last_seq, T0 + 6 * H, NULL, &err),
-                     FC_EINVAL);
+                     FC_ECONFLICT);
 }
 
 static void test_auto_review_keeps_and_queues(void **state) {
@@ -598,7 +598,8 @@ static void test_superseded_appeal_is_moot(void **state) {
     /* Deciding it is refused, saying why; nothing is written. */
     int64_t filed = count_type(fx, FC_CASE_APPEAL_DECIDED);
     fc_appeal_verdict v = {FC_VERDICT_OVERTURN, "the calls were made", "rev1", 0};
-    assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, got.last_seq, late, NULL, &err), FC_EINVAL);
+    assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, got.last_seq, late, NULL, &err),
+                     FC_ECONFLICT);
     assert_non_null(strstr(err.msg, "moot"));
     assert_non_null(strstr(err.msg, dec_now));
     assert_int_equal(count_type(fx, FC_CASE_APPEAL_DECIDED), filed);
@@ -808,7 +809,7 @@ static void test_partial_keeps_share(void **state) {
     assert_int_equal(s.entries, 2);
     /* Deciding again is refused. */
     assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, out.last_seq, T0 + 5 * H, NULL, &err),
-                     FC_EINVAL);
+                     FC_ECONFLICT);
     assert_non_null(strstr(err.msg, "already decided"));
     /* A stale read conflicts. */
     assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, a.last_seq, T0 + 5 * H, NULL, &err),

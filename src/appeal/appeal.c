@@ -39,6 +39,15 @@ const char *fc_appeal_item_kind_name(fc_appeal_item_kind k) {
     return (unsigned)k < FC_APPEAL_ITEM__COUNT ? item_names[k] : "";
 }
 
+int fc_appeal_item_kind_from(const char *s) {
+    for (int i = 0; s != NULL && i < FC_APPEAL_ITEM__COUNT; i++) {
+        if (strcmp(s, item_names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 const char *fc_verdict_name(fc_verdict v) {
     return (unsigned)v < 3 ? verdict_names[v] : "";
 }
@@ -563,12 +572,8 @@ int fc__appeal_filing_parse(fc_str body, fc_arena *arena, const char **statement
         for (size_t i = 0; i < n; i++) {
             const json_t *x = json_array_get(arr, i);
             const char *kind = jstr(x, "kind");
-            it[i].kind = FC_APPEAL_ITEM_TEXT;
-            for (int k = 0; k < FC_APPEAL_ITEM__COUNT; k++) {
-                if (strcmp(kind, item_names[k]) == 0) {
-                    it[i].kind = (fc_appeal_item_kind)k;
-                }
-            }
+            int k = fc_appeal_item_kind_from(kind);
+            it[i].kind = k >= 0 ? (fc_appeal_item_kind)k : FC_APPEAL_ITEM_TEXT;
             const char *text = jstr(x, "text");
             const char *outcome = jstr(x, "outcome");
             it[i].text = text[0] != '\0' ? fc_arena_strndup(arena, text, strlen(text)) : NULL;

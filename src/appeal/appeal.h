@@ -61,6 +61,7 @@ typedef enum fc_appeal_item_kind {
     FC_APPEAL_ITEM__COUNT
 } fc_appeal_item_kind;
 const char *fc_appeal_item_kind_name(fc_appeal_item_kind k); /* "text", "gps", "photo", "call" */
+int fc_appeal_item_kind_from(const char *s);                 /* -1 when unknown (or NULL) */
 
 typedef struct fc_appeal_item {
     fc_appeal_item_kind kind;
@@ -213,11 +214,13 @@ typedef struct fc_appeal_verdict {
  * makes them and reverses the liable party's share not kept. expect_seq is
  * the item's last_seq as the reviewer saw it: when another entry came since
  * (another reviewer decided, or opened it), nothing is written and
- * FC_ECONFLICT is returned. FC_EINVAL when the item is not pending (a moot
- * item: its decision is no longer in force, err names what replaced it), the
- * verdict is malformed, or it is a partial verdict on a decision that
- * carries a suspension (a suspension is upheld or lifted, never split). *out (may be NULL) gets the
- * new state. */
+ * FC_ECONFLICT is returned. FC_ECONFLICT too when the item is no longer
+ * pending: someone changed it first (err says it is already decided, and
+ * how and by whom; or that it is moot: its decision is no longer in force,
+ * and what replaced it). FC_EINVAL when the verdict is malformed, or it is
+ * a partial verdict on a decision that carries a suspension (a suspension
+ * is upheld or lifted, never split). *out (may be NULL) gets the new
+ * state. */
 int fc_appeal_decide(fc_store *s, const char *id, const fc_appeal_verdict *v, int64_t expect_seq,
                      int64_t now, fc_appeal *out, fc_err *err);
 

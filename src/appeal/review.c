@@ -898,8 +898,10 @@ int fc_appeal_decide(fc_store *s, const char *id, const fc_appeal_verdict *v, in
                         id, fc_appeal_state_name(a.state));
         goto out;
     }
+    /* Not pending any more: someone (a reviewer, auto-review, the judge
+     * superseding or withdrawing the decision) changed it first. */
     if (a.state == FC_APPEAL_MOOT) {
-        rc = fc_err_set(err, FC_EINVAL, NULL, 0, 0,
+        rc = fc_err_set(err, FC_ECONFLICT, NULL, 0, 0,
                         "%s is moot: decision %s is no longer in force (%s %s), nothing is left "
                         "to decide",
                         id, a.decision,
@@ -908,7 +910,7 @@ int fc_appeal_decide(fc_store *s, const char *id, const fc_appeal_verdict *v, in
         goto out;
     }
     if (a.state != FC_APPEAL_PENDING) {
-        rc = fc_err_set(err, FC_EINVAL, NULL, 0, 0, "%s is already decided (%s by %s)", id,
+        rc = fc_err_set(err, FC_ECONFLICT, NULL, 0, 0, "%s is already decided (%s by %s)", id,
                         fc_appeal_state_name(a.state), a.decided_by);
         goto out;
     }

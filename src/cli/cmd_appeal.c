@@ -182,18 +182,13 @@ static int load_evidence(args *a, json_t **doc) {
         const json_t *x = json_array_get(items, i);
         const char *kind = json_string_value(json_object_get(x, "kind"));
         const char *ts = json_string_value(json_object_get(x, "ts"));
-        fc_appeal_item_kind k = FC_APPEAL_ITEM__COUNT;
-        for (int j = 0; kind != NULL && j < FC_APPEAL_ITEM__COUNT; j++) {
-            if (strcmp(kind, fc_appeal_item_kind_name((fc_appeal_item_kind)j)) == 0) {
-                k = (fc_appeal_item_kind)j;
-            }
-        }
-        if (k == FC_APPEAL_ITEM__COUNT) {
+        int k = fc_appeal_item_kind_from(kind);
+        if (k < 0) {
             fprintf(stderr, "fulcrum appeal file: %s: item %zu: kind is text, gps, photo or call\n",
                     a->evidence, i + 1);
             return FC_EXIT_REJECTED;
         }
-        fc_appeal_item *it = new_item(a, "file", k);
+        fc_appeal_item *it = new_item(a, "file", (fc_appeal_item_kind)k);
         if (it == NULL) {
             return FC_EXIT_USAGE;
         }
