@@ -510,6 +510,56 @@ static void test_policies(void **state) {
     get_error(w, w->admin, "/v1/policies/no-such-policy", 404, "not_found", NULL);
 }
 
+/* A scoped caller's page that is full before an entry outside its places
+ * has no next: the newest decision is doha's, the rest riyadh's, so the doha
+ * analyst's first page of one is its last. */
+static void test_decisions_scoped_last_page(void **state) {
+    fc_test_world *w = *state;
+    fc_case_decision cd = w->dec;
+    snprintf(cd.id, sizeof cd.id, "dec-0000000000000000000000d0");
+    snprintf(cd.order, sizeof cd.order, "o-doha-1");
+    snprintf(cd.city, sizeof cd.city, "doha");
+    snprintf(cd.country, sizeof cd.country, "QA");
+    snprintf(cd.rider, sizeof cd.rider, "r-doha-1");
+    cd.supersedes[0] = '\0';
+    cd.outcome[0] = '\0';
+    char *body = NULL;
+    size_t body_len = 0;
+    assert_int_equal(fc_case_decision_json(&cd, &body, &body_len), FC_OK);
+    fc_case_entry e;
+    memset(&e, 0, sizeof e);
+    e.id = fc_str_c(cd.id);
+    e.type = FC_CASE_DECISION;
+    e.ts = 1772400100;
+    e.order = fc_str_c(cd.order);
+    e.decision = fc_str_c(cd.id);
+    e.city = fc_str_c(cd.city);
+    e.rider = fc_str_c(cd.rider);
+    e.merchant = fc_str_c(cd.merchant);
+    e.actor = fc_str_c("judge");
+    e.body = (fc_str){body, (uint32_t)body_len};
+    fc_err err;
+    fc_store *s = NULL;
+    assert_int_equal(fc_store_open(w->f.db, &s, &err), FC_OK);
+    assert_int_equal(fc_store_case_append(s, &e, -1, NULL, NULL, &err), FC_OK);
+    fc_store_close(s);
+    fc_free(body);
+
+    json_t *j = get_json(w, w->far_analyst, "/v1/decisions?limit=1", "", 200);
+    json_t *items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(jstr(json_array_get(items, 0), "id"), cd.id);
+    assert_true(json_is_null(json_object_get(j, "next")));
+    json_decref(j);
+    /* the riyadh analyst's pages skip it and still end where the items do */
+    static char ids[64][128];
+    size_t n = walk_pages(w, w->analyst, "", ids, 64);
+    assert_true(n >= 1);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_not_equal(ids[i], cd.id);
+    }
+}
+
 static int group_setup(void **state) {
     return fc_test_world_setup(state);
 }
@@ -531,6 +581,7 @@ int main(void) {
         cmocka_unit_test(test_rider_page),
         cmocka_unit_test(test_merchant_page),
         cmocka_unit_test(test_policies),
+        cmocka_unit_test(test_decisions_scoped_last_page), /* adds a decision: last */
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

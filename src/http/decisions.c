@@ -144,10 +144,6 @@ static int page_allows(list_page *lp, const fc_case_entry *e, const fc_case_deci
 static int page_take(void *ud, const fc_case_entry *e, int superseded) {
     list_page *lp = ud;
     (void)superseded;
-    if (json_array_size(lp->items) == lp->limit) {
-        lp->more = 1;
-        return 1; /* one past the page: there is a next one */
-    }
     fc_arena_reset(lp->arena);
     int rc = fc_case_decision_parse(e->body, lp->arena, &lp->cd, lp->err);
     if (rc != FC_OK) {
@@ -155,6 +151,12 @@ static int page_take(void *ud, const fc_case_entry *e, int superseded) {
     }
     if (lp->scoped && !page_allows(lp, e, &lp->cd)) {
         return 0;
+    }
+    if (json_array_size(lp->items) == lp->limit) {
+        /* one the caller may read past the page (counted only after the
+         * scope, so a next cursor never leads to an empty page) */
+        lp->more = 1;
+        return 1;
     }
     json_t *item = fc__http_decision_item(&lp->cd, e->ts, lp->lang);
     if (item == NULL || json_array_append_new(lp->items, item) != 0) {
