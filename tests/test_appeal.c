@@ -816,6 +816,49 @@ static void test_partial_keeps_share(void **state) {
                      FC_ECONFLICT);
 }
 
+/* A decision's review item decided partial keeps a share; the rider's
+ * appeal of the same decision overturned afterwards undoes what is left:
+ * nothing stays in force. */
+static void test_overturn_after_partial_undoes_the_rest(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char dec[FC_CASE_ID_MAX];
+    undeliverable_judged(fx, "O5", "R5", 0, 5, dec); /* no call: needs a person */
+    size_t added = 0;
+    assert_int_equal(fc_appeal_queue_reviews(fx->s, fx->pk, T0 + 3 * H, &added, &err), FC_OK);
+    assert_int_equal(added, 1);
+    fc_appeal_query q;
+    fc_appeal_query_init(&q);
+    q.kind = FC_APPEAL_KIND_REVIEW;
+    fc_appeal *list = NULL;
+    size_t n = 0;
+    assert_int_equal(fc_appeal_list(fx->s, &q, T0 + 3 * H, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 1);
+    fc_appeal item = list[0];
+    fc_free(list);
+    assert_string_equal(item.decision, dec);
+    assert_false(item.sanction);
+
+    fc_appeal_verdict half = {FC_VERDICT_PARTIAL, "one call was made from another phone", "rev1",
+                              50};
+    assert_int_equal(fc_appeal_decide(fx->s, item.id, &half, item.last_seq, T0 + 4 * H, NULL, &err),
+                     FC_OK);
+    sums s = ledger_sum(fx, dec, FC_PARTY_RIDER);
+    assert_int_equal(s.points, -2);   /* 50 % of -4 */
+    assert_int_equal(s.amount, -500); /* 50 % of -10.00 */
+
+    fc_appeal a = file_ok(fx, dec, "R5", NULL, 0, T0 + 5 * H);
+    assert_int_equal(a.state, FC_APPEAL_PENDING);
+    fc_appeal_verdict v = {FC_VERDICT_OVERTURN, "the customer's phone was off", "rev2", 0};
+    fc_appeal out;
+    assert_int_equal(fc_appeal_decide(fx->s, a.id, &v, a.last_seq, T0 + 6 * H, &out, &err), FC_OK);
+    assert_int_equal(out.state, FC_APPEAL_OVERTURNED);
+    s = ledger_sum(fx, dec, FC_PARTY_RIDER);
+    assert_int_equal(s.points, 0);
+    assert_int_equal(s.amount, 0);
+    assert_int_equal(s.entries, 3); /* the penalty, the share not kept, the rest */
+}
+
 typedef struct decider {
     const char *db;
     const char *id;
@@ -1235,6 +1278,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_queue_order_by_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sla_breach, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_keeps_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_overturn_after_partial_undoes_the_rest, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_decide, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_round_trip, setup, teardown),

@@ -656,6 +656,46 @@ static void test_partial_reversal(void **state) {
                      (INT64_MAX - 1) / 100 * 99 + (INT64_MAX - 1) % 100 * 99 / 100);
 }
 
+/* What is left of each entry sums every reversal naming it, and only those;
+ * a warning undone is marked reversed though worth nothing either way. */
+static void test_ledger_left(void **state) {
+    (void)state;
+    fc_ledger_entry e[3], rev[3];
+    memset(e, 0, sizeof e);
+    snprintf(e[0].id, sizeof e[0].id, "dec-x:penalty:rider");
+    e[0].kind = FC_LEDGER_PENALTY;
+    e[0].party = FC_PARTY_RIDER;
+    e[0].points = -4;
+    e[0].amount_minor = -1000;
+    snprintf(e[1].id, sizeof e[1].id, "dec-x:compensation:customer");
+    e[1].kind = FC_LEDGER_COMPENSATION;
+    e[1].party = FC_PARTY_CUSTOMER;
+    e[1].amount_minor = 1500;
+    snprintf(e[2].id, sizeof e[2].id, "dec-y:penalty:rider");
+    e[2].kind = FC_LEDGER_PENALTY;
+    e[2].party = FC_PARTY_RIDER;
+    e[2].warning_only = 1;
+    fc_case_ledger_reverse(&e[0], "rev-1", 50, &rev[0]); /* keeps -2, -500 */
+    fc_ledger_entry half = e[0];
+    half.points = -2;
+    half.amount_minor = -500;
+    fc_case_ledger_reverse(&half, "apl-1", 50, &rev[1]); /* keeps -1, -250 */
+    fc_case_ledger_reverse(&e[2], "wdr-1", 0, &rev[2]);
+    int reversed[3] = {-1, -1, -1};
+    fc_case_ledger_left(e, 3, rev, 3, reversed);
+    assert_int_equal(e[0].points, -1);
+    assert_int_equal(e[0].amount_minor, -250);
+    assert_int_equal(reversed[0], 1);
+    assert_int_equal(e[1].amount_minor, 1500);
+    assert_int_equal(reversed[1], 0);
+    assert_int_equal(e[2].points, 0);
+    assert_int_equal(e[2].amount_minor, 0);
+    assert_int_equal(reversed[2], 1);
+    /* No reversals: nothing changes; reversed may be NULL. */
+    fc_case_ledger_left(e, 3, NULL, 0, NULL);
+    assert_int_equal(e[0].amount_minor, -250);
+}
+
 static void test_ledger_parse_errors(void **state) {
     (void)state;
     fc_ledger_entry e;
@@ -700,6 +740,7 @@ int main(void) {
         cmocka_unit_test(test_review_needs_confirmation),
         cmocka_unit_test(test_reversal_sums_to_zero),
         cmocka_unit_test(test_partial_reversal),
+        cmocka_unit_test(test_ledger_left),
         cmocka_unit_test(test_ledger_parse_errors),
     };
     return cmocka_run_group_tests(tests, setup_pack, teardown_pack);

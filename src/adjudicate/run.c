@@ -291,13 +291,12 @@ static int append_ledger(run *r, const fc_ledger_entry *le) {
     return rc;
 }
 
-/* The ledger entries of a decision as recorded: originals and what was
- * reversed of each. */
+/* The ledger entries of a decision as recorded: originals (what is left of
+ * each, once fc_case_ledger_left has run) and their reversals. */
 #define LEDGER_READ_MAX 64
 typedef struct ledger_read {
     fc_ledger_entry e[LEDGER_READ_MAX];
     size_t n;
-    int64_t undone_points[LEDGER_READ_MAX], undone_amount[LEDGER_READ_MAX];
     int reversed[LEDGER_READ_MAX];
     fc_ledger_entry rev[LEDGER_READ_MAX];
     size_t n_rev;
@@ -337,25 +336,15 @@ static int reverse_superseded(run *r, fc_str old, const char *cause) {
     if (rc != FC_OK) {
         goto out;
     }
-    for (size_t k = 0; k < lr->n_rev; k++) {
-        for (size_t i = 0; i < lr->n; i++) {
-            if (strcmp(lr->rev[k].reverses, lr->e[i].id) == 0) {
-                lr->undone_points[i] += lr->rev[k].points;
-                lr->undone_amount[i] += lr->rev[k].amount_minor;
-                lr->reversed[i] = 1;
-            }
-        }
-    }
+    fc_case_ledger_left(lr->e, lr->n, lr->rev, lr->n_rev, lr->reversed);
     for (size_t i = 0; i < lr->n; i++) {
-        fc_ledger_entry left = lr->e[i];
-        left.points = (int32_t)(left.points + lr->undone_points[i]);
-        left.amount_minor += lr->undone_amount[i];
+        const fc_ledger_entry *left = &lr->e[i];
         /* A warning (nothing to undo) is still withdrawn once. */
-        if (left.points == 0 && left.amount_minor == 0 && lr->reversed[i]) {
+        if (left->points == 0 && left->amount_minor == 0 && lr->reversed[i]) {
             continue;
         }
         fc_ledger_entry rev;
-        fc_case_ledger_reverse(&left, cause, 0, &rev);
+        fc_case_ledger_reverse(left, cause, 0, &rev);
         rc = append_ledger(r, &rev);
         if (rc != FC_OK) {
             goto out;

@@ -132,13 +132,14 @@ static int append_ledger(fc_store *s, const fc_case_decision *cd, const fc_ledge
     return rc;
 }
 
-/* The decision's ledger entries as stored: which took effect, which are
- * reversed already. */
+/* The decision's ledger entries as stored: those that took effect (what is
+ * left of each, once fc_case_ledger_left has run) and their reversals. */
 typedef struct ledger_read {
     fc_ledger_entry in_effect[LEDGER_MAX];
     size_t n;
-    char reversed[LEDGER_MAX][FC_CASE_ID_MAX + 32];
-    size_t n_reversed;
+    int reversed[LEDGER_MAX];
+    fc_ledger_entry rev[LEDGER_MAX];
+    size_t n_rev;
     fc_err *err;
 } ledger_read;
 
@@ -153,8 +154,8 @@ static int ledger_cb(void *ud, const fc_case_entry *e) {
         return rc;
     }
     if (le.kind == FC_LEDGER_REVERSAL) {
-        if (lr->n_reversed < LEDGER_MAX) {
-            memcpy(lr->reversed[lr->n_reversed++], le.reverses, sizeof le.reverses);
+        if (lr->n_rev < LEDGER_MAX) {
+            lr->rev[lr->n_rev++] = le;
         }
     } else if (lr->n < LEDGER_MAX) {
         lr->in_effect[lr->n++] = le;
@@ -162,9 +163,10 @@ static int ledger_cb(void *ud, const fc_case_entry *e) {
     return FC_OK;
 }
 
-/* Reverse the entries of the decision that took effect and burden `party`
- * (its penalty or chargeback), keeping keep_percent of each; cause is the
- * item's id. */
+/* Reverse what is left of the entries of the decision that took effect and
+ * burden `party` (its penalty or chargeback), keeping keep_percent of it:
+ * another item of the same decision (its review item, another appeal) may
+ * have undone a share already. cause is the item's id. */
 static int reverse_party(fc_store *s, const fc_case_decision *cd, fc_party party, const char *cause,
                          int keep_percent, const char *actor, int64_t ts, fc_err *err) {
     ledger_read *lr = fc_calloc(1, sizeof *lr);
@@ -177,18 +179,17 @@ static int reverse_party(fc_store *s, const fc_case_decision *cd, fc_party party
     f.type = FC_CASE_LEDGER;
     f.decision = fc_str_c(cd->id);
     int rc = fc_store_case_scan(s, &f, ledger_cb, lr, err);
+    if (rc == FC_OK) {
+        fc_case_ledger_left(lr->in_effect, lr->n, lr->rev, lr->n_rev, lr->reversed);
+    }
     for (size_t i = 0; rc == FC_OK && i < lr->n; i++) {
         const fc_ledger_entry *le = &lr->in_effect[i];
         if (le->party != party ||
             (le->kind != FC_LEDGER_PENALTY && le->kind != FC_LEDGER_CHARGEBACK)) {
             continue;
         }
-        int undone = 0;
-        for (size_t k = 0; k < lr->n_reversed; k++) {
-            undone |= strcmp(lr->reversed[k], le->id) == 0;
-        }
-        if (undone) {
-            continue;
+        if (lr->reversed[i] && le->points == 0 && le->amount_minor == 0) {
+            continue; /* undone already (a warning's withdrawal included) */
         }
         fc_ledger_entry rev;
         fc_case_ledger_reverse(le, cause, keep_percent, &rev);

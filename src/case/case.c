@@ -820,6 +820,23 @@ void fc_case_ledger_reverse(const fc_ledger_entry *e, const char *cause, int kee
     *out = r;
 }
 
+void fc_case_ledger_left(fc_ledger_entry *e, size_t n, const fc_ledger_entry *rev, size_t n_rev,
+                         int *reversed) {
+    for (size_t i = 0; i < n; i++) {
+        int named = 0;
+        for (size_t k = 0; k < n_rev; k++) {
+            if (strcmp(rev[k].reverses, e[i].id) == 0) {
+                e[i].points = (int32_t)(e[i].points + rev[k].points);
+                e[i].amount_minor += rev[k].amount_minor;
+                named = 1;
+            }
+        }
+        if (reversed != NULL) {
+            reversed[i] = named;
+        }
+    }
+}
+
 int fc_case_ledger_json(const fc_ledger_entry *e, char **out, size_t *len) {
     json_t *o = json_object();
     int bad = 0;

@@ -151,6 +151,17 @@ size_t fc_case_ledger_for(const fc_case_decision *cd, int confirmed, fc_ledger_e
  * cause in it. Pure. */
 void fc_case_ledger_reverse(const fc_ledger_entry *e, const char *cause, int keep_percent,
                             fc_ledger_entry *out);
+/* What is left of a decision's ledger entries after their reversals: for
+ * each e[i] (an entry that is not a reversal), the amounts of every
+ * reversal in rev[0..n_rev) that names it (`reverses` is e[i]'s id) are
+ * added to its own, so that e[i] becomes the share of it still in force
+ * (nothing, once fully undone). reversed[i] (reversed may be NULL) is set
+ * to 1 when at least one reversal names e[i], else 0: a warning is worth
+ * nothing whether undone or not. Reversals naming no entry of e are
+ * ignored. Every reader of a ledger (a superseded decision, a verdict)
+ * goes through this, so that they all agree on what is left. Pure. */
+void fc_case_ledger_left(fc_ledger_entry *e, size_t n, const fc_ledger_entry *rev, size_t n_rev,
+                         int *reversed);
 int fc_case_ledger_json(const fc_ledger_entry *e, char **out, size_t *len);
 int fc_case_ledger_parse(fc_str body, fc_ledger_entry *out, fc_err *err);
 
