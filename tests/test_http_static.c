@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "http/http.h"
 #include "support.h"
@@ -204,6 +205,20 @@ static void test_etag_gives_304(void **state) {
     get_with(f, "/", h, &r);
     assert_int_equal(r.status, 304);
     assert_header(&r, "Cache-Control", "no-cache");
+    fc_test_resp_free(&r);
+
+    /* the revalidations are counted as 304s in the metrics, not as "other" */
+    for (int i = 0; i < 500 && fc_http_requests(f->h) < 6; i++) {
+        usleep(10000);
+    }
+    assert_int_equal(fc_http_requests(f->h), 6);
+    get_with(f, "/metrics", "", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(
+        r.body,
+        "fulcrum_http_requests_total{route=\"/assets/{*}\",method=\"GET\",status=\"304\"} 2\n"));
+    assert_non_null(strstr(
+        r.body, "fulcrum_http_requests_total{route=\"/\",method=\"GET\",status=\"304\"} 1\n"));
     fc_test_resp_free(&r);
 }
 

@@ -39,7 +39,7 @@
 /* Statuses counted one by one in the metrics (fc__http_status_codes); any
  * other lands in the last slot. Upper bounds of the duration histogram,
  * seconds (fc__http_bucket_s; +Inf follows). Both in server.c. */
-#define FC_HTTP_N_STATUS  (12 + 1)
+#define FC_HTTP_N_STATUS  (13 + 1)
 #define FC_HTTP_N_BUCKETS 12
 extern const unsigned fc__http_status_codes[FC_HTTP_N_STATUS - 1];
 extern const double fc__http_bucket_s[FC_HTTP_N_BUCKETS];

@@ -15,7 +15,7 @@
 
 #include "http/http_internal.h"
 
-const unsigned fc__http_status_codes[FC_HTTP_N_STATUS - 1] = {200, 201, 202, 400, 401, 403,
+const unsigned fc__http_status_codes[FC_HTTP_N_STATUS - 1] = {200, 201, 202, 304, 400, 401, 403,
                                                               404, 405, 409, 413, 500, 503};
 const double fc__http_bucket_s[FC_HTTP_N_BUCKETS] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                      0.25,  0.5,   1.0,  2.5,   5.0,  10.0};
