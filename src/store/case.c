@@ -16,22 +16,10 @@
 #include "store/store_internal.h"
 
 /* Cached statements in s->case_stmt[]. */
-enum {
-    CS_BEGIN,
-    CS_COMMIT,
-    CS_ROLLBACK,
-    CS_FIND_ID,
-    CS_APPEAL_SEQ,
-    CS_INSERT,
-    CS_COUNTS,
-    CS__COUNT
-};
+enum { CS_FIND_ID, CS_APPEAL_SEQ, CS_INSERT, CS_COUNTS, CS__COUNT };
 _Static_assert(CS__COUNT <= FC__CASE_STMTS, "room for the case log's statements");
 
 static const char *const case_sql[CS__COUNT] = {
-    [CS_BEGIN] = "BEGIN IMMEDIATE",
-    [CS_COMMIT] = "COMMIT",
-    [CS_ROLLBACK] = "ROLLBACK",
     [CS_FIND_ID] = "SELECT seq FROM case_entry WHERE id = ?",
     [CS_APPEAL_SEQ] = "SELECT coalesce(max(seq), 0) FROM case_entry WHERE appeal = ?",
     [CS_INSERT] = "INSERT INTO case_entry(id, type, ts, order_id, decision, appeal, city, rider,"
@@ -70,14 +58,6 @@ fc_case_type fc_case_type_from(fc_str s) {
  * (err filled). */
 static sqlite3_stmt *case_stmt(fc_store *s, int which, fc_err *err) {
     return fc__stmt_cached(s, &s->case_stmt[which], case_sql[which], err);
-}
-
-static int case_exec(fc_store *s, int which, fc_err *err, const char *what) {
-    sqlite3_stmt *st = case_stmt(s, which, err);
-    if (st == NULL) {
-        return FC_ESTORE;
-    }
-    return fc__step_done(s, st, err, what);
 }
 
 /* Empty views are stored as NULL (the partial indexes skip them). */
@@ -176,10 +156,13 @@ int fc_store_case_append(fc_store *s, const fc_case_entry *e, int64_t expect_seq
         return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "case entry %.*s has no valid type %d",
                           (int)e->id.n, e->id.p, (int)e->type);
     }
+    /* Outside a batch, a batch of its own (BEGIN IMMEDIATE: the write lock
+     * before anything is read); inside the caller's, it joins it and leaves
+     * committing or rolling back to the caller. */
     int own = !s->in_batch;
     int rc = FC_OK;
     if (own) {
-        rc = case_exec(s, CS_BEGIN, err, "starting a case log write");
+        rc = fc_store_begin(s, err);
         if (rc != FC_OK) {
             return rc;
         }
@@ -187,11 +170,9 @@ int fc_store_case_append(fc_store *s, const fc_case_entry *e, int64_t expect_seq
     rc = append_locked(s, e, expect_seq, &dup_local, &seq_local, err);
     if (own) {
         if (rc == FC_OK) {
-            rc = case_exec(s, CS_COMMIT, err, "committing a case log write");
-        }
-        if (rc != FC_OK && !sqlite3_get_autocommit(s->db)) {
-            fc_err ignored;
-            case_exec(s, CS_ROLLBACK, &ignored, "rolling back a case log write");
+            rc = fc_store_end(s, err); /* rolls back itself when the commit fails */
+        } else {
+            fc_store_rollback(s);
         }
     }
     if (rc == FC_OK) {
