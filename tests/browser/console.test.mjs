@@ -313,6 +313,31 @@ test('switch to Arabic: the page turns right-to-left and the explanation comes i
   await ctx.close();
 });
 
+test('a half-written verdict survives a language switch (the page reloads the item, which records a view)', async () => {
+  const queue = await api(world.tokens.reviewer, '/v1/appeals?state=pending&kind=review&limit=1');
+  assert.equal(queue.items.length, 1, 'no pending review item in the reviewer country');
+  const id = queue.items[0].id;
+  const { ctx, page } = await signIn(world.tokens.reviewer, REVIEWER, { form: false });
+  await page.goto(`${world.base}/#/appeals/${id}`);
+  await page.locator('.decision .explanation').waitFor();
+  await page.locator('input[name=verdict][value=partial]').check();
+  await page.locator('input[name=keep_percent]').fill('30');
+  await page.locator('textarea[name=reason]').fill('Half written before the switch');
+  // Views are recorded once a second per reviewer: the reload's is another.
+  await new Promise((r) => setTimeout(r, 1100));
+  const reloaded = page.waitForResponse((r) => r.url().endsWith(`/v1/appeals/${id}`) && r.status() === 200);
+  await page.locator('header button.lang').click();
+  await reloaded;
+  await page.locator('.decision .explanation[lang=ar]').waitFor();
+  const { appeal } = await api(world.tokens.admin, `/v1/appeals/${id}`);
+  const views = appeal.history.filter((e) => e.type === 'appeal_viewed' && e.actor === REVIEWER);
+  assert.ok(views.length >= 2, 'the reload recorded no view (last_seq did not move): the test proves nothing');
+  assert.equal(await page.locator('textarea[name=reason]').inputValue(), 'Half written before the switch');
+  assert.ok(await page.locator('input[name=verdict][value=partial]').isChecked());
+  assert.equal(await page.locator('input[name=keep_percent]').inputValue(), '30');
+  await ctx.close();
+});
+
 test('a rider lands on its own page: its decisions, its appeal and the score placeholder', async () => {
   const { ctx, page } = await signIn(world.tokens.rider, 'browser-rider');
   await page.waitForURL(new RegExp(`#/riders/${world.rider}$`));

@@ -200,6 +200,10 @@ function OrderBox({ id }) {
   </section>`;
 }
 
+// The verdict form. Keyed on the item, not on last_seq: every reload (a
+// language switch refetches; each reviewer read records a view) raises
+// last_seq, and what the reviewer has written must survive it. The
+// last_seq sent is the one of the latest answer, read at submit.
 function DecideForm({ appeal, onDone }) {
   const [verdict, setVerdict] = useState('');
   const [keep, setKeep] = useState('50');
@@ -337,7 +341,7 @@ function AppealBody({ data, me, reload, notice, setNotice }) {
         ${a.state === 'pending'
           ? html`<h2 style="margin-block-start:16px">${t('appeal.decide')}</h2>
               ${mayDecide
-                ? html`<${DecideForm} key=${a.last_seq} appeal=${a} onDone=${done} />`
+                ? html`<${DecideForm} key=${a.id} appeal=${a} onDone=${done} />`
                 : html`<p class="muted">${t('appeal.not_reviewer')}</p>`}`
           : null}
       </section>
