@@ -237,7 +237,7 @@ static void test_graceful_stop(void **state) {
     assert_int_equal(pthread_create(&t, NULL, stopper, h), 0);
     usleep(200000);
     assert_int_equal(fc_test_dial(port), -1); /* no longer accepting */
-    fc_test_send_all(fd, "fc_test_world", 5);
+    fc_test_send_all(fd, "world", 5);
     fc_test_resp r;
     fc_test_read_reply(fd, &r);
     assert_int_equal(r.status, 404);
