@@ -3,7 +3,7 @@
 // Accept-Language, and turns every answer that is not 2xx into an ApiError
 // carrying the server's {"error":{"code","message"}} (ErrorBox in ui.js
 // shows it). A 401 forgets the token and sends the user to #/login.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { getLang, t } from './i18n.js';
 
 const TOKEN = 'fulcrum.token';
@@ -143,4 +143,40 @@ export function useApi(path) {
     return () => ctl.abort();
   }, [path, lang, n]);
   return { ...state, reload: () => setN((x) => x + 1) };
+}
+
+// A hook for lists answered a page at a time ({items, next}): GET path on
+// load, then more() asks for the page after the last one (cursor=next) and
+// appends it. Gives {items (null until the first page), next, error, busy,
+// more, reload}. A change of path (a filter) aborts every call of the old
+// list, the first page's and more()'s alike, so no old page lands in the
+// new list.
+export function usePaged(path) {
+  const [st, setSt] = useState({ items: null, next: null, error: null, busy: true });
+  const [n, setN] = useState(0);
+  const ctlRef = useRef(null);
+  useEffect(() => {
+    const ctl = new AbortController();
+    ctlRef.current = ctl;
+    setSt({ items: null, next: null, error: null, busy: true });
+    api(path, { signal: ctl.signal }).then(
+      (d) => setSt({ items: d.items, next: d.next ?? null, error: null, busy: false }),
+      (e) => e.name !== 'AbortError' && setSt({ items: null, next: null, error: e, busy: false }),
+    );
+    return () => ctl.abort();
+  }, [path, n]);
+  const more = () => {
+    const ctl = ctlRef.current;
+    if (!ctl || ctl.signal.aborted || !st.next || st.busy) return;
+    setSt((s) => ({ ...s, busy: true }));
+    const sep = path.includes('?') ? '&' : '?';
+    api(`${path}${sep}cursor=${encodeURIComponent(st.next)}`, { signal: ctl.signal }).then(
+      (d) => {
+        if (ctl.signal.aborted) return;
+        setSt((s) => ({ items: [...(s.items ?? []), ...d.items], next: d.next ?? null, error: null, busy: false }));
+      },
+      (e) => e.name !== 'AbortError' && !ctl.signal.aborted && setSt((s) => ({ ...s, error: e, busy: false })),
+    );
+  };
+  return { ...st, more, reload: () => setN((x) => x + 1) };
 }

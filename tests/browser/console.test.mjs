@@ -338,6 +338,41 @@ test('a half-written verdict survives a language switch (the page reloads the it
   await ctx.close();
 });
 
+test('"More" then a filter change: the list holds only the new filter\'s rows', async () => {
+  const { ctx, page } = await signIn(world.tokens.admin, 'browser-admin', { form: false });
+  // Pages of 10 (the city has fewer than the page's 50), and the next page
+  // answers late: the filter changes while it is on its way.
+  let release;
+  const held = new Promise((r) => {
+    release = r;
+  });
+  let asked = 0;
+  await page.route(/\/v1\/decisions\?/, async (route) => {
+    const small = route.request().url().replace('limit=50', 'limit=10');
+    if (small.includes('cursor=')) {
+      asked += 1;
+      await held;
+    }
+    await route.continue({ url: small }).catch(() => {});
+  });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${world.base}/#/decisions?city=${RIDER_CITY}`);
+  await page.locator('main table tbody tr').first().waitFor();
+  await page.getByRole('button', { name: 'Load more' }).click();
+  while (asked === 0) await new Promise((r) => setTimeout(r, 20));
+  const first = page.waitForResponse((r) => r.url().includes('party=customer') && !r.url().includes('cursor='));
+  await page.goto(`${world.base}/#/decisions?city=${RIDER_CITY}&party=customer`);
+  await first;
+  release();
+  await new Promise((r) => setTimeout(r, 1000)); // the late page has had its chance
+  const parties = await page.locator('main table tbody tr td:nth-child(5)').allInnerTexts();
+  assert.ok(parties.length > 0);
+  assert.deepEqual([...new Set(parties.map((p) => p.trim()))], ['customer']);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('a rider lands on its own page: its decisions, its appeal and the score placeholder', async () => {
   const { ctx, page } = await signIn(world.tokens.rider, 'browser-rider');
   await page.waitForURL(new RegExp(`#/riders/${world.rider}$`));

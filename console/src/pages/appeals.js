@@ -7,7 +7,7 @@
 // Also the strings and small pieces the appeal and rider pages share: the
 // state badge, the time left and the appeal list's columns.
 import { useEffect, useState } from 'preact/hooks';
-import { api, url } from '../api.js';
+import { api, url, usePaged } from '../api.js';
 import { addStrings, t } from '../i18n.js';
 import { appealLink, ErrorBox, fmtTime, html, Loading, orderLink, Table, toMs } from '../ui.js';
 
@@ -209,29 +209,6 @@ function setFilters(f) {
 // Cities seen in the queue so far: the city filter offers them.
 const citiesSeen = new Set();
 
-// A list of GET /v1/appeals pages: the first on load, more on demand.
-function usePages(path) {
-  const [st, setSt] = useState({ items: null, next: null, error: null, busy: false });
-  useEffect(() => {
-    const ctl = new AbortController();
-    setSt({ items: null, next: null, error: null, busy: true });
-    api(path, { signal: ctl.signal }).then(
-      (d) => setSt({ items: d.items, next: d.next ?? null, error: null, busy: false }),
-      (e) => e.name !== 'AbortError' && setSt({ items: null, next: null, error: e, busy: false }),
-    );
-    return () => ctl.abort();
-  }, [path]);
-  const more = () => {
-    setSt((s) => ({ ...s, busy: true }));
-    const sep = path.includes('?') ? '&' : '?';
-    api(`${path}${sep}cursor=${encodeURIComponent(st.next)}`).then(
-      (d) => setSt((s) => ({ items: [...s.items, ...d.items], next: d.next ?? null, error: null, busy: false })),
-      (e) => setSt((s) => ({ ...s, error: e, busy: false })),
-    );
-  };
-  return { ...st, more };
-}
-
 // A click anywhere on a row opens its item (the id's link), as the link does.
 export function openRow(e) {
   if (e.target.closest('a, button, input, select')) return;
@@ -258,7 +235,7 @@ export default function Appeals({ query }) {
     return () => clearInterval(id);
   }, []);
   const common = { kind: f.kind, city: f.city, breached: f.breached ? 1 : '' };
-  const pending = usePages(url('/v1/appeals', { state: 'pending', ...common, limit: 50 }));
+  const pending = usePaged(url('/v1/appeals', { state: 'pending', ...common, limit: 50 }));
   // The decided items: one list per decided state, merged newest first.
   const [decided, setDecided] = useState({ items: null, error: null });
   const decidedKey = JSON.stringify(common);

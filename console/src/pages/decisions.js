@@ -1,8 +1,7 @@
 // #/decisions?city=&rider=&merchant=&party=&incident=&from=&to=: the
 // decisions of a slice (GET /v1/decisions, newest first, page by page),
 // each linking to its order page. The explorer links here from its rows.
-import { useEffect, useState } from 'preact/hooks';
-import { api, url } from '../api.js';
+import { url, usePaged } from '../api.js';
 import { t } from '../i18n.js';
 import { ErrorBox, fmtTime, html, Loading, orderLink, riderLink, Table } from '../ui.js';
 
@@ -12,27 +11,8 @@ const INCIDENTS = ['late', 'cancelled', 'undeliverable', 'complaint', 'bad_ratin
 
 export default function Decisions({ query }) {
   const filters = Object.fromEntries(KEYS.filter((k) => query.get(k)).map((k) => [k, query.get(k)]));
-  const key = JSON.stringify(filters);
-  const [items, setItems] = useState([]);
-  const [next, setNext] = useState(null);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(true);
-  const load = (cursor, keep) => {
-    setBusy(true);
-    api(url('/v1/decisions', { ...filters, limit: 50, cursor })).then(
-      (d) => {
-        setItems(keep ? [...keep, ...d.items] : d.items);
-        setNext(d.next ?? null);
-        setError(null);
-        setBusy(false);
-      },
-      (e) => {
-        setError(e);
-        setBusy(false);
-      },
-    );
-  };
-  useEffect(() => load(null, null), [key]);
+  const list = usePaged(url('/v1/decisions', { ...filters, limit: 50 }));
+  const items = list.items ?? [];
   const set = (k, v) => {
     const q = new URLSearchParams(filters);
     if (v) q.set(k, v);
@@ -65,10 +45,10 @@ export default function Decisions({ query }) {
       ${pick('incident', INCIDENTS)} ${pick('party', PARTIES)}
       <label><input type="checkbox" checked=${filters.needs_review === '1'} onChange=${(e) => set('needs_review', e.currentTarget.checked ? '1' : '')} /> ${t('col.needs_review')}</label>
     </div>
-    <${ErrorBox} error=${error} onRetry=${() => load(null, null)} />
+    <${ErrorBox} error=${list.error} onRetry=${list.items === null ? list.reload : list.more} />
     <section class="card">
-      ${items.length || busy ? html`<${Table} cols=${cols} rows=${items} />` : html`<p class="muted">${t('decisions.none')}</p>`}
-      ${busy ? html`<${Loading} />` : null}
-      ${next && !busy ? html`<button type="button" onClick=${() => load(next, items)}>${t('common.more')}</button>` : null}
+      ${items.length || list.busy ? html`<${Table} cols=${cols} rows=${items} />` : html`<p class="muted">${t('decisions.none')}</p>`}
+      ${list.busy ? html`<${Loading} />` : null}
+      ${list.next && !list.busy ? html`<button type="button" onClick=${list.more}>${t('common.more')}</button>` : null}
     </section>`;
 }
