@@ -696,6 +696,23 @@ static void test_ledger_left(void **state) {
     assert_int_equal(e[0].amount_minor, -250);
 }
 
+/* Fields of a compact body found without decoding it: a key only where it
+ * is a key, a text value up to its closing quote. */
+static void test_body_fields(void **state) {
+    (void)state;
+    const char *json = "{\"note\":\"the \\\"incident\\\":\\\"x\\\" said\","
+                       "\"incident\":\"late\",\"review\":true,\"n\":3}";
+    fc_str body = fc_str_c(json);
+    assert_true(fc_str_eqc(fc_case_body_text(body, "incident"), "late"));
+    assert_true(fc_str_eqc(fc_case_body_text(body, "note"), "the \\"));
+    assert_null(fc_case_body_text(body, "n").p); /* not a string */
+    assert_null(fc_case_body_text(body, "absent").p);
+    assert_null(fc_case_body_text(FC_STR_NULL, "incident").p);
+    assert_ptr_equal(fc_case_body_find(body, "\"review\":true"), strstr(json, "\"review\""));
+    assert_null(fc_case_body_find(body, "\"review\":false"));
+    assert_null(fc_case_body_find(fc_str_make(json, 3), "\"note\":"));
+}
+
 static void test_ledger_parse_errors(void **state) {
     (void)state;
     fc_ledger_entry e;
@@ -741,6 +758,7 @@ int main(void) {
         cmocka_unit_test(test_reversal_sums_to_zero),
         cmocka_unit_test(test_partial_reversal),
         cmocka_unit_test(test_ledger_left),
+        cmocka_unit_test(test_body_fields),
         cmocka_unit_test(test_ledger_parse_errors),
     };
     return cmocka_run_group_tests(tests, setup_pack, teardown_pack);

@@ -43,37 +43,6 @@ void fc_adj_opts_init(fc_adj_opts *o) {
 }
 
 /* ---------------------------------------------------------------------------
- * Fields of a decision body read without decoding it. The bodies are
- * written by fc_case_decision_json: compact, and the names and ids read
- * here hold no quote or backslash, so `"key":"value"` can only be the field
- * itself (a quote inside a string value is always escaped).
- */
-static fc_str body_field(fc_str body, const char *key) {
-    char pat[48];
-    int k = snprintf(pat, sizeof pat, "\"%s\":\"", key);
-    if (k <= 0 || (size_t)k >= sizeof pat || body.p == NULL) {
-        return FC_STR_NULL;
-    }
-    const char *end = body.p + body.n, *at = NULL;
-    for (const char *c = body.p; c != NULL && (size_t)(end - c) >= (size_t)k;
-         c = memchr(c + 1, '"', (size_t)(end - c - 1))) {
-        if (*c == '"' && memcmp(c, pat, (size_t)k) == 0) {
-            at = c;
-            break;
-        }
-    }
-    if (at == NULL) {
-        return FC_STR_NULL;
-    }
-    const char *v = at + k;
-    const char *q = memchr(v, '"', (size_t)(end - v));
-    if (q == NULL) {
-        return FC_STR_NULL;
-    }
-    return fc_str_make(v, (size_t)(q - v));
-}
-
-/* ---------------------------------------------------------------------------
  * The current decision of each (order, incident).
  */
 typedef struct current_map {
@@ -174,18 +143,18 @@ static int map_set(current_map *m, fc_str order, fc_str incident, fc_str id, fc_
 
 static int map_visit(void *ud, const fc_case_entry *e) {
     current_map *m = ud;
-    fc_str incident = body_field(e->body, "incident");
+    fc_str incident = fc_case_body_text(e->body, "incident");
     if (incident.n == 0 || e->order.n == 0) {
         return FC_OK; /* not a body this run wrote: nothing to supersede */
     }
-    return map_set(m, e->order, incident, e->id, body_field(e->body, "outcome"), e->seq);
+    return map_set(m, e->order, incident, e->id, fc_case_body_text(e->body, "outcome"), e->seq);
 }
 
 /* A withdrawal: its pair has no decision in force when the decision it
  * withdrew is still the pair's last (a later one is never withdrawn by it). */
 static int map_visit_withdrawal(void *ud, const fc_case_entry *e) {
     current_map *m = ud;
-    fc_str incident = body_field(e->body, "incident");
+    fc_str incident = fc_case_body_text(e->body, "incident");
     int64_t i = map_find(m, e->order, incident);
     if (i >= 0 && fc_str_eq(m->ids[i], e->decision)) {
         m->withdrawn[i] = 1;
@@ -725,8 +694,8 @@ typedef struct reader {
 
 static int collect_superseded(void *ud, const fc_case_entry *e) {
     reader *rd = ud;
-    fc_str old =
-        e->type == FC_CASE_DECISION_WITHDRAWN ? e->decision : body_field(e->body, "supersedes");
+    fc_str old = e->type == FC_CASE_DECISION_WITHDRAWN ? e->decision
+                                                       : fc_case_body_text(e->body, "supersedes");
     if (old.n > 0 && fc_dict_intern(rd->superseded, old) < 0) {
         return fc_err_set(rd->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
     }

@@ -128,7 +128,7 @@ typedef struct replaced {
 /* Read without decoding the body: listings ask this of every item. */
 static int superseded_cb(void *ud, const fc_case_entry *e) {
     replaced *r = ud;
-    if (fc_str_eqc(fc__appeal_body_text(e->body, "\"supersedes\":\""), r->id)) {
+    if (fc_str_eqc(fc_case_body_text(e->body, "supersedes"), r->id)) {
         fc_str_cpy(r->out, FC_CASE_ID_MAX, e->id);
     }
     return FC_OK;

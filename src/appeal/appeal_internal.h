@@ -39,13 +39,6 @@ void fc__appeal_finish(fc_appeal *a, int64_t now);
 int fc__appeal_filing_parse(fc_str body, fc_arena *arena, const char **statement,
                             fc_appeal_item **items, size_t *n_items, fc_err *err);
 
-/* The text value of a top-level string field of a compact JSON body, found
- * without decoding it: `pat` is the key with its quotes, the colon and the
- * value's opening quote ("\"supersedes\":\""). FC_STR_NULL when absent.
- * Bodies are written by this module and src/case (compact, quotes escaped
- * inside strings), so the pattern can only match the key itself. */
-fc_str fc__appeal_body_text(fc_str body, const char *pat);
-
 /* Copy a view into a bounded C string (truncating). */
 void fc__appeal_copy(char *dst, size_t cap, fc_str s);
 

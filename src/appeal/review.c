@@ -682,36 +682,6 @@ static int queued_cb(void *ud, const fc_case_entry *e) {
                : FC_OK;
 }
 
-/* Fields of a decision body found without decoding it. The bodies are
- * compact JSON written by fc_case_decision_json, and a quote inside a JSON
- * string is always escaped, so `"key":` can only be the key itself; the
- * fields read here are top-level ones no nested object repeats. Decoding
- * every decision of a large log costs seconds; this costs a search. */
-static const char *body_find(fc_str body, const char *pat) {
-    size_t n = strlen(pat);
-    if (body.p == NULL || body.n < n) {
-        return NULL;
-    }
-    const char *end = body.p + body.n - n;
-    for (const char *c = body.p; c != NULL && c <= end;
-         c = memchr(c + 1, pat[0], (size_t)(end - c))) {
-        if (memcmp(c, pat, n) == 0) {
-            return c;
-        }
-    }
-    return NULL;
-}
-
-fc_str fc__appeal_body_text(fc_str body, const char *pat) {
-    const char *at = body_find(body, pat);
-    if (at == NULL) {
-        return FC_STR_NULL;
-    }
-    const char *v = at + strlen(pat);
-    const char *end = memchr(v, '"', (size_t)(body.p + body.n - v));
-    return end != NULL ? fc_str_make(v, (size_t)(end - v)) : FC_STR_NULL;
-}
-
 static int withdrawn_review_cb(void *ud, const fc_case_entry *e) {
     review_scan *r = ud;
     if (e->decision.n > 0 && fc_dict_intern(r->superseded, e->decision) < 0) {
@@ -722,11 +692,11 @@ static int withdrawn_review_cb(void *ud, const fc_case_entry *e) {
 
 static int needs_review_cb(void *ud, const fc_case_entry *e) {
     review_scan *r = ud;
-    fc_str sup = fc__appeal_body_text(e->body, "\"supersedes\":\"");
+    fc_str sup = fc_case_body_text(e->body, "supersedes");
     if (sup.n > 0 && fc_dict_intern(r->superseded, sup) < 0) {
         return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
     }
-    if (body_find(e->body, "\"review\":true") != NULL && e->id.n < FC_CASE_ID_MAX) {
+    if (fc_case_body_find(e->body, "\"review\":true") != NULL && e->id.n < FC_CASE_ID_MAX) {
         if (fc_grow((void **)&r->ids, &r->cap, r->n + 1, sizeof *r->ids) != FC_OK) {
             return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         }

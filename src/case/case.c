@@ -122,6 +122,36 @@ void fc_case_decision_reinstated_id(const char *outcome, const char *supersedes,
     id_of("dec-", outcome, supersedes == NULL ? "" : supersedes, out);
 }
 
+const char *fc_case_body_find(fc_str body, const char *pat) {
+    size_t n = strlen(pat);
+    if (body.p == NULL || n == 0 || body.n < n) {
+        return NULL;
+    }
+    const char *end = body.p + body.n - n;
+    for (const char *c = body.p; c != NULL && c <= end;
+         c = c < end ? memchr(c + 1, pat[0], (size_t)(end - c)) : NULL) {
+        if (memcmp(c, pat, n) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+fc_str fc_case_body_text(fc_str body, const char *key) {
+    char pat[64];
+    int k = snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    if (k <= 0 || (size_t)k >= sizeof pat) {
+        return FC_STR_NULL;
+    }
+    const char *at = fc_case_body_find(body, pat);
+    if (at == NULL) {
+        return FC_STR_NULL;
+    }
+    const char *v = at + k;
+    const char *q = memchr(v, '"', (size_t)(body.p + body.n - v));
+    return q != NULL ? fc_str_make(v, (size_t)(q - v)) : FC_STR_NULL;
+}
+
 void fc_case_withdrawal_id(const char *decision, char out[FC_CASE_ID_MAX]) {
     id_of("wdr-", decision, NULL, out);
 }

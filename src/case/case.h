@@ -80,6 +80,21 @@ int fc_case_decision_json(const fc_case_decision *cd, char **out, size_t *len);
 int fc_case_decision_parse(fc_str body, fc_arena *arena, fc_case_decision *out, fc_err *err);
 
 /* ---------------------------------------------------------------------------
+ * Fields of a body read without decoding it: decoding every decision of a
+ * large log costs seconds, a search costs little. The bodies of the case log
+ * are compact JSON (this module's and the appeal module's writers), and a
+ * quote inside a JSON string is always escaped, so `"key":` can only be the
+ * key itself; ask only for top-level fields no nested object repeats.
+ */
+/* Where `pat` (e.g. "\"review\":true") first occurs in body, NULL when it
+ * does not. Pure. */
+const char *fc_case_body_find(fc_str body, const char *pat);
+/* The text value of the top-level string field `key` (a view into body, up
+ * to the value's closing quote: for ids and names, which hold no escaped
+ * quote), FC_STR_NULL when absent or not a string. Pure. */
+fc_str fc_case_body_text(fc_str body, const char *key);
+
+/* ---------------------------------------------------------------------------
  * Withdrawals: a decision in force whose incident the order no longer has
  * when judged again (a policy raised a threshold; a new event shows the
  * incident did not happen). The withdrawal is its own entry
