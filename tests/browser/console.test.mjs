@@ -318,8 +318,12 @@ test('a half-written verdict survives a language switch (the page reloads the it
   assert.equal(queue.items.length, 1, 'no pending review item in the reviewer country');
   const id = queue.items[0].id;
   const { ctx, page } = await signIn(world.tokens.reviewer, REVIEWER, { form: false });
+  // The item's answer has its decision and order: the page asks for neither.
+  const asked = [];
+  page.on('request', (r) => /\/v1\/(decisions|orders)\//.test(r.url()) && asked.push(r.url()));
   await page.goto(`${world.base}/#/appeals/${id}`);
   await page.locator('.decision .explanation').waitFor();
+  await page.locator('.timeline svg').waitFor();
   await page.locator('input[name=verdict][value=partial]').check();
   await page.locator('input[name=keep_percent]').fill('30');
   await page.locator('textarea[name=reason]').fill('Half written before the switch');
@@ -335,6 +339,7 @@ test('a half-written verdict survives a language switch (the page reloads the it
   assert.equal(await page.locator('textarea[name=reason]').inputValue(), 'Half written before the switch');
   assert.ok(await page.locator('input[name=verdict][value=partial]').isChecked());
   assert.equal(await page.locator('input[name=keep_percent]').inputValue(), '30');
+  assert.deepEqual(asked, []);
   await ctx.close();
 });
 

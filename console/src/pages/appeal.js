@@ -27,6 +27,7 @@ addStrings({
     'appeal.item.call': 'call',
     'appeal.decision': 'Decision appealed',
     'appeal.order': 'Order',
+    'appeal.no_order': "The order's events are not in the store.",
     'appeal.timeline': 'Timeline',
     'appeal.history': 'History',
     'appeal.decide': 'Decide',
@@ -85,6 +86,7 @@ addStrings({
     'appeal.item.call': 'مكالمة',
     'appeal.decision': 'القرار المعترض عليه',
     'appeal.order': 'الطلب',
+    'appeal.no_order': 'أحداث الطلب غير موجودة في المخزن.',
     'appeal.timeline': 'التسلسل الزمني',
     'appeal.history': 'السجل',
     'appeal.decide': 'اتخاذ القرار',
@@ -171,32 +173,33 @@ function Item({ it }) {
   </li>`;
 }
 
-function OrderBox({ id }) {
-  const res = useApi(id ? `/v1/orders/${encodeURIComponent(id)}` : null);
+// The order of the item as GET /v1/appeals/ID gives it ({order, facts,
+// fact_units, timeline}); null when its events are not in the store.
+function OrderBox({ id, o }) {
   return html`<section class="card" aria-labelledby="order-h">
     <h2 id="order-h">${t('appeal.order')} ${orderLink(id)}</h2>
-    <${Async} res=${res}>
-      ${(o) => html`
-        <${DefList}
-          rows=${[
-            [t('field.status'), o.order.status],
-            [t('field.zone'), o.order.zone],
-            [t('field.merchant'), o.order.merchant],
-            [t('field.rider'), riderLink(o.order.rider)],
-            [t('field.created_at'), fmtTime(o.order.created_at)],
-            [t('field.promised_at'), fmtTime(o.order.promised_at)],
-            [t('field.delivered_at'), fmtTime(o.order.delivered_at ?? o.order.cancelled_at)],
-            [t('field.late_min'), fmtValue(o.order.late_min)],
-          ]}
-        />
-        <h3 style="margin-block-start:12px">${t('appeal.timeline')}</h3>
-        <${Timeline} order=${o.order} events=${o.timeline ?? []} compact=${true} />
-        <details style="margin-block-start:12px">
-          <summary>${t('order.facts')}</summary>
-          <${Facts} facts=${o.facts} units=${o.fact_units} />
-        </details>
-      `}
-    <//>
+    ${o
+      ? html`
+          <${DefList}
+            rows=${[
+              [t('field.status'), o.order.status],
+              [t('field.zone'), o.order.zone],
+              [t('field.merchant'), o.order.merchant],
+              [t('field.rider'), riderLink(o.order.rider)],
+              [t('field.created_at'), fmtTime(o.order.created_at)],
+              [t('field.promised_at'), fmtTime(o.order.promised_at)],
+              [t('field.delivered_at'), fmtTime(o.order.delivered_at ?? o.order.cancelled_at)],
+              [t('field.late_min'), fmtValue(o.order.late_min)],
+            ]}
+          />
+          <h3 style="margin-block-start:12px">${t('appeal.timeline')}</h3>
+          <${Timeline} order=${o.order} events=${o.timeline ?? []} compact=${true} />
+          <details style="margin-block-start:12px">
+            <summary>${t('order.facts')}</summary>
+            <${Facts} facts=${o.facts} units=${o.fact_units} />
+          </details>
+        `
+      : html`<p class="muted">${t('appeal.no_order')}</p>`}
   </section>`;
 }
 
@@ -348,10 +351,10 @@ function AppealBody({ data, me, reload, notice, setNotice }) {
       <section class="card" style="min-inline-size:0" aria-labelledby="decision-h">
         <h2 id="decision-h">${t('appeal.decision')}</h2>
         ${d ? html`<p><strong>${t('order.consequence')}:</strong> ${consequenceText(d)}</p>` : null}
-        <${Decision} id=${a.decision} summary=${{ incident: a.incident, party: a.liable, rule: a.rule, rider: a.rider }} />
+        <${Decision} id=${a.decision} data=${d ?? undefined} summary=${{ incident: a.incident, party: a.liable, rule: a.rule, rider: a.rider }} />
       </section>
     </div>
-    <${OrderBox} id=${a.order} />
+    <${OrderBox} id=${a.order} o=${data.order} />
     <section class="card" aria-labelledby="history-h">
       <h2 id="history-h">${t('appeal.history')}</h2>
       <div class="table-wrap">

@@ -113,10 +113,12 @@ export function Facts({ facts, units }) {
 }
 
 // One decision in full (GET /v1/decisions/ID): summary is the line of the
-// order or list it came from (shown while the full one loads).
-export function Decision({ id, summary, appeals = [] }) {
-  const res = useApi(`/v1/decisions/${encodeURIComponent(id)}`);
-  const d = res.data;
+// order or list it came from (shown while the full one loads). data: the
+// full decision when the caller already has it (GET /v1/appeals/ID gives
+// it): then nothing is fetched.
+export function Decision({ id, summary, data, appeals = [] }) {
+  const res = useApi(data ? null : `/v1/decisions/${encodeURIComponent(id)}`);
+  const d = data ?? res.data;
   const s = { ...(summary ?? {}), ...(d ?? {}) };
   const party = s.liable ?? s.party;
   const ev = d?.evidence ?? [];
