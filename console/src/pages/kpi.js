@@ -175,10 +175,9 @@ function Results({ s, data, go }) {
   const shown = linkable
     ? [...cols, { key: '_dec', label: t('kpi.decisions'), nosort: true, render: (r) => html`<a href=${decisionsHref(r, s)}>${t('kpi.decisions')} ${fwd()}</a>` }]
     : cols;
-  const sorted = sortRows(rows, cols, s.sort);
   const csv = () => {
     const lines = [cols.map((c) => csvField(c.key)).join(',')];
-    for (const r of sorted) lines.push(cols.map((c) => csvField(r[c.key])).join(','));
+    for (const r of sortRows(rows, cols, s.sort)) lines.push(cols.map((c) => csvField(r[c.key])).join(','));
     download(`fulcrum-kpi-${by.join('-') || 'all'}.csv`, `${lines.join('\r\n')}\r\n`);
   };
 
@@ -187,16 +186,20 @@ function Results({ s, data, go }) {
   let chart = null;
   if (by.length > 0 && rows.length > 0 && kpis.includes(s.ck)) {
     const xs = [...new Set(rows.map((r) => r[by[0]]))];
+    // The charted value of each (x, group) pair, the first row's when several.
+    const at = new Map();
+    for (const r of rows) {
+      const k = JSON.stringify([r[by[0]], by.length > 1 ? r[by[1]] : null]);
+      if (!at.has(k)) at.set(k, r[s.ck] ?? null);
+    }
+    const value = (x, g) => at.get(JSON.stringify([x, g])) ?? null;
     let series;
     let clipped = false;
-    if (by.length === 1) series = [{ label: kpiLabel(s.ck), values: xs.map((x) => rows.find((r) => r[by[0]] === x)?.[s.ck] ?? null) }];
+    if (by.length === 1) series = [{ label: kpiLabel(s.ck), values: xs.map((x) => value(x, null)) }];
     else {
       const groups = [...new Set(rows.map((r) => r[by[1]]))];
       clipped = groups.length > MAX_SERIES;
-      series = groups.slice(0, MAX_SERIES).map((g) => ({
-        label: g,
-        values: xs.map((x) => rows.find((r) => r[by[0]] === x && r[by[1]] === g)?.[s.ck] ?? null),
-      }));
+      series = groups.slice(0, MAX_SERIES).map((g) => ({ label: g, values: xs.map((x) => value(x, g)) }));
     }
     const money = rows.find((r) => r.currency)?.currency;
     chart = html`<section class="card">
