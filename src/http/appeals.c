@@ -33,11 +33,6 @@
 #define REASON_MAX_BYTES   1000 /* a verdict's reason over HTTP */
 #define ITEMS_MAX          64   /* evidence items of one filing (appeal.h) */
 
-static enum MHD_Result oom(fc_hreq *q) {
-    return fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                               "out of memory");
-}
-
 /* ---------------------------------------------------------------------------
  * Who may see an item.
  */
@@ -353,7 +348,7 @@ static enum MHD_Result send_case(fc_hreq *q, const char *id, unsigned status, in
     fc_arena *arena = fc_arena_new(0);
     fc_appeal_case *c = fc_calloc(1, sizeof *c);
     if (arena == NULL || c == NULL) {
-        ok = oom(q);
+        ok = fc__http_send_oom(q);
         goto out;
     }
     int rc = fc_appeal_load(q->s, id, now, arena, c, &err);
@@ -573,7 +568,7 @@ enum MHD_Result fc__http_get_appeals(fc_hreq *q) {
     }
     arr = json_array();
     if (arr == NULL) {
-        ok = oom(q);
+        ok = fc__http_send_oom(q);
         goto out;
     }
     size_t shown = 0;
@@ -602,7 +597,7 @@ enum MHD_Result fc__http_get_appeals(fc_hreq *q) {
         }
         json_t *o = appeal_json(a);
         if (o == NULL || json_array_append_new(arr, o) != 0) {
-            ok = oom(q);
+            ok = fc__http_send_oom(q);
             goto out;
         }
         shown++;
@@ -616,7 +611,7 @@ enum MHD_Result fc__http_get_appeals(fc_hreq *q) {
     if (j == NULL || json_object_set(j, "items", arr) != 0 ||
         json_object_set_new(j, "next", more ? json_string(next) : json_null()) != 0) {
         json_decref(j);
-        ok = oom(q);
+        ok = fc__http_send_oom(q);
         goto out;
     }
     ok = fc__http_send_json(q, MHD_HTTP_OK, j);
@@ -790,7 +785,7 @@ enum MHD_Result fc__http_post_appeals(fc_hreq *q) {
     size_t n_items = json_array_size(jitems);
     items = n_items > 0 ? fc_calloc(n_items, sizeof *items) : NULL;
     if (n_items > 0 && items == NULL) {
-        ok = oom(q);
+        ok = fc__http_send_oom(q);
         goto out;
     }
     for (size_t i = 0; i < n_items; i++) {
@@ -828,7 +823,7 @@ enum MHD_Result fc__http_post_appeals(fc_hreq *q) {
     arena = fc_arena_new(0);
     cd = fc_calloc(1, sizeof *cd);
     if (arena == NULL || cd == NULL) {
-        ok = oom(q);
+        ok = fc__http_send_oom(q);
         goto out;
     }
     int rc = fc_adj_decision_get(q->s, decision, arena, cd, &err);

@@ -56,8 +56,7 @@ enum MHD_Result fc__http_get_decision(fc_hreq *q) {
     fc_arena *arena = fc_arena_new(0);
     fc_case_decision *cd = fc_calloc(1, sizeof *cd);
     if (arena == NULL || cd == NULL) {
-        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                 "out of memory");
+        ok = fc__http_send_oom(q);
         goto out;
     }
     int rc = fc_adj_decision_get(q->s, id, arena, cd, &err);
@@ -87,8 +86,7 @@ enum MHD_Result fc__http_get_decision(fc_hreq *q) {
     }
     json_t *j = fc__http_decision_json(cd, lang);
     if (j == NULL) {
-        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                 "out of memory");
+        ok = fc__http_send_oom(q);
         goto out;
     }
     ok = fc__http_send_json_hdr(q, MHD_HTTP_OK, j, MHD_HTTP_HEADER_CONTENT_LANGUAGE,
@@ -361,8 +359,7 @@ enum MHD_Result fc__http_list_decisions(fc_hreq *q) {
     list_page *lp = fc_calloc(1, sizeof *lp);
     json_t *out = NULL;
     if (lp == NULL || (lp->items = json_array()) == NULL || (lp->arena = fc_arena_new(0)) == NULL) {
-        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                 "out of memory");
+        ok = fc__http_send_oom(q);
         goto out;
     }
     lp->p = p;
@@ -384,8 +381,7 @@ enum MHD_Result fc__http_list_decisions(fc_hreq *q) {
     if (out == NULL || json_object_set(out, "items", lp->items) != 0 ||
         json_object_set_new(out, "next", lp->more ? json_string(next) : json_null()) != 0) {
         json_decref(out);
-        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                 "out of memory");
+        ok = fc__http_send_oom(q);
         goto out;
     }
     ok = fc__http_send_json(q, MHD_HTTP_OK, out);

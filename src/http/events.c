@@ -451,15 +451,13 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
     if (rc != FC_OK) {
         ok = rc == FC_EINVAL
                  ? fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST, msg)
-                 : fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                       "out of memory");
+                 : fc__http_send_oom(q);
         goto out;
     }
     t.orders = fc_dict_new();
     errors = json_array();
     if (t.orders == NULL || errors == NULL) {
-        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                 "out of memory");
+        ok = fc__http_send_oom(q);
         goto out;
     }
     char source[sizeof q->t->name + 8];
@@ -501,9 +499,7 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
 
     placer pl = {.b = &b, .errors = errors, .line = 1};
     if (log.rejected > 0 && fc_store_rejects(q->s, log.id, place_reject, &pl, &err) != FC_OK) {
-        ok = pl.failed ? fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                             "out of memory")
-                       : fc__http_send_err(q, &err);
+        ok = pl.failed ? fc__http_send_oom(q) : fc__http_send_err(q, &err);
         goto out;
     }
     json_t *j =

@@ -135,8 +135,14 @@ enum MHD_Result fc__http_send_errorf(fc_hreq *q, unsigned status, const char *co
  * FC_EPARSE, 409 for FC_ECONFLICT, 500 for FC_ENOMEM and the rest, 503 for
  * FC_ESTORE. */
 enum MHD_Result fc__http_send_err(fc_hreq *q, const fc_err *err);
+/* 500 "out of memory". */
+enum MHD_Result fc__http_send_oom(fc_hreq *q);
 /* 401 with the challenge of RFC 6750 (invalid_token when one was presented). */
 enum MHD_Result fc__http_send_unauthorized(fc_hreq *q, int presented, const char *msg);
+
+/* The monotonic clock, ns: for durations and expiries, never for "now" in
+ * the store (that is time(NULL)). */
+int64_t fc__http_now_ns(void);
 
 /* This thread's store, opened on first use; NULL (with err) when it does
  * not open. */

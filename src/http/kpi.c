@@ -22,12 +22,6 @@
 
 #define KPI_RELOAD_EVERY_NS 1000000000LL
 
-static int64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---------------------------------------------------------------------------
  * Answers: a direct-mapped cache of the JSON bodies of 200 answers, keyed by
  * the caller's role and scope and the query string, one per table. A slot
@@ -182,7 +176,7 @@ fc__kpi_table *fc__http_kpi_acquire(fc_http *h, fc_store *s, fc_err *err) {
         /* The first load: every request waits for it. */
         cur = table_load(s, gen, err);
         h->kpi = cur;
-        h->kpi_last_load_ns = mono_ns();
+        h->kpi_last_load_ns = fc__http_now_ns();
         if (cur != NULL) {
             cur->refs = 2; /* current, and this request */
         }
@@ -191,7 +185,7 @@ fc__kpi_table *fc__http_kpi_acquire(fc_http *h, fc_store *s, fc_err *err) {
     }
     int64_t now = 0;
     int reload = cur->gen != gen && !h->kpi_loading &&
-                 (now = mono_ns()) - h->kpi_last_load_ns >= KPI_RELOAD_EVERY_NS;
+                 (now = fc__http_now_ns()) - h->kpi_last_load_ns >= KPI_RELOAD_EVERY_NS;
     if (!reload) {
         cur->refs++;
         pthread_mutex_unlock(&h->kpi_mu);
@@ -427,8 +421,7 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
     kpi_params *kp = fc_calloc(1, sizeof *kp);
     fc_kpi_request *rq = fc_calloc(1, sizeof *rq);
     if (kp == NULL || rq == NULL) {
-        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                 "out of memory");
+        ok = fc__http_send_oom(q);
         goto out;
     }
     fc_kpi_request_init(rq);
@@ -462,8 +455,7 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
     fc_err_clear(&kp->err);
     MHD_get_connection_values(q->c, MHD_GET_ARGUMENT_KIND, on_kpi_param, kp);
     if (kp->rc == FC_ENOMEM) {
-        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                 "out of memory");
+        ok = fc__http_send_oom(q);
         goto out;
     }
     if (kp->rc != FC_OK) {
@@ -486,8 +478,7 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
             goto out;
         }
         if (scope_cities_of(kt->city_country, t, p, &sc) != FC_OK) {
-            ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                     "out of memory");
+            ok = fc__http_send_oom(q);
             goto out;
         }
         /* The scope, forced in: only the cities the token may read. */
@@ -505,8 +496,7 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q) {
     char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (text == NULL) {
-        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                 "out of memory");
+        ok = fc__http_send_oom(q);
         goto out;
     }
     size_t text_len = strlen(text);

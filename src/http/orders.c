@@ -560,8 +560,7 @@ enum MHD_Result fc__http_get_order(fc_hreq *q) {
     }
     if (put(v.out, "decisions", decisions) || put(v.out, "appeals", appeals)) {
         json_decref(v.out);
-        return fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                   "out of memory");
+        return fc__http_send_oom(q);
     }
     return fc__http_send_json(q, MHD_HTTP_OK, v.out);
 }

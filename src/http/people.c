@@ -151,8 +151,7 @@ static enum MHD_Result get_person(fc_hreq *q, fc_party party) {
     json_t *entity = NULL, *out = NULL;
     fc_ref *ref = fc_ref_new();
     if (ref == NULL) {
-        return fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                   "out of memory");
+        return fc__http_send_oom(q);
     }
     if (fc_store_load_ref(q->s, ref, &err) != FC_OK) {
         ok = fc__http_send_err(q, &err);
@@ -208,8 +207,7 @@ static enum MHD_Result get_person(fc_hreq *q, fc_party party) {
         goto out;
     }
     if (entity == NULL) {
-        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                 "out of memory");
+        ok = fc__http_send_oom(q);
         goto out;
     }
     out = person_json(q, party, id, entity, &err);

@@ -89,8 +89,7 @@ static int load_versions(fc_hreq *q, versions *vs, enum MHD_Result *sent) {
     fc_err_clear(&err);
     int rc = fc_store_case_policy_versions(q->s, note_version, vs, &err);
     if (rc == FC_ENOMEM) {
-        *sent = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                    "out of memory");
+        *sent = fc__http_send_oom(q);
         return 1;
     }
     if (rc != FC_OK) {

@@ -6,8 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "http/http_internal.h"
+
+int64_t fc__http_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 enum MHD_Result fc__http_send(fc_hreq *q, unsigned status, const char *type, const char *body,
                               size_t len, const char *hdr, const char *hval) {
@@ -31,8 +38,7 @@ enum MHD_Result fc__http_send(fc_hreq *q, unsigned status, const char *type, con
 enum MHD_Result fc__http_send_json_hdr(fc_hreq *q, unsigned status, json_t *j, const char *hdr,
                                        const char *hval) {
     if (j == NULL) {
-        return fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                   "out of memory");
+        return fc__http_send_oom(q);
     }
     enum MHD_Result ok = MHD_NO;
     char *text = json_dumps(j, JSON_COMPACT);
@@ -89,6 +95,11 @@ enum MHD_Result fc__http_send_err(fc_hreq *q, const fc_err *err) {
     default:
         return fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL, msg);
     }
+}
+
+enum MHD_Result fc__http_send_oom(fc_hreq *q) {
+    return fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
+                               "out of memory");
 }
 
 enum MHD_Result fc__http_send_unauthorized(fc_hreq *q, int presented, const char *msg) {

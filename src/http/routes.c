@@ -154,8 +154,7 @@ enum MHD_Result fc__http_get_metrics(fc_hreq *q) {
         __atomic_load_n(&h->inflight, __ATOMIC_RELAXED));
     enum MHD_Result ok;
     if (t.failed) {
-        ok = fc__http_send_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, FC_HTTP_EINTERNAL,
-                                 "out of memory");
+        ok = fc__http_send_oom(q);
     } else {
         ok = fc__http_send(q, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", t.p, t.len,
                            NULL, NULL);

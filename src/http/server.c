@@ -22,12 +22,6 @@ const double fc__http_bucket_s[FC_HTTP_N_BUCKETS] = {0.001, 0.005, 0.01, 0.025, 
 
 typedef fc__http_req req;
 
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---------------------------------------------------------------------------
  * Routing.
  */
@@ -130,7 +124,7 @@ static int tok_cached(fc_http *h, const uint8_t *hash, fc_principal *p, fc_token
     fc__http_tok *e = &h->tok_cache[hash[0] % TOK_SLOTS];
     int hit = 0;
     pthread_mutex_lock(&h->tok_mu);
-    if (e->until_ns > now_ns() && memcmp(e->hash, hash, FC_AUTH_HASH_BYTES) == 0) {
+    if (e->until_ns > fc__http_now_ns() && memcmp(e->hash, hash, FC_AUTH_HASH_BYTES) == 0) {
         *p = e->p;
         *t = e->t;
         hit = 1;
@@ -146,7 +140,7 @@ static void tok_remember(fc_http *h, const uint8_t *hash, const fc_principal *p,
     memcpy(e->hash, hash, FC_AUTH_HASH_BYTES);
     e->p = *p;
     e->t = *t;
-    e->until_ns = now_ns() + TOK_TTL_NS;
+    e->until_ns = fc__http_now_ns() + TOK_TTL_NS;
     pthread_mutex_unlock(&h->tok_mu);
 }
 
@@ -214,7 +208,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
     fc_http *h = cls;
     req *r = fc_calloc(1, sizeof *r);
     if (r != NULL) {
-        r->start_ns = now_ns();
+        r->start_ns = fc__http_now_ns();
         r->route = (int)fc__http_nroutes;
         __atomic_add_fetch(&h->inflight, 1, __ATOMIC_RELAXED);
     }
@@ -232,7 +226,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     *con_cls = NULL;
     if (r->status != 0) {
-        double dur_s = (double)(now_ns() - r->start_ns) / 1e9;
+        double dur_s = (double)(fc__http_now_ns() - r->start_ns) / 1e9;
         size_t k = 0;
         while (k + 1 < FC_HTTP_N_STATUS && fc__http_status_codes[k] != r->status) {
             k++;
