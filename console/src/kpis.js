@@ -2,7 +2,8 @@
 // names as GET /v1/kpi and docs/kpis.md): each KPI's unit, its direction
 // (+1: higher is better, -1: lower is better, 0: neither) and its label in
 // both languages; formatting of KPI values.
-import { addStrings, locale, t } from './i18n.js';
+import { addStrings, t } from './i18n.js';
+import { fmtNum } from './ui.js';
 
 // name, unit (count | rate | minutes | money | score), direction, main, en, ar
 const catalog = [
@@ -87,20 +88,15 @@ export function dimLabel(name) {
 // A KPI value as GET /v1/kpi answers it (rates in percent) for display.
 export function fmtKpi(name, v, currency) {
   if (v === null || v === undefined || Number.isNaN(v)) return '–';
-  const u = kpiDef(name).unit;
-  const nf = (d) =>
-    new Intl.NumberFormat(locale(), { minimumFractionDigits: d, maximumFractionDigits: d });
-  switch (u) {
+  switch (kpiDef(name).unit) {
     case 'rate':
-      return `${nf(1).format(v)}%`;
+      return `${fmtNum(v, 1)}%`;
     case 'minutes':
-      return `${nf(1).format(v)} ${t('unit.min')}`;
+      return `${fmtNum(v, 1)} ${t('unit.min')}`;
     case 'money':
-      return currency && currency !== 'mixed' ? `${nf(2).format(v)} ${currency}` : nf(2).format(v);
-    case 'score':
-      return nf(0).format(v);
+      return currency && currency !== 'mixed' ? `${fmtNum(v, 2)} ${currency}` : fmtNum(v, 2);
     default:
-      return nf(0).format(v);
+      return fmtNum(v, 0);
   }
 }
 
@@ -112,23 +108,17 @@ export function kpiChange(name, cur, prev) {
   if (cur == null || prev == null) return null;
   const def = kpiDef(name);
   const delta = cur - prev;
-  const nf = (d) =>
-    new Intl.NumberFormat(locale(), {
-      minimumFractionDigits: d,
-      maximumFractionDigits: d,
-      signDisplay: 'exceptZero',
-    });
   let text;
   let size;
   if (def.unit === 'rate') {
-    text = `${nf(1).format(delta)} ${t('unit.pp')}`;
+    text = `${fmtNum(delta, 1, true)} ${t('unit.pp')}`;
     size = Math.abs(delta) >= 0.05 ? delta : 0;
   } else if (def.unit === 'minutes' || def.unit === 'score') {
-    text = def.unit === 'minutes' ? `${nf(1).format(delta)} ${t('unit.min')}` : nf(0).format(delta);
+    text = def.unit === 'minutes' ? `${fmtNum(delta, 1, true)} ${t('unit.min')}` : fmtNum(delta, 0, true);
     size = Math.abs(delta) >= 0.05 ? delta : 0;
   } else {
     const rel = prev !== 0 ? (delta / prev) * 100 : 0;
-    text = `${nf(1).format(rel)}%`;
+    text = `${fmtNum(rel, 1, true)}%`;
     size = Math.abs(rel) >= 0.05 ? rel : 0;
   }
   let tone = 'same';

@@ -60,12 +60,25 @@ export function toMs(v) {
   return Number.isNaN(ms) ? null : ms;
 }
 
-export function fmtNum(v, digits = 0) {
+// One Intl.NumberFormat per language, digits and sign, made on first use
+// (making one is far dearer than formatting with it).
+const numFormats = new Map();
+
+// A number in the chosen language with digits decimals; sign: a + before
+// positive values (changes). "–" for null, undefined and NaN.
+export function fmtNum(v, digits = 0, sign = false) {
   if (v === null || v === undefined || Number.isNaN(v)) return '–';
-  return new Intl.NumberFormat(locale(), {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  }).format(v);
+  const key = `${locale()}|${digits}|${sign}`;
+  let nf = numFormats.get(key);
+  if (!nf) {
+    nf = new Intl.NumberFormat(locale(), {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+      ...(sign ? { signDisplay: 'exceptZero' } : {}),
+    });
+    numFormats.set(key, nf);
+  }
+  return nf.format(v);
 }
 
 // Any JSON value as short text.
