@@ -52,18 +52,13 @@ static fc_str zone_key(const char *city, size_t city_n, const char *zone, size_t
     return fc_str_make(buf, n > 0 && n < 160 ? (size_t)n : 0);
 }
 
-static fc_capacity capacity_of(fc_str s) {
-    fc_capacity c = fc_capacity_from(s);
-    return (unsigned)c < FC_CAP__COUNT ? c : FC_CAP_UNKNOWN;
-}
-
 static int count_order(void *ud, const fc_scan_order *so) {
     quality_state *st = ud;
     const fc_order_facts *f = so->facts;
     if (f->status == FC_ORDER_OPEN) {
         return 0;
     }
-    st->capacity_orders[capacity_of(so->input->capacity)]++;
+    st->capacity_orders[fc_capacity_from(so->input->capacity)]++;
     char buf[160];
     int64_t id =
         fc_dict_intern(st->zones, zone_key(f->city.p, f->city.n, f->zone.p, f->zone.n, buf));
@@ -118,7 +113,7 @@ static int count_decision(void *ud, const fc_case_decision *cd) {
     r->q.fired++;
     r->points_sum += cd->d.consequence.rider_points;
     r->amount_sum += cd->d.consequence.rider_amount_minor;
-    r->by_capacity[capacity_of(fc_str_c(cd->capacity))]++;
+    r->by_capacity[fc_capacity_from(fc_str_c(cd->capacity))]++;
     char buf[160];
     int64_t z = fc_dict_find(st->zones,
                              zone_key(cd->city, strlen(cd->city), cd->zone, strlen(cd->zone), buf));

@@ -489,13 +489,11 @@ static int visit(void *ud, const fc_scan_order *so) {
         (f->rider.n == 0 || fc_dict_find(r->riders, f->rider) < 0)) {
         return FC_OK;
     }
-    if (f->status == FC_ORDER_OPEN) {
-        return FC_OK;
-    }
+    /* run_scan asks the scan for closed orders only, under the run's pack
+     * (so the scan names each order's policy: never NULL for a loaded pack). */
+    assert(f->status != FC_ORDER_OPEN);
     const fc_policy *p = so->policy;
-    if (p == NULL) {
-        p = fc_policy_for(r->o->pack, so->input->country, f->city);
-    }
+    assert(p != NULL);
     size_t n = 0;
     int rc = fc_judge(p, so->input, FC_LANG_EN, r->d, FC_JUDGE_MAX_DECISIONS, &n);
     if (rc != FC_OK) {
