@@ -3,7 +3,7 @@
 // times and numbers in the chosen language, links, a sortable table and a
 // definition list.
 import { h } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import htm from 'htm';
 import { getLang, locale, t } from './i18n.js';
 
@@ -39,6 +39,16 @@ export function Async({ res, children }) {
   if (res.error) return html`<${ErrorBox} error=${res.error} onRetry=${res.reload} />`;
   if (res.data === undefined) return html`<${Loading} />`;
   return children(res.data);
+}
+
+// The time now in ms, renewed every 30 s: pages showing time left re-render.
+export function useNow() {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), 30000);
+    return () => clearInterval(id);
+  }, []);
+  return now;
 }
 
 // "2026-03-04T19:30:00+03:00" (or epoch seconds) -> local date and time as

@@ -9,7 +9,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, url, usePaged } from '../api.js';
 import { addStrings, t } from '../i18n.js';
-import { appealLink, ErrorBox, fmtTime, html, Loading, orderLink, Table, toMs } from '../ui.js';
+import { appealLink, ErrorBox, fmtTime, html, Loading, orderLink, Table, toMs, useNow } from '../ui.js';
 
 addStrings({
   en: {
@@ -229,11 +229,7 @@ const DECIDED_STATES = ['overturned', 'upheld', 'partial', 'moot'];
 
 export default function Appeals({ query }) {
   const f = filtersOf(query);
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const id = setInterval(() => setNow(Date.now()), 30000);
-    return () => clearInterval(id);
-  }, []);
+  const now = useNow();
   const common = { kind: f.kind, city: f.city, breached: f.breached ? 1 : '' };
   const pending = usePaged(url('/v1/appeals', { state: 'pending', ...common, limit: 50 }));
   // The decided items: one list per decided state, merged newest first.

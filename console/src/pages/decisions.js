@@ -9,6 +9,26 @@ const KEYS = ['city', 'rider', 'merchant', 'party', 'incident', 'from', 'to', 'n
 const PARTIES = ['rider', 'merchant', 'customer', 'platform', 'none'];
 const INCIDENTS = ['late', 'cancelled', 'undeliverable', 'complaint', 'bad_rating'];
 
+// The columns of a list of decisions (GET /v1/decisions items, or a
+// rider's); city and rider: whether to show those columns.
+export function decisionCols({ city = true, rider = true } = {}) {
+  return [
+    { key: 'order_created_at', label: t('col.created_at'), render: (r) => fmtTime(r.order_created_at ?? r.created_at) },
+    { key: 'order', label: t('col.order'), render: (r) => orderLink(r.order) },
+    ...(city ? [{ key: 'city', label: t('col.city') }] : []),
+    { key: 'incident', label: t('col.incident') },
+    { key: 'party', label: t('col.party') },
+    { key: 'outcome', label: t('col.outcome') },
+    { key: 'rule', label: t('col.rule'), render: (r) => html`<code>${r.rule}</code>` },
+    ...(rider ? [{ key: 'rider', label: t('col.rider'), render: (r) => riderLink(r.rider) }] : []),
+    {
+      key: 'needs_review',
+      label: t('col.needs_review'),
+      render: (r) => (r.needs_review ? html`<span class="badge warn">${t('order.needs_review')}</span>` : ''),
+    },
+  ];
+}
+
 export default function Decisions({ query }) {
   const filters = Object.fromEntries(KEYS.filter((k) => query.get(k)).map((k) => [k, query.get(k)]));
   const list = usePaged(url('/v1/decisions', { ...filters, limit: 50 }));
@@ -25,17 +45,7 @@ export default function Decisions({ query }) {
       ${list.map((v) => html`<option value=${v} selected=${filters[k] === v}>${v}</option>`)}
     </select>
   </label>`;
-  const cols = [
-    { key: 'order_created_at', label: t('col.created_at'), render: (r) => fmtTime(r.order_created_at ?? r.created_at) },
-    { key: 'order', label: t('col.order'), render: (r) => orderLink(r.order) },
-    { key: 'city', label: t('col.city') },
-    { key: 'incident', label: t('col.incident') },
-    { key: 'party', label: t('col.party') },
-    { key: 'outcome', label: t('col.outcome') },
-    { key: 'rule', label: t('col.rule'), render: (r) => html`<code>${r.rule}</code>` },
-    { key: 'rider', label: t('col.rider'), render: (r) => riderLink(r.rider) },
-    { key: 'needs_review', label: t('col.needs_review') },
-  ];
+  const cols = decisionCols();
   const shown = Object.entries(filters).map(([k, v]) => `${k}=${v}`).join(', ') || t('common.none');
   return html`<div class="page-head">
       <h1>${t('decisions.title')}</h1>

@@ -103,7 +103,7 @@ export function Facts({ facts, units }) {
   const unknown = all.filter(([, v]) => v === null).map(([k]) => k);
   const cols = [
     { key: 'fact', label: t('col.fact'), render: (r) => html`<code>${r.fact}</code>` },
-    { key: 'value', label: t('col.value'), num: true, render: (r) => (typeof r.value === 'number' && !Number.isInteger(r.value) ? r.value.toFixed(2) : fmtValue(r.value)) },
+    { key: 'value', label: t('col.value'), num: true },
     { key: 'unit', label: t('col.unit') },
   ];
   return html`<${Table} cols=${cols} rows=${known} />

@@ -3,11 +3,11 @@
 // appeals with their state and deadline, and the score and tier, which come
 // with the rider assessment: until then a placeholder says so. A rider's
 // token lands here on its own page (homeOf in api.js).
-import { useEffect, useState } from 'preact/hooks';
 import { useApi } from '../api.js';
 import { addStrings, t } from '../i18n.js';
-import { Async, DefList, fmtNum, fmtTime, html, orderLink, Table } from '../ui.js';
+import { Async, DefList, fmtNum, html, Table, useNow } from '../ui.js';
 import { appealCols, openRow } from './appeals.js';
+import { decisionCols } from './decisions.js';
 
 addStrings({
   en: {
@@ -46,33 +46,15 @@ addStrings({
   },
 });
 
-const decisionCols = () => [
-  { key: 'order', label: t('col.order'), render: (r) => orderLink(r.order) },
-  { key: 'incident', label: t('col.incident') },
-  { key: 'party', label: t('col.party') },
-  { key: 'outcome', label: t('col.outcome') },
-  { key: 'rule', label: t('col.rule'), render: (r) => html`<code>${r.rule}</code>` },
-  {
-    key: 'needs_review',
-    label: t('col.needs_review'),
-    render: (r) => (r.needs_review ? html`<span class="badge warn">${t('order.needs_review')}</span>` : ''),
-  },
-  { key: 'created_at', label: t('col.created_at'), render: (r) => fmtTime(r.created_at) },
-];
-
 function Tile({ label, value }) {
-  return html`<div class="card" style="margin:0;text-align:center">
-    <div class="muted small">${label}</div>
-    <div style="font-size:1.6rem;font-weight:600">${fmtNum(value)}</div>
+  return html`<div class="tile">
+    <span class="label">${label}</span>
+    <span class="value">${fmtNum(value)}</span>
   </div>`;
 }
 
 function RiderBody({ data }) {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const id = setInterval(() => setNow(Date.now()), 30000);
-    return () => clearInterval(id);
-  }, []);
+  const now = useNow();
   const r = data.rider ?? {};
   const s = data.summary ?? {};
   const decisions = data.decisions ?? [];
@@ -89,7 +71,7 @@ function RiderBody({ data }) {
         ]}
       />
     </section>
-    <section aria-label=${t('rider.summary')} class="tiles" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:var(--gap);margin-block-end:var(--gap)">
+    <section aria-label=${t('rider.summary')} class="tiles">
       <${Tile} label=${t('rider.orders')} value=${s.orders} />
       <${Tile} label=${t('rider.decisions')} value=${s.decisions} />
       <${Tile} label=${t('rider.liable')} value=${s.liable} />
@@ -109,7 +91,7 @@ function RiderBody({ data }) {
     </section>
     <section class="card" aria-labelledby="rdec-h">
       <h2 id="rdec-h">${t('rider.decisions')}</h2>
-      <${Table} cols=${decisionCols()} rows=${decisions} empty=${t('rider.no_decisions')} />
+      <${Table} cols=${decisionCols({ city: false, rider: false })} rows=${decisions} empty=${t('rider.no_decisions')} />
       ${s.decisions > decisions.length ? html`<p class="muted small">${t('rider.first', { n: decisions.length })}</p>` : null}
     </section>
     <section class="card" aria-labelledby="rapl-h">
