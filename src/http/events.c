@@ -89,12 +89,17 @@ static size_t value_end(const char *p, size_t n, size_t i) {
     return 0;
 }
 
+/* Where one element of an array body lies: body[start..end). */
+typedef struct elem_span {
+    size_t start, end;
+} elem_span;
+
 /* A batch: the body and the JSON Lines the reader reads. */
 typedef struct batch {
     const char *body; /* borrowed: the request body */
     size_t body_len;
     int array;     /* the events came as an array (spans below), else as JSON Lines */
-    size_t *start; /* array: where element i begins in the body */
+    elem_span *el; /* array: where element i lies in the body */
     size_t n, cap; /* elements (array) or rows (JSON Lines) */
     char *lines;   /* array: the elements one per line; NULL for JSON Lines */
     size_t lines_len;
@@ -103,11 +108,11 @@ typedef struct batch {
 } batch;
 
 static void batch_free(batch *b) {
-    fc_free(b->start);
+    fc_free(b->el);
     fc_free(b->lines);
 }
 
-/* The elements of the array at body[i] ('['): their starts into b; *after
+/* The elements of the array at body[i] ('['): their spans into b; *after
  * is one past its ']'. FC_OK, FC_ENOMEM, or FC_EINVAL with msg. */
 static int scan_array(batch *b, size_t i, size_t *after, char *msg, size_t msgsz) {
     const char *p = b->body;
@@ -132,10 +137,10 @@ static int scan_array(batch *b, size_t i, size_t *after, char *msg, size_t msgsz
             snprintf(msg, msgsz, "more than %d events in one batch", MAX_EVENTS);
             return FC_EINVAL;
         }
-        if (fc_grow((void **)&b->start, &b->cap, b->n + 1, sizeof *b->start) != FC_OK) {
+        if (fc_grow((void **)&b->el, &b->cap, b->n + 1, sizeof *b->el) != FC_OK) {
             return FC_ENOMEM;
         }
-        b->start[b->n++] = i;
+        b->el[b->n++] = (elem_span){i, e};
         b->lines_len += e - i + 1;
         i = skip_ws(p, n, e);
         if (i < n && p[i] == ',') {
@@ -213,8 +218,8 @@ static int make_lines(batch *b) {
     }
     char *w = b->lines;
     for (size_t k = 0; k < b->n; k++) {
-        size_t s = b->start[k];
-        size_t e = value_end(b->body, b->body_len, s);
+        size_t s = b->el[k].start;
+        size_t e = b->el[k].end;
         memcpy(w, b->body + s, e - s);
         for (char *c = w; (c = memchr(c, '\n', (size_t)(w + (e - s) - c))) != NULL;) {
             *c = ' ';
@@ -370,7 +375,7 @@ static int place_reject(void *ud, const fc_err *why, fc_str raw) {
     json_int_t index, line, col;
     if (pl->b->array) {
         size_t k = why->line >= 1 && (size_t)why->line <= pl->b->n ? (size_t)why->line - 1 : 0;
-        size_t at = pl->b->start[k] + (why->col > 0 ? (size_t)why->col - 1 : 0);
+        size_t at = pl->b->el[k].start + (why->col > 0 ? (size_t)why->col - 1 : 0);
         advance_to(pl, at);
         index = (json_int_t)k;
         line = pl->line;
