@@ -911,18 +911,8 @@ enum MHD_Result fc__http_post_appeal_decision(fc_hreq *q) {
         ok = fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST, bad);
         goto out;
     }
-    if (a.state != FC_APPEAL_PENDING) {
-        if (a.state == FC_APPEAL_MOOT) {
-            ok = fc__http_send_errorf(q, MHD_HTTP_CONFLICT, FC_HTTP_ECONFLICT,
-                                      "%s is moot: its decision is no longer in force (%s)", a.id,
-                                      a.replaced_by);
-        } else {
-            ok = fc__http_send_errorf(q, MHD_HTTP_CONFLICT, FC_HTTP_ECONFLICT,
-                                      "%s is already decided (%s by %s)", a.id,
-                                      fc_appeal_state_name(a.state), a.decided_by);
-        }
-        goto out;
-    }
+    /* An item no longer pending (decided, moot) is FC_ECONFLICT from
+     * fc_appeal_decide, in the same transaction as the write: 409. */
     fc_appeal_verdict verdict_in = {(fc_verdict)v, reason, q->t->name,
                                     v == FC_VERDICT_PARTIAL ? (int)json_integer_value(keep) : 0};
     fc_err err;
