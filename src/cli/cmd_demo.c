@@ -559,11 +559,6 @@ static void late_cities(const char *dir, char *shortage, char *zone, char *outag
 /* Where the console's files probably are: $FULCRUM_CONSOLE, else
  * console/dist of the current folder (the server also looks in the source
  * tree it was built from). */
-static const char *console_dir(void) {
-    const char *env = getenv("FULCRUM_CONSOLE");
-    return env != NULL && env[0] != '\0' ? env : "console/dist";
-}
-
 static void print_welcome(const char *url, const char *dir, const queue_sum *q,
                           const demo_tokens *tk) {
     char shortage[64], zone[64], outage[64];
@@ -603,11 +598,11 @@ static void print_welcome(const char *url, const char *dir, const queue_sum *q,
     printf("  The reviewer token sees the queue of %s only; the rider token, that rider's\n"
            "  decisions and appeals.\n",
            tk->reviewer_scope);
-    if (access(console_dir(), F_OK) != 0) {
+    if (access(fc_http_console_dir(), F_OK) != 0) {
         printf("\nIf the page says the console is not built (%s is not here), run\n"
                "scripts/console.sh; the API answers meanwhile:\n"
                "  curl -H 'Authorization: Bearer <token>' %sv1/me\n",
-               console_dir(), url);
+               fc_http_console_dir(), url);
     }
     printf("==========================================================================\n");
     fflush(stdout);

@@ -88,6 +88,10 @@ const char *fc_http_route_method(size_t i);
 /* Whether route i is open (needs no token); 0 past the last. */
 int fc_http_route_open(size_t i);
 
+/* The folder the web console's files are served from: $FULCRUM_CONSOLE,
+ * else console/dist of the source tree. */
+const char *fc_http_console_dir(void);
+
 /* Requests answered so far (all routes and statuses), for tests and logs. */
 uint64_t fc_http_requests(const fc_http *h);
 

@@ -32,7 +32,7 @@
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 /* The console's folder (never NULL). */
-static const char *console_dir(void) {
+const char *fc_http_console_dir(void) {
     const char *env = getenv("FULCRUM_CONSOLE");
     return env != NULL && env[0] != '\0' ? env : FC_SOURCE_DIR "/console/dist";
 }
@@ -195,7 +195,7 @@ static enum MHD_Result send_not_built(fc_hreq *q, const char *dir) {
 
 /* Serve the file rel (a safe path) of the console's folder, or 404/503. */
 static enum MHD_Result serve(fc_hreq *q, const char *rel, const char *cache, int page) {
-    const char *dir = console_dir();
+    const char *dir = fc_http_console_dir();
     char path[4096];
     int n = snprintf(path, sizeof path, "%s/%s", dir, rel);
     if (n < 0 || (size_t)n >= sizeof path) {
