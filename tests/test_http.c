@@ -412,27 +412,11 @@ static void test_decision_not_found(void **state) {
 
 /* stdout of `fulcrum kpi --db db args... --format json`, parsed. */
 static json_t *cli_kpi(const char *db, const char *by, const char *kpi) {
-    int out[2];
-    assert_int_equal(pipe(out), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(out[1], 1);
-        close(out[0]);
-        close(out[1]);
-        execl(fc_test_binary(), "fulcrum", "kpi", "--db", db, "--by", by, "--kpi", kpi, "--format",
-              "json", (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    FILE *fp = fdopen(out[0], "r");
-    assert_non_null(fp);
-    json_error_t je;
-    json_t *j = json_loadf(fp, 0, &je);
-    fclose(fp);
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    const char *args[] = {"kpi", "--db", db, "--by", by, "--kpi", kpi, "--format", "json", NULL};
+    char *out = NULL;
+    assert_int_equal(fc_test_run(NULL, args, &out, NULL), 0);
+    json_t *j = json_loads(out, 0, NULL);
+    free(out);
     assert_non_null(j);
     return j;
 }
