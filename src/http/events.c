@@ -3,15 +3,16 @@
  *
  * The body is a JSON array of canonical events, {"events":[...]}, or JSON
  * Lines. Whatever its shape, the events reach the store through the ingest
- * pipeline's JSON Lines reader (fc_ingest_buffer), so validation, reject
- * reasons and deduplication are exactly those of `fulcrum ingest`. An array
+ * pipeline's JSON Lines reader, so validation, reject reasons and
+ * deduplication are exactly those of `fulcrum ingest`. An array
  * is turned into JSON Lines by finding each element's bytes (a structural
  * scan: strings, brackets and commas, nothing of the events' meaning) and
  * writing each on a line of its own; a row's error is then mapped back to
  * its index in the array and its line and column in the body.
  *
- * The store has one writer: the batches of this route are written one at a
- * time (h->events_mu); readers go on meanwhile (WAL).
+ * The store has one writer: a batch is read on the request's thread
+ * (fc_ingest_prepare), then written under h->events_mu (fc_ingest_write),
+ * one batch at a time; readers go on meanwhile (WAL).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -442,6 +443,7 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
     batch b;
     touched t = {NULL};
     json_t *errors = NULL;
+    fc_ingest_batch *prep = NULL;
     memset(&b, 0, sizeof b);
     if (!fc_auth_allows(q->p, FC_AUTH_INGEST, NULL)) {
         return fc__http_send_errorf(q, MHD_HTTP_FORBIDDEN, FC_HTTP_EFORBIDDEN,
@@ -480,6 +482,12 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
     int64_t judged = 0;
     int jrc = FC_OK;
 
+    /* Read on this thread; only the writing waits for the store's writer. */
+    rc = fc_ingest_prepare(source, b.input, b.input_len, &o, &prep, &err);
+    if (rc != FC_OK) {
+        ok = fc__http_send_err(q, &err);
+        goto out;
+    }
     pthread_mutex_lock(&h->events_mu);
     if (h->events_stopping) {
         /* The server is stopping: its answer could be lost, so nothing is
@@ -489,7 +497,7 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
                                  "the server is stopping: nothing was stored; retry");
         goto out;
     }
-    rc = fc_ingest_buffer(q->s, source, b.input, b.input_len, &o, &log, &err);
+    rc = fc_ingest_write(q->s, prep, &o, &log, &err);
     if (rc == FC_OK && judge) {
         jrc = judge_touched(q, &t, &judged, &jerr);
     }
@@ -522,6 +530,7 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
     }
     ok = fc__http_send_json(q, MHD_HTTP_OK, j);
 out:
+    fc_ingest_batch_free(prep);
     json_decref(errors);
     fc_dict_free(t.orders);
     batch_free(&b);

@@ -142,4 +142,25 @@ int fc_ingest_file(fc_store *s, const char *path, const fc_ingest_opts *opts, fc
 int fc_ingest_buffer(fc_store *s, const char *source, const char *buf, size_t n,
                      const fc_ingest_opts *opts, fc_ingest_log *log, fc_err *err);
 
+/* fc_ingest_buffer in two steps, for a server that reads batches on many
+ * threads and writes them on one: fc_ingest_prepare reads and checks
+ * buf[0..n) (borrowed; JSON Lines events only) without the store: every
+ * row parsed, validated and packed, rejects noted with their file (source),
+ * line, column, field and reason, max_errors applied, the checksum taken.
+ * FC_EINVAL when the input is not JSON Lines events (reference rows and
+ * order exports need the store's reference entities: fc_ingest_buffer);
+ * opts->mapping and the file-only options are ignored. *out is freed with
+ * fc_ingest_batch_free.
+ * fc_ingest_write then stores it as fc_ingest_buffer does after reading:
+ * one transaction, a new log row (started_at is when it was prepared),
+ * records deduped by id, rejects kept with the log, opts->on_order told
+ * after the commit. Returns as fc_ingest_buffer. A batch may be written
+ * once, or again into another store. */
+typedef struct fc_ingest_batch fc_ingest_batch;
+int fc_ingest_prepare(const char *source, const char *buf, size_t n, const fc_ingest_opts *opts,
+                      fc_ingest_batch **out, fc_err *err);
+int fc_ingest_write(fc_store *s, const fc_ingest_batch *b, const fc_ingest_opts *opts,
+                    fc_ingest_log *log, fc_err *err);
+void fc_ingest_batch_free(fc_ingest_batch *b); /* NULL is a no-op */
+
 #endif

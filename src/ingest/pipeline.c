@@ -891,12 +891,86 @@ static void writer_queue(writer *w) {
     pthread_mutex_unlock(&w->mu);
 }
 
+/* The parser's own counters (the log belongs to the writer meanwhile). */
+typedef struct parse_state {
+    int64_t rows_read, rejected;        /* over the whole file, as the log counts */
+    int64_t resume_offset, resume_line; /* just past the last row read */
+    size_t in_batch;                    /* rows since the last batch ended */
+} parse_state;
+
+static void parse_state_init(parse_state *ps, const fc_ingest_log *log) {
+    ps->rows_read = log->rows_read;
+    ps->rejected = log->rejected;
+    ps->resume_offset = log->resume_offset;
+    ps->resume_line = log->resume_line;
+    ps->in_batch = 0;
+}
+
+/* Read one row of a records input into chunk c. *end is CHUNK_MORE, or
+ * CHUNK_DONE at the end of the input, CHUNK_STOPPED at max_errors (c->note
+ * says so). Sets c->commit when the row ends a batch of r->batch_rows.
+ * FC_OK, or FC_ENOMEM / FC_EINTERNAL with perr (nothing more is read). */
+static int parse_row(run *r, chunk *c, parse_state *ps, int *end, fc_err *perr) {
+    fc_record *rec = r->rec;
+    fc_err why;
+    fc_err_clear(&why);
+    *end = CHUNK_MORE;
+    int got = fc_reader_next(r->rd, rec, &why);
+    if (got == 0) {
+        *end = CHUNK_DONE;
+        return FC_OK;
+    }
+    ps->rows_read++;
+    if (got == FC_ENOMEM || got == FC_EINTERNAL) {
+        *perr = why;
+        return got;
+    }
+    int added;
+    if (got < 0) {
+        if (why.file[0] == '\0') {
+            fc_str_cpy(why.file, sizeof why.file, fc_str_c(r->path));
+        }
+        if (why.line == 0) {
+            why.line = rec->line;
+        }
+        ps->rejected++;
+        added = chunk_add_reject(c, &why, rec->raw);
+    } else {
+        added = chunk_add_record(c, rec);
+    }
+    if (added != FC_OK) {
+        return fc_err_set(perr, added, r->path, rec->line, 0, "out of memory packing a record");
+    }
+    ps->resume_offset = rec->offset_end;
+    ps->resume_line = rec->line;
+    progress_draw(&r->prog, r->path, ps->resume_offset, ps->rows_read, 0);
+    /* Counted over the whole file, resumed runs included, so a killed and
+     * resumed run stops at the same row as an uninterrupted one. */
+    if (got < 0 && limit_reached(r->o, ps->rejected)) {
+        *end = CHUNK_STOPPED;
+        stop_note(c->note, sizeof c->note, ps->resume_line, ps->rejected, r->o->max_errors);
+    }
+    if (*end == CHUNK_MORE && ++ps->in_batch >= r->batch_rows) {
+        c->commit = 1;
+        ps->in_batch = 0;
+    }
+    return FC_OK;
+}
+
+/* Close chunk c: the parser's counters after its last row, and how the
+ * input goes on. */
+static void chunk_close(chunk *c, const parse_state *ps, int end) {
+    c->rows_read = ps->rows_read;
+    c->rejected = ps->rejected;
+    c->resume_offset = ps->resume_offset;
+    c->resume_line = ps->resume_line;
+    c->end = end;
+}
+
 /* Read every remaining row of a records input (events or orders) and hand
  * them to a writer thread. The batch is already open; the writer owns the
  * store until it ends. Returns as run_rows. */
 static int run_records(run *r, fc_err *err) {
-    fc_ingest_log *log = r->log;
-    fc_record *rec = r->rec;
     writer *w = fc_calloc(1, sizeof *w);
     if (w == NULL) {
         fc_store_rollback(r->s);
@@ -906,10 +980,8 @@ static int run_records(run *r, fc_err *err) {
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->queued, NULL);
     pthread_cond_init(&w->freed, NULL);
-    /* The parser's own counters: the log belongs to the writer meanwhile. */
-    int64_t rows_read = log->rows_read, rejected = log->rejected;
-    int64_t resume_offset = log->resume_offset, resume_line = log->resume_line;
-    size_t in_batch = 0;
+    parse_state ps;
+    parse_state_init(&ps, r->log);
     int rc = FC_OK;
     fc_err perr; /* the parser's own failure */
     fc_err_clear(&perr);
@@ -921,60 +993,16 @@ static int run_records(run *r, fc_err *err) {
     }
     chunk *c = writer_take(w);
     while (c != NULL) {
-        fc_err why;
-        fc_err_clear(&why);
-        int got = fc_reader_next(r->rd, rec, &why);
         int end = CHUNK_MORE;
-        if (got == 0) {
-            end = CHUNK_DONE;
-        } else {
-            rows_read++;
-            if (got == FC_ENOMEM || got == FC_EINTERNAL) {
-                perr = why;
-                rc = got;
-                break;
-            }
-            int added;
-            if (got < 0) {
-                if (why.file[0] == '\0') {
-                    fc_str_cpy(why.file, sizeof why.file, fc_str_c(r->path));
-                }
-                if (why.line == 0) {
-                    why.line = rec->line;
-                }
-                rejected++;
-                added = chunk_add_reject(c, &why, rec->raw);
-            } else {
-                added = chunk_add_record(c, rec);
-            }
-            if (added != FC_OK) {
-                rc = fc_err_set(&perr, added, r->path, rec->line, 0,
-                                "out of memory packing a record");
-                break;
-            }
-            resume_offset = rec->offset_end;
-            resume_line = rec->line;
-            progress_draw(&r->prog, r->path, resume_offset, rows_read, 0);
-            /* Counted over the whole file, resumed runs included, so a killed
-             * and resumed run stops at the same row as an uninterrupted one. */
-            if (got < 0 && limit_reached(r->o, rejected)) {
-                end = CHUNK_STOPPED;
-                stop_note(c->note, sizeof c->note, resume_line, rejected, r->o->max_errors);
-            }
-            if (end == CHUNK_MORE && ++in_batch >= r->batch_rows) {
-                c->commit = 1;
-                in_batch = 0;
-            }
+        rc = parse_row(r, c, &ps, &end, &perr);
+        if (rc != FC_OK) {
+            break;
         }
         if (end == CHUNK_MORE && !c->commit && c->n_recs + c->n_rejects < CHUNK_ROWS &&
             c->n_bytes < CHUNK_BYTES) {
             continue;
         }
-        c->rows_read = rows_read;
-        c->rejected = rejected;
-        c->resume_offset = resume_offset;
-        c->resume_line = resume_line;
-        c->end = end;
+        chunk_close(c, &ps, end);
         writer_queue(w);
         if (end != CHUNK_MORE) {
             break;
@@ -1241,12 +1269,134 @@ out:
     return rc;
 }
 
+/* ---------------------------------------------------------------------------
+ * Batches read apart from the store, then written.
+ */
+struct fc_ingest_batch {
+    chunk c;           /* every row of the input, read */
+    fc_ingest_log log; /* source, kind, checksum, started_at */
+};
+
+void fc_ingest_batch_free(fc_ingest_batch *b) {
+    if (b != NULL) {
+        chunk_free(&b->c);
+        fc_free(b);
+    }
+}
+
+/* Index of the first byte of buf[0..n) that is not blank (n when none). */
+static size_t first_nonblank(const char *buf, size_t n) {
+    size_t i = 0;
+    while (i < n && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n')) {
+        i++;
+    }
+    return i;
+}
+
+/* The SHA-256 of buf[0..n) as the log keeps it. */
+static int checksum(const char *buf, size_t n, char hex[65], fc_err *err) {
+    if (sodium_init() < 0) {
+        return fc_err_set(err, FC_EINTERNAL, NULL, 0, 0, "libsodium failed to start");
+    }
+    hasher hash;
+    memset(&hash, 0, sizeof hash);
+    hash.buf = buf;
+    hash.n = n;
+    hash_compute(&hash);
+    memcpy(hex, hash.hex, sizeof hash.hex);
+    return FC_OK;
+}
+
+int fc_ingest_prepare(const char *source, const char *buf, size_t n, const fc_ingest_opts *opts,
+                      fc_ingest_batch **out, fc_err *err) {
+    fc_ingest_opts o = {.max_errors = -1};
+    if (opts != NULL) {
+        o = *opts;
+    }
+    o.mapping = NULL;
+    o.progress = 0;
+    input in = {.buf = n > 0 ? buf : "", .n = n};
+    run r;
+    int rc;
+    memset(&r, 0, sizeof r);
+    fc_err_clear(err);
+    *out = NULL;
+    fc_ingest_batch *b = fc_calloc(1, sizeof *b);
+    if (b == NULL) {
+        return fc_err_set(err, FC_ENOMEM, source, 0, 0, "out of memory");
+    }
+    fc_ingest_log *log = &b->log;
+    fc_str_cpy(log->source, sizeof log->source, fc_str_c(source));
+    log->started_at = (int64_t)time(NULL);
+    size_t first = first_nonblank(in.buf, in.n);
+    if (first < in.n && in.buf[first] != '{') {
+        rc = fc_err_set(err, FC_EINVAL, source, 1, 1,
+                        "only JSON Lines events are read apart from the store");
+        goto out;
+    }
+    rc = checksum(in.buf, in.n, log->checksum, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    rc = run_open(&r, NULL, log->source, &o, &in, NULL, log, 0, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
+    r.batch_rows = SIZE_MAX;
+    parse_state ps;
+    parse_state_init(&ps, log);
+    int end = CHUNK_MORE;
+    while (end == CHUNK_MORE) {
+        rc = parse_row(&r, &b->c, &ps, &end, err);
+        if (rc != FC_OK) {
+            goto out;
+        }
+    }
+    chunk_close(&b->c, &ps, end);
+out:
+    run_close(&r);
+    if (rc != FC_OK) {
+        fc_ingest_batch_free(b);
+        return rc;
+    }
+    *out = b;
+    return FC_OK;
+}
+
+int fc_ingest_write(fc_store *s, const fc_ingest_batch *b, const fc_ingest_opts *opts,
+                    fc_ingest_log *log, fc_err *err) {
+    fc_ingest_opts defaults = {.max_errors = -1};
+    const fc_ingest_opts *o = opts != NULL ? opts : &defaults;
+    run r;
+    memset(&r, 0, sizeof r);
+    fc_err_clear(err);
+    *log = b->log;
+    r.s = s;
+    r.path = b->log.source;
+    r.o = o;
+    r.log = log;
+    r.resolved = 1; /* never skipped or resumed by checksum */
+    r.batch_rows = SIZE_MAX;
+    int rc = fc_store_begin(s, err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    rc = fc_store_ingest_create(s, log, err);
+    if (rc != FC_OK) {
+        fc_store_rollback(s);
+        return rc;
+    }
+    int commit_due = 0, end = 0;
+    rc = write_chunk(&r, &b->c, &commit_due, &end, err);
+    touched_free(&r);
+    return rc;
+}
+
 int fc_ingest_buffer(fc_store *s, const char *source, const char *buf, size_t n,
                      const fc_ingest_opts *opts, fc_ingest_log *log, fc_err *err) {
     fc_ingest_opts defaults = {.max_errors = -1};
     const fc_ingest_opts *o = opts != NULL ? opts : &defaults;
     input in = {.buf = n > 0 ? buf : "", .n = n};
-    hasher hash;
     run r;
     int rc;
 
@@ -1254,22 +1404,24 @@ int fc_ingest_buffer(fc_store *s, const char *source, const char *buf, size_t n,
     memset(log, 0, sizeof *log);
     fc_err_clear(err);
     fc_str_cpy(log->source, sizeof log->source, fc_str_c(source));
-    if (sodium_init() < 0) {
-        return fc_err_set(err, FC_EINTERNAL, NULL, 0, 0, "libsodium failed to start");
+    size_t first = first_nonblank(in.buf, in.n);
+    int events = first == in.n || in.buf[first] == '{';
+    if (events && o->batch_rows == 0 && (o->mapping == NULL || o->mapping[0] == '\0')) {
+        /* Events in one transaction: read, then written. */
+        fc_ingest_batch *b = NULL;
+        rc = fc_ingest_prepare(source, buf, n, o, &b, err);
+        if (rc == FC_OK) {
+            rc = fc_ingest_write(s, b, o, log, err);
+        }
+        fc_ingest_batch_free(b);
+        return rc;
     }
-    /* Small inputs: hashed here, no thread. */
-    memset(&hash, 0, sizeof hash);
-    hash.buf = in.buf;
-    hash.n = in.n;
-    hash_compute(&hash);
-    memcpy(log->checksum, hash.hex, sizeof log->checksum);
+    rc = checksum(in.buf, in.n, log->checksum, err);
+    if (rc != FC_OK) {
+        return rc;
+    }
     /* Events need no reference entities: skip loading them. */
-    size_t first = 0;
-    while (first < in.n && (in.buf[first] == ' ' || in.buf[first] == '\t' ||
-                            in.buf[first] == '\r' || in.buf[first] == '\n')) {
-        first++;
-    }
-    rc = run_open(&r, s, source, o, &in, &hash, log, first < in.n && in.buf[first] != '{', err);
+    rc = run_open(&r, s, source, o, &in, NULL, log, !events, err);
     if (rc != FC_OK) {
         goto out;
     }
