@@ -5,9 +5,10 @@
  * - record: one row per input record, appended at the end: `seq` (the rowid)
  *   is the insertion sequence, so the big table only ever grows at its end.
  *   `order_id` is NULL when the record's order is its own id (a row of an
- *   orders export), and only records whose order differs from their id carry
- *   an `order_key` (hash of the order id) in the partial index that
- *   fc_store_scan_order uses; a row of an orders export touches no index.
+ *   orders export). Records stored before migration 7 whose order differs
+ *   from their id carry an `order_key` (hash of the order id) in a partial
+ *   index that fc_store_scan_order uses; later ones are found through the
+ *   order keys of record_keys below, so an append touches no index.
  * - record_keys: the dedupe log. Every batch appends one chunk: the 63-bit
  *   keys (hash of the record id) of the records it stored, in seq order from
  *   `first_seq`. Written in the same transaction as the records, it is read
@@ -16,7 +17,10 @@
  *   insert. Two different ids with the same hash probe key+1, key+2, ...
  *   (deterministic, never deleted, so a lookup walks the same chain). At the
  *   start of each batch the set catches up with chunks other connections
- *   committed; a rolled-back batch drops the set, to be read again.
+ *   committed; a rolled-back batch drops the set, to be read again. Since
+ *   migration 7 a chunk also lists each record's order key (`orders`), read
+ *   with the keys into an in-memory order index (order key -> seqs): an
+ *   order's later events cost no random B-tree insert either.
  * - ingest_log, reject: the ingest bookkeeping, written in the same
  *   transactions as the records.
  * - city, zone, merchant, rider: reference entities, replaced by id.
@@ -148,6 +152,11 @@ static const char *const migrations[] = {
     "CREATE TABLE mark("
     " name TEXT PRIMARY KEY,"
     " value INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 7: each chunk of record keys also lists its records' order keys (8
+     * bytes each, little-endian, the key + 1; 0 when the record names no
+     * other order); records appended from now on leave order_key NULL, out
+     * of the record_order index (kept for the records before). */
+    "ALTER TABLE record_keys ADD COLUMN orders BLOB;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -160,8 +169,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_RECORD_ID_AT] = "SELECT id FROM record WHERE seq = ?",
     [ST_NEXT_SEQ] = "SELECT coalesce(max(seq), 0) + 1 FROM record",
     [ST_KEYS_SINCE] =
-        "SELECT chunk, first_seq, keys FROM record_keys WHERE chunk > ? ORDER BY chunk",
-    [ST_KEYS_PUT] = "INSERT INTO record_keys(first_seq, keys) VALUES(?,?)",
+        "SELECT chunk, first_seq, keys, orders FROM record_keys WHERE chunk > ? ORDER BY chunk",
+    [ST_KEYS_PUT] = "INSERT INTO record_keys(first_seq, keys, orders) VALUES(?,?,?)",
     [ST_LOG_FIND] = "SELECT id, source, checksum, kind, state, rows_read, accepted, rejected,"
                     " duplicates, resume_offset, resume_line, started_at, finished_at, note"
                     " FROM ingest_log WHERE checksum = ? AND kind = ? ORDER BY id DESC LIMIT 1",
@@ -179,8 +188,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                    " WHERE ingest_id = ? ORDER BY id",
     [ST_SCAN] = "SELECT id, coalesce(order_id, id), n_events, events FROM record ORDER BY seq",
     [ST_SCAN_ORDER] = "SELECT seq FROM record WHERE order_key = ? AND order_id = ?",
-    [ST_RECORD_AT] = "SELECT id, coalesce(order_id, id), n_events, events, order_id IS NULL"
-                     " FROM record WHERE seq = ?",
+    [ST_RECORD_AT] = "SELECT id, coalesce(order_id, id), n_events, events FROM record"
+                     " WHERE seq = ?",
     [ST_COUNTS] = "SELECT count(*), coalesce(sum(n_events), 0) FROM record",
     [ST_PUT_CITY] = "INSERT OR REPLACE INTO city(city, country, tz, currency) VALUES(?,?,?,?)",
     [ST_PUT_ZONE] = "INSERT OR REPLACE INTO zone(city, zone, kind) VALUES(?,?,?)",
@@ -371,8 +380,10 @@ void fc_store_close(fc_store *s) {
     }
     sqlite3_close(s->db);
     fc_free(s->pack);
-    fc_free(s->keys);
+    fc_free(s->keys.slot);
+    fc_free(s->orders.slot);
     fc_free(s->pending);
+    fc_free(s->pending_orders);
     fc_free(s);
 }
 
@@ -402,58 +413,73 @@ const char *fc_ingest_state_name(fc_ingest_state st) {
 /* ---------------------------------------------------------------------------
  * The key set.
  */
-static size_t key_home(const fc_store *s, uint64_t key) {
+static size_t key_home(const key_table *t, uint64_t key) {
     /* Keys are hashes already, but tests keep only a few low bits. */
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & (s->keys_cap - 1);
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & (t->cap - 1);
 }
 
 /* The slot holding `key`, or the free slot where it would go. */
-static key_slot *keys_slot(const fc_store *s, uint64_t key) {
-    size_t i = key_home(s, key);
+static key_slot *keys_slot(const key_table *t, uint64_t key) {
+    size_t i = key_home(t, key);
     for (;;) {
-        key_slot *k = &s->keys[i];
+        key_slot *k = &t->slot[i];
         if (k->key == key || k->key == KEY_EMPTY) {
             return k;
         }
-        i = (i + 1) & (s->keys_cap - 1);
+        i = (i + 1) & (t->cap - 1);
     }
 }
 
-/* Make room for `more` keys (load kept at most 1/2). */
-static int keys_reserve(fc_store *s, size_t more, fc_err *err) {
-    if ((s->keys_n + more) * 2 <= s->keys_cap) {
+/* The first free slot of key's probe chain: where one more entry under
+ * `key` goes (the order index keeps one entry per record). */
+static key_slot *keys_free_slot(const key_table *t, uint64_t key) {
+    size_t i = key_home(t, key);
+    while (t->slot[i].key != KEY_EMPTY) {
+        i = (i + 1) & (t->cap - 1);
+    }
+    return &t->slot[i];
+}
+
+/* Make room for `more` entries (load kept at most 1/2). */
+static int keys_reserve(key_table *t, size_t more, fc_err *err) {
+    if ((t->n + more) * 2 <= t->cap) {
         return FC_OK;
     }
-    size_t cap = s->keys_cap > 0 ? s->keys_cap : 1024;
-    while ((s->keys_n + more) * 2 > cap) {
+    size_t cap = t->cap > 0 ? t->cap : 1024;
+    while ((t->n + more) * 2 > cap) {
         cap *= 2;
     }
-    key_slot *old = s->keys;
-    size_t old_cap = s->keys_cap;
+    key_slot *old = t->slot;
+    size_t old_cap = t->cap;
     key_slot *fresh = fc_malloc(cap * sizeof *fresh);
     if (fresh == NULL) {
         return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory for the record keys");
     }
     memset(fresh, 0xff, cap * sizeof *fresh); /* every key KEY_EMPTY */
-    s->keys = fresh;
-    s->keys_cap = cap;
+    t->slot = fresh;
+    t->cap = cap;
     for (size_t i = 0; i < old_cap; i++) {
         if (old[i].key != KEY_EMPTY) {
-            *keys_slot(s, old[i].key) = old[i];
+            *keys_free_slot(t, old[i].key) = old[i];
         }
     }
     fc_free(old);
     return FC_OK;
 }
 
+static void keys_clear(key_table *t) {
+    t->n = 0;
+    if (t->slot != NULL) {
+        memset(t->slot, 0xff, t->cap * sizeof *t->slot);
+    }
+}
+
 /* Forget the set; the next keys_sync reads it again from record_keys. */
 static void keys_drop(fc_store *s) {
     s->keys_loaded = 0;
     s->keys_chunk = 0;
-    s->keys_n = 0;
-    if (s->keys != NULL) {
-        memset(s->keys, 0xff, s->keys_cap * sizeof *s->keys);
-    }
+    keys_clear(&s->keys);
+    keys_clear(&s->orders);
     s->batch_ready = 0;
     s->pending_n = 0;
 }
@@ -472,14 +498,37 @@ static void put_le64(uint8_t *p, uint64_t v) {
     }
 }
 
+/* Add a chunk's order keys (n of them, from record `seq` on) to the order
+ * index. */
+static int orders_add(fc_store *s, const uint8_t *p, size_t n, int64_t seq, fc_err *err) {
+    int rc = keys_reserve(&s->orders, n, err);
+    if (rc != FC_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++, seq++) {
+        uint64_t v = get_le64(p + 8 * i);
+        if (v != 0) {
+            key_slot *k = keys_free_slot(&s->orders, v - 1);
+            k->key = v - 1;
+            k->seq = seq;
+            s->orders.n++;
+        }
+    }
+    return FC_OK;
+}
+
 /* Read the chunks committed since the set was last brought up to date (all
- * of them the first time) into the set. */
+ * of them the first time) into the set and the order index. */
 static int keys_sync(fc_store *s, fc_err *err) {
     sqlite3_stmt *st = stmt_get(s, ST_KEYS_SINCE, err);
     if (st == NULL) {
         return FC_ESTORE;
     }
-    int rc = keys_reserve(s, 1, err); /* never probe an empty table */
+    /* never probe an empty table */
+    int rc = keys_reserve(&s->keys, 1, err);
+    if (rc == FC_OK) {
+        rc = keys_reserve(&s->orders, 1, err);
+    }
     if (rc != FC_OK) {
         goto out;
     }
@@ -497,18 +546,27 @@ static int keys_sync(fc_store *s, fc_err *err) {
         int64_t seq = sqlite3_column_int64(st, 1);
         const uint8_t *p = sqlite3_column_blob(st, 2);
         size_t n = (size_t)sqlite3_column_bytes(st, 2) / 8;
-        rc = keys_reserve(s, n, err);
+        rc = keys_reserve(&s->keys, n, err);
         if (rc != FC_OK) {
             goto out;
         }
-        for (size_t i = 0; i < n; i++, seq++) {
+        for (size_t i = 0; i < n; i++) {
             uint64_t key = get_le64(p + 8 * i);
-            key_slot *k = keys_slot(s, key);
+            key_slot *k = keys_slot(&s->keys, key);
             if (k->key == KEY_EMPTY) {
-                s->keys_n++;
+                s->keys.n++;
             }
             k->key = key;
-            k->seq = seq;
+            k->seq = seq + (int64_t)i;
+        }
+        /* A chunk written before migration 7 has no order keys: its
+         * records are in the record_order index. */
+        const uint8_t *o = sqlite3_column_blob(st, 3);
+        if (o != NULL && (size_t)sqlite3_column_bytes(st, 3) == n * 8) {
+            rc = orders_add(s, o, n, seq, err);
+            if (rc != FC_OK) {
+                goto out;
+            }
         }
         s->keys_chunk = chunk;
     }
@@ -521,19 +579,21 @@ out:
     return rc;
 }
 
-/* Append the open batch's keys as one record_keys chunk; *chunk is its id,
- * 0 when the batch appended nothing. */
+/* Append the open batch's keys and order keys as one record_keys chunk;
+ * *chunk is its id, 0 when the batch appended nothing. */
 static int keys_put(fc_store *s, int64_t *chunk, fc_err *err) {
     *chunk = 0;
     if (s->pending_n == 0) {
         return FC_OK;
     }
-    uint8_t *blob = fc_malloc(s->pending_n * 8);
+    uint8_t *blob = fc_malloc(s->pending_n * 16);
     if (blob == NULL) {
         return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory committing a batch");
     }
+    uint8_t *orders = blob + s->pending_n * 8;
     for (size_t i = 0; i < s->pending_n; i++) {
         put_le64(blob + 8 * i, s->pending[i]);
+        put_le64(orders + 8 * i, s->pending_orders[i]);
     }
     int rc = FC_OK;
     sqlite3_stmt *st = stmt_get(s, ST_KEYS_PUT, err);
@@ -543,6 +603,7 @@ static int keys_put(fc_store *s, int64_t *chunk, fc_err *err) {
     }
     sqlite3_bind_int64(st, 1, s->pending_first);
     sqlite3_bind_blob(st, 2, blob, (int)(s->pending_n * 8), SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, orders, (int)(s->pending_n * 8), SQLITE_STATIC);
     rc = fc__step_done(s, st, err, "saving the record keys");
     if (rc == FC_OK) {
         *chunk = sqlite3_last_insert_rowid(s->db);
@@ -714,7 +775,7 @@ static int find_record(fc_store *s, fc_str id, int64_t *seq, uint64_t *free_key,
     *seq = 0;
     uint64_t key = key_hash(id) & s->key_mask;
     for (uint64_t probes = 0; probes <= s->key_mask; probes++) {
-        key_slot *k = keys_slot(s, key);
+        key_slot *k = keys_slot(&s->keys, key);
         if (k->key == KEY_EMPTY) {
             *free_key = key;
             return FC_OK;
@@ -763,23 +824,25 @@ int fc_store_append_packed(fc_store *s, int64_t ingest_id, fc_str record_id, fc_
         *dup = 1;
         return FC_OK;
     }
-    if (keys_reserve(s, 1, err) != FC_OK ||
+    if (keys_reserve(&s->keys, 1, err) != FC_OK || keys_reserve(&s->orders, 1, err) != FC_OK ||
         fc_grow((void **)&s->pending, &s->pending_cap, s->pending_n + 1, sizeof *s->pending) !=
-            FC_OK) {
+            FC_OK ||
+        fc_grow((void **)&s->pending_orders, &s->pending_orders_cap, s->pending_n + 1,
+                sizeof *s->pending_orders) != FC_OK) {
         return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory appending a record");
     }
     sqlite3_stmt *st = stmt_get(s, ST_INSERT_RECORD, err);
     if (st == NULL) {
         return FC_ESTORE;
     }
+    /* The order is found through the order index (order_key stays NULL:
+     * no B-tree insert). */
     int own_order = fc_str_eq(order, record_id);
+    uint64_t order_key = !own_order && order.n > 0 ? key_hash(order) : KEY_EMPTY;
     sqlite3_bind_int64(st, 1, s->next_seq);
     fc__bind_str(st, 2, record_id);
     if (!own_order) {
         fc__bind_str(st, 3, order);
-        if (order.n > 0) {
-            sqlite3_bind_int64(st, 4, (sqlite3_int64)key_hash(order));
-        }
     }
     sqlite3_bind_int64(st, 5, ingest_id);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)n_events);
@@ -788,11 +851,19 @@ int fc_store_append_packed(fc_store *s, int64_t ingest_id, fc_str record_id, fc_
     if (rc != FC_OK) {
         return rc;
     }
-    key_slot *k = keys_slot(s, key);
+    key_slot *k = keys_slot(&s->keys, key);
     k->key = key;
-    k->seq = s->next_seq++;
-    s->keys_n++;
+    k->seq = s->next_seq;
+    s->keys.n++;
+    if (order_key != KEY_EMPTY) {
+        key_slot *o = keys_free_slot(&s->orders, order_key);
+        o->key = order_key;
+        o->seq = s->next_seq;
+        s->orders.n++;
+    }
+    s->pending_orders[s->pending_n] = order_key != KEY_EMPTY ? order_key + 1 : 0;
     s->pending[s->pending_n++] = key;
+    s->next_seq++;
     return FC_OK;
 }
 
@@ -945,6 +1016,20 @@ int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *
         }
         seqs[n++] = sqlite3_column_int64(find, 0);
     }
+    /* ...those the order index holds (stored since migration 7; a key
+     * shared by two orders is told apart by the row's order_id)... */
+    uint64_t okey = key_hash(order);
+    for (size_t i = key_home(&s->orders, okey); s->orders.slot[i].key != KEY_EMPTY;
+         i = (i + 1) & (s->orders.cap - 1)) {
+        if (s->orders.slot[i].key != okey) {
+            continue;
+        }
+        if (fc_grow((void **)&seqs, &cap, n + 1, sizeof *seqs) != FC_OK) {
+            goto oom;
+        }
+        seqs[n++] = s->orders.slot[i].seq;
+    }
+    /* ...in log order. */
     if (n > 1) {
         qsort(seqs, n, sizeof *seqs, cmp_seq);
     }
@@ -956,8 +1041,11 @@ int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *
             rc = fc__store_fail(s, err, "reading an order");
             goto out;
         }
-        if (seqs[i] == own && !sqlite3_column_int(at, 4)) {
-            continue; /* named like the order, but stored with another order */
+        /* Its order: a record named like the order but stored with
+         * another, or another order under the same key, is not its. */
+        if ((size_t)sqlite3_column_bytes(at, 1) != order.n ||
+            memcmp(sqlite3_column_text(at, 1), order.p, order.n) != 0) {
+            continue;
         }
         rc = emit_record(at, &evs, &evs_cap, cb, ud, err);
         if (rc != 0) {

@@ -42,11 +42,18 @@ enum {
 /* Room for token.c's cached statements. */
 #define FC__TOKEN_STMTS 8
 
-/* One entry of the in-memory key set. */
+/* One entry of an in-memory key table. */
 typedef struct key_slot {
-    uint64_t key; /* record key, KEY_EMPTY when free */
+    uint64_t key; /* record or order key, KEY_EMPTY when free */
     int64_t seq;  /* the record stored under it */
 } key_slot;
+
+/* An in-memory key table: open addressing, cap a power of two. */
+typedef struct key_table {
+    key_slot *slot;
+    size_t cap; /* slots */
+    size_t n;   /* used slots */
+} key_table;
 
 struct fc_store {
     sqlite3 *db;
@@ -58,18 +65,20 @@ struct fc_store {
     uint64_t key_mask; /* record keys keep these bits (all 63 outside tests) */
     uint8_t *pack;     /* scratch for packing a record's events */
     size_t pack_len, pack_cap;
-    /* The key set: every stored record key, read from record_keys. */
-    key_slot *keys;     /* open addressing, keys_cap a power of two */
-    size_t keys_cap;    /* slots */
-    size_t keys_n;      /* used slots */
-    int keys_loaded;    /* the set holds every chunk up to keys_chunk */
-    int64_t keys_chunk; /* last record_keys chunk read into the set */
+    /* The key set: every stored record key, read from record_keys; and the
+     * order index of the records whose chunk lists their order keys
+     * (record_keys.orders): one entry (order key, seq) per such record. */
+    key_table keys;
+    key_table orders;
+    int keys_loaded;    /* both hold every chunk up to keys_chunk */
+    int64_t keys_chunk; /* last record_keys chunk read into them */
     /* The open batch's appends. */
-    int batch_ready;       /* next_seq and the set are current for this batch */
-    int64_t next_seq;      /* seq of the next appended record */
-    int64_t pending_first; /* seq of the batch's first appended record */
-    uint64_t *pending;     /* keys appended in this batch, in seq order */
-    size_t pending_n, pending_cap;
+    int batch_ready;          /* next_seq and the set are current for this batch */
+    int64_t next_seq;         /* seq of the next appended record */
+    int64_t pending_first;    /* seq of the batch's first appended record */
+    uint64_t *pending;        /* keys appended in this batch, in seq order */
+    uint64_t *pending_orders; /* their order keys + 1 (0: the record names no other order) */
+    size_t pending_n, pending_cap, pending_orders_cap;
 };
 
 /* Fill err with FC_ESTORE, `what` and SQLite's message; returns FC_ESTORE. */
