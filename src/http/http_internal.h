@@ -72,6 +72,7 @@ struct fc_http {
     int events_stopping;            /* under events_mu: fc_http_stop began; store no more */
     pthread_mutex_t tok_mu;         /* guards tok_cache */
     struct fc__http_tok *tok_cache; /* server.c: tokens checked in the last second */
+    fc_store_checkpointer *ckpt;    /* keeps the log short; the workers do not checkpoint */
 };
 
 /* One request: made by the URI callback, freed when MHD says it completed. */

@@ -116,6 +116,11 @@ fc_store *fc__http_store(fc_http *h, fc_err *err) {
     if (fc_store_open(h->db_path, &s, err) != FC_OK) {
         return NULL;
     }
+    /* h->ckpt checkpoints: a request never waits for one. */
+    if (h->ckpt != NULL && fc_store_autocheckpoint(s, 0, err) != FC_OK) {
+        fc_store_close(s);
+        return NULL;
+    }
     pthread_mutex_lock(&h->mu);
     int rc = fc_grow((void **)&h->stores, &h->cap, h->nstores + 1, sizeof *h->stores);
     if (rc == FC_OK) {

@@ -152,6 +152,18 @@ enum MHD_Result fc__http_get_metrics(fc_hreq *q) {
         "# TYPE fulcrum_http_requests_in_flight gauge\n"
         "fulcrum_http_requests_in_flight %ld\n",
         __atomic_load_n(&h->inflight, __ATOMIC_RELAXED));
+    fc_store_checkpointer_info ck;
+    fc_store_checkpointer_stats(h->ckpt, &ck);
+    put(&t,
+        "# HELP fulcrum_store_checkpoints_total Checkpoints of the store's log, by result.\n"
+        "# TYPE fulcrum_store_checkpoints_total counter\n"
+        "fulcrum_store_checkpoints_total{result=\"ok\"} %lld\n"
+        "fulcrum_store_checkpoints_total{result=\"failed\"} %lld\n"
+        "# HELP fulcrum_store_wal_pages Pages in the store's write-ahead log at the last "
+        "checkpoint.\n"
+        "# TYPE fulcrum_store_wal_pages gauge\n"
+        "fulcrum_store_wal_pages %d\n",
+        (long long)(ck.runs - ck.failures), (long long)ck.failures, ck.wal_frames);
     enum MHD_Result ok;
     if (t.failed) {
         ok = fc__http_send_oom(q);

@@ -378,6 +378,7 @@ static void read_openapi(fc_http *h) {
 }
 
 static void free_server(fc_http *h) {
+    fc_store_checkpointer_stop(h->ckpt);
     for (size_t i = 0; i < h->nstores; i++) {
         fc_store_close(h->stores[i]);
     }
@@ -443,6 +444,12 @@ int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err) {
     rc = fc_policy_pack_load(pdir, &h->pack, err);
     if (rc != FC_OK) {
         goto out;
+    }
+    /* A store that cannot be opened now is /ready's to report; its workers
+     * then checkpoint as they commit. */
+    fc_err ckpt_err;
+    if (fc_store_checkpointer_start(h->db_path, 0, &h->ckpt, &ckpt_err) != FC_OK) {
+        h->ckpt = NULL;
     }
 
     struct sockaddr_in sa4;

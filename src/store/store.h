@@ -277,4 +277,30 @@ int fc_store_load_ref(fc_store *s, fc_ref *r, fc_err *err);
  */
 void fc_store_test_key_bits(fc_store *s, unsigned bits);
 
+/* ---------------------------------------------------------------------------
+ * The write-ahead log (wal.c). A connection checkpoints the log itself
+ * when a commit takes it past 1024 pages; a server's writers hand that to a
+ * checkpointer thread instead, so no commit waits for a checkpoint.
+ */
+/* Set the connection's automatic checkpoint size in pages; 0 turns it off. */
+int fc_store_autocheckpoint(fc_store *s, int pages, fc_err *err);
+/* One PASSIVE checkpoint: copies what no reader needs any more, never waits
+ * for the write lock. *wal_frames the log's size, *copied_frames how much
+ * of it is now in the database file (either may be NULL). */
+int fc_store_checkpoint(fc_store *s, int *wal_frames, int *copied_frames, fc_err *err);
+
+/* A thread with its own connection to the store at `path` that runs
+ * fc_store_checkpoint every interval_ms (0: 200) and once more when
+ * stopped. */
+typedef struct fc_store_checkpointer fc_store_checkpointer;
+typedef struct fc_store_checkpointer_info {
+    int64_t runs, failures;
+    int wal_frames;       /* the log's size at the last run, in pages */
+    char last_error[200]; /* the last failure, "" when none */
+} fc_store_checkpointer_info;
+int fc_store_checkpointer_start(const char *path, unsigned interval_ms, fc_store_checkpointer **out,
+                                fc_err *err);
+void fc_store_checkpointer_stats(fc_store_checkpointer *c, fc_store_checkpointer_info *info);
+void fc_store_checkpointer_stop(fc_store_checkpointer *c); /* NULL is a no-op */
+
 #endif
