@@ -548,6 +548,158 @@ static void test_scan_order_own_row_and_named_events(void **state) {
     assert_string_equal(all.ids[4], "w1>");
 }
 
+/* Rows of `sql` (one integer). */
+static int64_t query1(const char *db, const char *sql) {
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+static void exec_sql(const char *db, const char *sql) {
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+}
+
+static void test_order_index_needs_no_btree_insert(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    int dup;
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(append1(fx->s, "o1:a", "o1", &dup), FC_OK);
+    assert_int_equal(append1(fx->s, "o1:b", "o1", &dup), FC_OK);
+    assert_int_equal(append1(fx->s, "o2", "o2", &dup), FC_OK);
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    /* The records name their order, but the record_order index holds none:
+     * their chunk lists the order keys (own rows: 0). */
+    assert_int_equal(query1(fx->db, "SELECT count(*) FROM record WHERE order_id = 'o1'"), 2);
+    assert_int_equal(query1(fx->db, "SELECT count(*) FROM record WHERE order_key IS NOT NULL"), 0);
+    assert_int_equal(query1(fx->db, "SELECT length(orders) FROM record_keys"), 3 * 8);
+    seen sn = {0};
+    assert_int_equal(fc_store_scan_order(fx->s, fc_str_c("o1"), collect, &sn, &err), FC_OK);
+    assert_int_equal(sn.records, 2);
+    assert_string_equal(sn.ids[0], "o1:a");
+    assert_string_equal(sn.ids[1], "o1:b");
+}
+
+/* A store written before migration 7: its records carry order_key (in the
+ * record_order index) and its chunks no order keys. Records appended after
+ * are found through the order index; one lookup gives both, in log order,
+ * also on a connection that opened before the new ones were stored. */
+static void test_order_index_with_records_before_migration_7(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    int dup;
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(append1(fx->s, "o1:old", "o1", &dup), FC_OK);
+    assert_int_equal(append1(fx->s, "o2:old", "o2", &dup), FC_OK);
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    fc_store_close(fx->s);
+    fx->s = NULL;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE record SET order_key = %lld WHERE order_id = 'o1';"
+             "UPDATE record SET order_key = %lld WHERE order_id = 'o2';"
+             "UPDATE record_keys SET orders = NULL;",
+             (long long)(fc_hash64("o1", 2, 0) & INT64_MAX),
+             (long long)(fc_hash64("o2", 2, 0) & INT64_MAX));
+    exec_sql(fx->db, sql);
+    assert_int_equal(fc_store_open(fx->db, &fx->s, &err), FC_OK);
+    fc_store *reader = NULL;
+    assert_int_equal(fc_store_open(fx->db, &reader, &err), FC_OK);
+    seen before = {0};
+    assert_int_equal(fc_store_scan_order(reader, fc_str_c("o1"), collect, &before, &err), FC_OK);
+    assert_int_equal(before.records, 1);
+
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(append1(fx->s, "o1:new", "o1", &dup), FC_OK);
+    assert_int_equal(append1(fx->s, "o3:new", "o3", &dup), FC_OK);
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    seen sn = {0};
+    assert_int_equal(fc_store_scan_order(reader, fc_str_c("o1"), collect, &sn, &err), FC_OK);
+    assert_int_equal(sn.records, 2);
+    assert_string_equal(sn.ids[0], "o1:old");
+    assert_string_equal(sn.ids[1], "o1:new");
+    seen o2 = {0};
+    assert_int_equal(fc_store_scan_order(reader, fc_str_c("o2"), collect, &o2, &err), FC_OK);
+    assert_int_equal(o2.records, 1);
+    assert_string_equal(o2.ids[0], "o2:old");
+    seen o3 = {0};
+    assert_int_equal(fc_store_scan_order(fx->s, fc_str_c("o3"), collect, &o3, &err), FC_OK);
+    assert_int_equal(o3.records, 1);
+    fc_store_close(reader);
+}
+
+/* A rolled-back batch leaves nothing in the order index. */
+static void test_order_index_forgets_rolled_back(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    int dup;
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(append1(fx->s, "o1:a", "o1", &dup), FC_OK);
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(append1(fx->s, "o1:b", "o1", &dup), FC_OK);
+    assert_int_equal(fc_store_rollback(fx->s), FC_OK);
+    seen sn = {0};
+    assert_int_equal(fc_store_scan_order(fx->s, fc_str_c("o1"), collect, &sn, &err), FC_OK);
+    assert_int_equal(sn.records, 1);
+    assert_string_equal(sn.ids[0], "o1:a");
+}
+
+/* Writes on a connection that does not checkpoint grow the log; a PASSIVE
+ * checkpoint copies all of it when no reader holds it, and the checkpointer
+ * thread does so by itself. */
+static void test_checkpoints(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    int dup;
+    assert_int_equal(fc_store_autocheckpoint(fx->s, 0, &err), FC_OK);
+    for (int b = 0; b < 3; b++) {
+        assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+        for (int i = 0; i < 200; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "e%d-%d", b, i);
+            assert_int_equal(append1(fx->s, id, "o1", &dup), FC_OK);
+        }
+        assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    }
+    int wal = 0, copied = 0;
+    assert_int_equal(fc_store_checkpoint(fx->s, &wal, &copied, &err), FC_OK);
+    assert_true(wal > 0);
+    assert_int_equal(copied, wal);
+
+    fc_store_checkpointer *c = NULL;
+    assert_int_equal(fc_store_checkpointer_start(fx->db, 20, &c, &err), FC_OK);
+    assert_int_equal(fc_store_begin(fx->s, &err), FC_OK);
+    assert_int_equal(append1(fx->s, "late", "o2", &dup), FC_OK);
+    assert_int_equal(fc_store_commit(fx->s, NULL, &err), FC_OK);
+    fc_store_checkpointer_info info;
+    for (int tries = 0; tries < 500; tries++) {
+        fc_store_checkpointer_stats(c, &info);
+        if (info.runs >= 2) {
+            break;
+        }
+        usleep(10000);
+    }
+    fc_store_checkpointer_stats(c, &info);
+    assert_true(info.runs >= 2);
+    assert_int_equal(info.failures, 0);
+    assert_string_equal(info.last_error, "");
+    fc_store_checkpointer_stop(c);
+    /* Everything is in the database file now: nothing left to copy. */
+    assert_int_equal(fc_store_checkpoint(fx->s, &wal, &copied, &err), FC_OK);
+    assert_int_equal(copied, wal);
+    fc_store_checkpointer_stop(NULL);
+}
+
 static void test_checksum_saved_at_commit(void **state) {
     fixture *fx = *state;
     fc_err err;
@@ -761,6 +913,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_second_connection_sees_new_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_keys_survive_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_order_own_row_and_named_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_index_needs_no_btree_insert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_index_with_records_before_migration_7, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_order_index_forgets_rolled_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checksum_saved_at_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_log_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_in_input_order, setup, teardown),
