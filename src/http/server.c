@@ -378,6 +378,7 @@ static void read_openapi(fc_http *h) {
 }
 
 static void free_server(fc_http *h) {
+    fc__http_judge_stop(h); /* before the stores, the pack and events_mu go */
     for (size_t i = 0; i < h->nstores; i++) {
         fc_store_close(h->stores[i]);
     }
@@ -444,6 +445,10 @@ int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err) {
     if (rc != FC_OK) {
         goto out;
     }
+    rc = fc__http_judge_init(h, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
 
     struct sockaddr_in sa4;
     struct sockaddr_in6 sa6;
@@ -478,8 +483,12 @@ int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err) {
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info != NULL ? info->port : h->o.port;
+    rc = fc__http_judge_start(h, err);
 out:
     if (rc != FC_OK) {
+        if (h->d != NULL) {
+            MHD_stop_daemon(h->d);
+        }
         free_server(h);
         return rc;
     }
@@ -537,5 +546,7 @@ void fc_http_stop(fc_http *h) {
         pthread_mutex_unlock(&h->events_mu);
     }
     MHD_stop_daemon(h->d);
+    /* Every batch was answered: the judge takes what is queued, judges it
+     * and ends (free_server waits for it). */
     free_server(h);
 }
