@@ -11,7 +11,10 @@
  * its index in the array and its line and column in the body.
  *
  * The store has one writer: the batches of this route are written one at a
- * time (h->events_mu); readers go on meanwhile (WAL).
+ * time (h->events_mu); readers go on meanwhile (WAL). Right after its
+ * commit, still under the mutex, a batch's orders are queued for the
+ * background judge (judge.c), so the queue follows the commit order; the
+ * answer does not wait for the judge unless judge=wait asks it to.
  */
 #include <stdio.h>
 #include <stdlib.h>
