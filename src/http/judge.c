@@ -136,7 +136,7 @@ typedef struct take {
 static void log_failure(const char *what, const fc_err *err) {
     char msg[400];
     fc_err_format(err, msg, sizeof msg);
-    fprintf(stderr, "fulcrum serve: background judge: %s: %s\n", what, msg);
+    fprintf(stderr, "fulcrum: background judge: %s: %s\n", what, msg);
 }
 
 /* Note a failure (counted, logged, its message kept for waiters) and back
@@ -357,6 +357,31 @@ static void wait_for_work(judger *g) {
     }
 }
 
+/* One turn of the thread once woken: open the store, or take the queue
+ * and judge it. NULL when it went well (or the run's own failure was
+ * already noted by finish_take), else what failed, with err. */
+static const char *turn(judger *g, fc_dict **spare, fc_err *err) {
+    if (g->s == NULL) {
+        return open_store(g, err) != FC_OK ? "opening the store" : NULL;
+    }
+    g->idle_check_ns = fc__http_now_ns() + IDLE_CHECK_NS;
+    if (*spare == NULL && (*spare = fc_dict_new()) == NULL) {
+        fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        return "taking the queue";
+    }
+    take t;
+    memset(&t, 0, sizeof t);
+    if (take_queue(g, *spare, &t, err) != FC_OK) {
+        return "reading the highest record";
+    }
+    *spare = NULL;
+    fc_adj_stats st;
+    int rc = run_take(g, &t, &st, err);
+    finish_take(g, &t, rc, &st, err);
+    fc_dict_free(t.orders);
+    return NULL;
+}
+
 static void *judge_main(void *arg) {
     judger g = {.h = arg};
     fc__http_judge *j = &g.h->judge;
@@ -368,50 +393,19 @@ static void *judge_main(void *arg) {
         pthread_mutex_unlock(&j->mu);
         fc_err err;
         fc_err_clear(&err);
-        if (g.s == NULL) {
-            if (open_store(&g, &err) != FC_OK) {
-                pthread_mutex_lock(&j->mu);
-                j->broken = 1;
-                failed_locked(&g, "opening the store", &err);
-                pthread_cond_broadcast(&j->ran);
-                pthread_mutex_unlock(&j->mu);
-                if (stopping) {
-                    break;
-                }
-            }
-            continue;
-        }
-        g.idle_check_ns = fc__http_now_ns() + IDLE_CHECK_NS;
-        if (spare == NULL && (spare = fc_dict_new()) == NULL) {
-            fc_err_set(&err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        int opened = g.s != NULL;
+        const char *failed = turn(&g, &spare, &err);
+        if (failed != NULL) {
             pthread_mutex_lock(&j->mu);
-            failed_locked(&g, "taking the queue", &err);
+            j->broken = g.s == NULL;
+            failed_locked(&g, failed, &err);
+            pthread_cond_broadcast(&j->ran);
             pthread_mutex_unlock(&j->mu);
-            if (stopping) {
-                break;
-            }
-            continue;
         }
-        take t;
-        memset(&t, 0, sizeof t);
-        if (take_queue(&g, spare, &t, &err) != FC_OK) {
-            pthread_mutex_lock(&j->mu);
-            failed_locked(&g, "reading the highest record", &err);
-            pthread_mutex_unlock(&j->mu);
-            if (stopping) {
-                break;
-            }
-            continue;
-        }
-        spare = NULL;
-        fc_adj_stats st;
-        int rc = run_take(&g, &t, &st, &err);
-        finish_take(&g, &t, rc, &st, &err);
-        fc_dict_free(t.orders);
-        if (stopping) {
-            /* One take after the stop began: every request was answered
-             * before it, so it held all there was; a failure leaves the
-             * mark behind for the next start. */
+        /* Once stopping: the store opened (if it was not) and one take,
+         * which held all there was (every request was answered before it);
+         * a failure leaves the mark behind for the next start. */
+        if (stopping && (opened || failed != NULL)) {
             break;
         }
     }
