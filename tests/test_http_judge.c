@@ -5,7 +5,8 @@
  * posted quickly are all judged and the store's mark reaches the highest
  * record; a stop judges what was queued; records stored without judging
  * (after the mark) are judged when a server starts; a record naming no
- * order makes the judge judge every order.
+ * order makes the judge judge every order; a failed run keeps its orders
+ * for the next try.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -326,6 +327,34 @@ static void test_no_order_judges_all(void **state) {
     assert_true(decisions_of(w, "WX1") > 0);
 }
 
+static void test_failed_run_is_kept(void **state) {
+    fc_test_world *w = *state;
+    const char *ids[] = {"F1"};
+    json_t *j = post_orders(w, NULL, ids, 1);
+    assert_judge(j, "queued", 0);
+    json_decref(j);
+    /* another writer holds the store's write lock past the judge's busy
+     * timeout: its run fails, and F1 stays queued */
+    fc_store *s = NULL;
+    fc_err err;
+    assert_int_equal(fc_store_open(w->f.db, &s, &err), FC_OK);
+    assert_int_equal(fc_store_begin(s, &err), FC_OK);
+    for (int i = 0; i < 600 && metric(w, "fulcrum_judge_failures_total") < 1; i++) {
+        usleep(50 * 1000);
+    }
+    assert_true(metric(w, "fulcrum_judge_failures_total") >= 1);
+    assert_true(metric(w, "fulcrum_judge_queue_orders") >= 1);
+    assert_true(metric(w, "fulcrum_judge_lag_seconds") > 0);
+    assert_int_equal(decisions_of(w, "F1"), 0);
+    assert_int_equal(fc_store_rollback(s), FC_OK);
+    fc_store_close(s);
+    /* the next try judges it */
+    await_decided(w, "F1");
+    int64_t mark = 0, max_seq = 0;
+    read_mark(w->f.db, &mark, &max_seq);
+    assert_int_equal(mark, max_seq);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_queued_then_decided, fc_test_world_setup,
@@ -339,6 +368,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_catch_up_at_start, fc_test_world_setup,
                                         fc_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_no_order_judges_all, fc_test_world_setup,
+                                        fc_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_run_is_kept, fc_test_world_setup,
                                         fc_test_world_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,8 +319,9 @@ static void finish_take(judger *g, take *t, int rc, const fc_adj_stats *st, cons
         }
         j->failed = t->ticket;
         char what[80];
-        snprintf(what, sizeof what, "judging %u orders%s (kept for the next try)",
-                 fc_dict_count(t->orders), t->all ? " and every order" : "");
+        snprintf(what, sizeof what, "judging %u order%s%s (kept for the next try)",
+                 fc_dict_count(t->orders), fc_dict_count(t->orders) == 1 ? "" : "s",
+                 t->all ? " and every order" : "");
         failed_locked(g, what, err);
     }
     pthread_cond_broadcast(&j->ran);
