@@ -15,7 +15,8 @@
  * after the mark are judged (a crash or a kill between a commit and its
  * judging, or records `fulcrum ingest --no-judge` wrote meanwhile); a store
  * without the mark yet gets it at its highest seq (a store `fulcrum ingest`
- * wrote is judged already).
+ * wrote is judged already). docs/internals/background-judge.md has the
+ * whole design.
  */
 #include <stdio.h>
 #include <string.h>
