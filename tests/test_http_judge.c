@@ -194,14 +194,19 @@ static void test_queued_then_decided(void **state) {
     assert_true(metric(w, "fulcrum_judge_failures_total") == 0);
 }
 
-static void test_wait_and_off(void **state) {
-    fc_test_world *w = *state;
-    const char *off[] = {"OFF1"};
-    json_t *j = post_orders(w, "0", off, 1);
+/* Post order id with judge=0: answered "off". */
+static void post_unjudged(const fc_test_world *w, const char *id) {
+    const char *ids[] = {id};
+    json_t *j = post_orders(w, "0", ids, 1);
     assert_judge(j, "off", 0);
     json_decref(j);
+}
+
+static void test_wait_and_off(void **state) {
+    fc_test_world *w = *state;
+    post_unjudged(w, "OFF1");
     const char *ids[] = {"W1", "W2"};
-    j = post_orders(w, "wait", ids, 2);
+    json_t *j = post_orders(w, "wait", ids, 2);
     assert_judge(j, "done", 2); /* both closed, judged before the answer */
     json_decref(j);
     assert_true(decisions_of(w, "W1") > 0);
@@ -305,10 +310,7 @@ static void test_catch_up_at_start(void **state) {
 
 static void test_no_order_judges_all(void **state) {
     fc_test_world *w = *state;
-    const char *ids[] = {"WX1"};
-    json_t *j = post_orders(w, "0", ids, 1);
-    assert_judge(j, "off", 0);
-    json_decref(j);
+    post_unjudged(w, "WX1");
     /* weather over riyadh: it names no order, so every order is judged
      * again, WX1 (posted with judge=0) among them */
     const char *wx = "[{\"id\":\"wx-1\",\"type\":\"weather\",\"ts\":1772434800,"
@@ -317,7 +319,7 @@ static void test_no_order_judges_all(void **state) {
     fc_test_resp r;
     fc_test_send_as(w, w->admin, "POST", "/v1/events?judge=wait", wx, &r);
     assert_int_equal(r.status, 200);
-    j = json_loads(r.body, 0, NULL);
+    json_t *j = json_loads(r.body, 0, NULL);
     assert_non_null(j);
     fc_test_resp_free(&r);
     assert_string_equal(json_string_value(json_object_get(j, "judge")), "done");
