@@ -4,6 +4,8 @@
 -- FC_TEMPLATE is a JSON array of events in which every "@" stands for the
 -- batch's own prefix: each request replaces it by "<run>-<thread>-<n>", so no
 -- event id is ever posted twice (the run name keeps runs apart too).
+-- FC_JUDGE is the judge parameter (default 1: the batch's orders are queued
+-- for the server's background judge and the answer does not wait for it).
 -- Prints: FC_WRK label=L requests=N seconds=S rps=R p50_ms=A p99_ms=B
 --         max_ms=C non2xx=E socket_errors=F accepted=A duplicates=D rejected=J
 --         events_per_s=V

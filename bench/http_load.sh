@@ -15,7 +15,13 @@
 #       events (target >= 100,000 events/s), then checks no error and no
 #       lost event (the store's event count against what the server said it
 #       accepted); reference: `fulcrum ingest` of the same number of events
-#       from a JSON Lines file.
+#       from a JSON Lines file. The batches are judged in the background
+#       (judge=1): after wrk, the script waits for the judge's queue to drain
+#       (GET /metrics), prints how long judging lagged behind the ingest and
+#       the orders judged per second, and checks every posted order was
+#       judged (the store's judged_seq mark at its last record, and the
+#       judge's order count). FC_JUDGE=0 in the environment posts with
+#       judge=0 instead (ingest alone, for comparison).
 # Prints PASS/FAIL per target; exits non-zero on FAIL only with --strict.
 # bench/README.md ("HTTP load") explains the figures.
 set -euo pipefail
@@ -31,7 +37,7 @@ while [ $# -gt 0 ]; do
     --connections) conns=$2; shift ;;
     --ingest-connections) iconns=$2; shift ;;
     --batches) ref_batches=$2; shift ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "http_load.sh: unknown option '$1' (--help)" >&2; exit 1 ;;
     esac
     shift
@@ -147,7 +153,11 @@ t1=$(date +%s.%N)
 ref_rate=$(awk -v n="$ref_events" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 rm -f "$work/ref.db"*
 
+metric() { # name: its value on GET /metrics
+    curl -fsS "$base/metrics" | sed -n "s/^$1 //p"
+}
 before=$(sqlite3 "$db" "SELECT coalesce(sum(n_events), 0) FROM record")
+judged_before=$(metric fulcrum_judge_orders_total)
 echo "== (b) POST /v1/events, batches of 1,000 new events, $seconds s, 2 wrk threads," \
     "$iconns connections"
 ing=$(FC_TEMPLATE=$work/batch.json FC_RUN=w$$ run_wrk events bench/http_events.lua \
@@ -155,6 +165,20 @@ ing=$(FC_TEMPLATE=$work/batch.json FC_RUN=w$$ run_wrk events bench/http_events.l
 # Requests still in flight when wrk stops may land after it: wait for quiet.
 sleep 2
 after=$(sqlite3 "$db" "SELECT coalesce(sum(n_events), 0) FROM record")
+# The background judge: wait (at most 10 minutes) until its queue is empty.
+drain_t0=$(date +%s.%N)
+lag_at_end=$(metric fulcrum_judge_lag_seconds)
+for _ in $(seq 1 6000); do
+    [ "$(metric fulcrum_judge_queue_orders)" = 0 ] && [ "$(metric fulcrum_judge_queue_all)" = 0 ] &&
+        [ "$(metric fulcrum_judge_lag_seconds)" = 0.000 ] && break
+    sleep 0.1
+done
+drain_t1=$(date +%s.%N)
+drain_s=$(awk -v a="$drain_t0" -v b="$drain_t1" 'BEGIN { printf "%.1f", b - a + 2 }')
+judged=$(($(metric fulcrum_judge_orders_total) - judged_before))
+runs=$(metric fulcrum_judge_runs_total) jfail=$(metric fulcrum_judge_failures_total)
+mark=$(sqlite3 "$db" "SELECT coalesce((SELECT value FROM mark WHERE name = 'judged_seq'), -1)")
+max_seq=$(sqlite3 "$db" "SELECT coalesce(max(seq), 0) FROM record")
 echo "   fulcrum   $ing"
 echo "   reference fulcrum ingest of $ref_events events from a file: $ref_rate events/s"
 i_rate=$(field "$ing" events_per_s) i_acc=$(field "$ing" accepted)
@@ -170,6 +194,19 @@ verdict "ingest-errors" "$([ "$i_err" = 0 ] && echo 1 || echo 0)" \
 # the batches answered after wrk stopped listening.
 verdict "ingest-no-loss" "$([ "$stored" -ge "$i_acc" ] && echo 1 || echo 0)" \
     "$stored events stored, $i_acc accepted in the answers wrk read"
+posted_orders=$((stored / 8))
+wrk_s=$(field "$ing" seconds)
+echo "   background judge: lag $lag_at_end s when wrk stopped; drained $drain_s s after it" \
+    "(2 s of it the wait for quiet); $judged orders judged in $runs runs," \
+    "$(awk -v n="$judged" -v a="$wrk_s" -v b="$drain_s" 'BEGIN { printf "%.0f", n / (a + b) }')" \
+    "orders/s over ingest and drain; $jfail failed runs; mark $mark, last record $max_seq"
+if [ "${FC_JUDGE:-1}" = 0 ]; then
+    echo "   FC_JUDGE=0: the batches were posted with judge=0, not judged"
+else
+    verdict "judge-all" \
+        "$([ "$mark" = "$max_seq" ] && [ "$judged" -ge "$posted_orders" ] && echo 1 || echo 0)" \
+        "mark $mark = last record $max_seq, $judged orders judged >= $posted_orders posted"
+fi
 
 if [ "$fails" -gt 0 ]; then
     echo "$fails target(s) missed"

@@ -90,20 +90,22 @@ static void test_array_then_duplicates(void **state) {
     order_lines(b, sizeof b, "E2", 1772434800);
     snprintf(lines, sizeof lines, "%s%s", a, b);
     char *arr = lines_to_array(lines);
-    json_t *j = post(w, w->admin, "/v1/events", "application/json", arr, 200);
+    json_t *j = post(w, w->admin, "/v1/events?judge=wait", "application/json", arr, 200);
     assert_int_equal(num(j, "received"), 8);
     assert_int_equal(num(j, "accepted"), 8);
     assert_int_equal(num(j, "duplicates"), 0);
     assert_int_equal(num(j, "rejected"), 0);
     assert_int_equal(json_array_size(json_object_get(j, "errors")), 0);
     assert_int_equal(num(j, "judged"), 2); /* both orders are delivered: closed */
+    assert_string_equal(json_string_value(json_object_get(j, "judge")), "done");
     assert_true(num(j, "ingest_id") > 0);
     json_decref(j);
-    /* the same events again: all duplicates, nothing judged again */
+    /* the same events again: all duplicates, nothing to judge */
     j = post(w, w->admin, "/v1/events", "application/json", arr, 200);
     assert_int_equal(num(j, "accepted"), 0);
     assert_int_equal(num(j, "duplicates"), 8);
     assert_int_equal(num(j, "judged"), 0);
+    assert_string_equal(json_string_value(json_object_get(j, "judge")), "done");
     json_decref(j);
     /* the same as JSON Lines, and in a wrapper: duplicates too */
     j = post(w, w->admin, "/v1/events", "application/x-ndjson", lines, 200);
@@ -115,6 +117,7 @@ static void test_array_then_duplicates(void **state) {
     j = post(w, w->admin, "/v1/events?judge=0", "application/json", wrapped, 200);
     assert_int_equal(num(j, "received"), 8);
     assert_int_equal(num(j, "duplicates"), 8);
+    assert_string_equal(json_string_value(json_object_get(j, "judge")), "off");
     json_decref(j);
     free(wrapped);
     free(arr);
@@ -216,6 +219,7 @@ static void test_access_and_limits(void **state) {
         json_decref(j);
     }
     json_decref(post(w, w->admin, "/v1/events?judge=2", "application/json", one, 400));
+    json_decref(post(w, w->admin, "/v1/events?judge=yes", "application/json", one, 400));
     json_decref(post(w, w->admin, "/v1/events", "application/x-ndjson", "[{}]\n", 400));
 
     /* 10,001 events: refused whole, before anything is stored */

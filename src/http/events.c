@@ -12,15 +12,16 @@
  *
  * The store has one writer: a batch is read on the request's thread
  * (fc_ingest_prepare), then written under h->events_mu (fc_ingest_write),
- * one batch at a time; readers go on meanwhile (WAL).
+ * one batch at a time; readers go on meanwhile (WAL). Right after its
+ * commit, still under the mutex, a batch's orders are queued for the
+ * background judge (judge.c), so the queue follows the commit order; the
+ * answer does not wait for the judge unless judge=wait asks it to.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#include "adjudicate/adjudicate.h"
 #include "http/http_internal.h"
 #include "ingest/ingest.h"
 
@@ -399,42 +400,23 @@ static int place_reject(void *ud, const fc_err *why, fc_str raw) {
 }
 
 /* ---------------------------------------------------------------------------
- * Judging the orders a batch touched.
+ * The orders a batch touched, for the background judge (judge.c).
  */
 typedef struct touched {
     fc_dict *orders;
+    int64_t calls; /* records stored that name an order */
 } touched;
 
 static int on_order(void *ud, fc_str order) {
     touched *t = ud;
+    t->calls++;
     return fc_dict_intern(t->orders, order) < 0 ? FC_ENOMEM : 0;
 }
 
-/* Judge the closed orders among those touched; *judged the number judged. */
-static int judge_touched(fc_hreq *q, touched *t, int64_t *judged, fc_err *err) {
-    uint32_t n = fc_dict_count(t->orders);
-    *judged = 0;
-    if (n == 0) {
-        return FC_OK;
-    }
-    fc_str *ids = fc_malloc((size_t)n * sizeof *ids);
-    if (ids == NULL) {
-        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory judging");
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        ids[i] = fc_dict_get(t->orders, i);
-    }
-    fc_adj_opts o;
-    fc_adj_opts_init(&o);
-    o.pack = q->h->pack;
-    o.now = (int64_t)time(NULL);
-    fc_adj_stats st;
-    memset(&st, 0, sizeof st);
-    int rc = fc_adj_run_orders(q->s, &o, ids, n, &st, err);
-    fc_free(ids);
-    *judged = st.orders;
-    return rc;
-}
+/* The judge query parameter. */
+typedef enum judge_mode { JUDGE_OFF, JUDGE_QUEUE, JUDGE_WAIT } judge_mode;
+
+static const char *const judge_names[] = {"off", "queued", "done"};
 
 enum MHD_Result fc__http_post_events(fc_hreq *q) {
     fc_http *h = q->h;
@@ -450,10 +432,15 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
                                     "the %s role may not ingest events", fc_role_name(q->p->role));
     }
     const char *jp = fc__http_param(q, "judge");
-    if (jp != NULL && strcmp(jp, "0") != 0 && strcmp(jp, "1") != 0) {
-        return fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST, "judge: 0 or 1");
+    judge_mode judge = JUDGE_QUEUE;
+    if (jp != NULL && strcmp(jp, "0") == 0) {
+        judge = JUDGE_OFF;
+    } else if (jp != NULL && strcmp(jp, "wait") == 0) {
+        judge = JUDGE_WAIT;
+    } else if (jp != NULL && strcmp(jp, "1") != 0) {
+        return fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST,
+                                   "judge: 1 (queue), wait or 0");
     }
-    int judge = jp == NULL || strcmp(jp, "1") == 0;
     int rc = batch_read(q, &b, msg, sizeof msg);
     if (rc != FC_OK) {
         ok = rc == FC_EINVAL
@@ -476,11 +463,11 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
     o.on_order = on_order;
     o.on_order_ud = &t;
     fc_ingest_log log;
-    fc_err err, jerr;
+    fc_err err;
     fc_err_clear(&err);
-    fc_err_clear(&jerr);
     int64_t judged = 0;
     int jrc = FC_OK;
+    uint64_t ticket = 0;
 
     /* Read on this thread; only the writing waits for the store's writer. */
     rc = fc_ingest_prepare(source, b.input, b.input_len, &o, &prep, &err);
@@ -498,16 +485,34 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
         goto out;
     }
     rc = fc_ingest_write(q->s, prep, &o, &log, &err);
-    if (rc == FC_OK && judge) {
-        jrc = judge_touched(q, &t, &judged, &jerr);
+    if (rc == FC_OK && log.accepted > 0) {
+        /* Queued in commit order (still under events_mu). Records that name
+         * no order (weather, platform incidents) change the facts of many
+         * orders: every order is judged again. A batch with judge=0 is only
+         * counted, so the judge's mark passes over it. */
+        jrc = fc__http_judge_queue(h, judge != JUDGE_OFF ? t.orders : NULL, log.accepted,
+                                   judge != JUDGE_OFF && log.accepted > t.calls, &ticket);
     }
     pthread_mutex_unlock(&h->events_mu);
-    if (rc == FC_OK && (log.accepted > 0 || judged > 0)) {
+    if (rc == FC_OK && log.accepted > 0) {
         fc__http_store_changed(h);
     }
     if (rc != FC_OK) {
         ok = fc__http_send_err(q, &err);
         goto out;
+    }
+    char jmsg[400] = "";
+    judge_mode answered = judge;
+    if (jrc != FC_OK) {
+        snprintf(jmsg, sizeof jmsg,
+                 "out of memory queueing the orders: the judge finds them "
+                 "in the store at its next run");
+        answered = JUDGE_QUEUE;
+    } else if (judge != JUDGE_OFF && log.accepted == 0) {
+        answered = JUDGE_WAIT; /* nothing new stored: nothing to judge */
+    } else if (judge == JUDGE_WAIT &&
+               fc__http_judge_wait(h, ticket, &judged, jmsg, sizeof jmsg) != FC_OK) {
+        answered = JUDGE_QUEUE; /* kept: the judge tries again */
     }
 
     placer pl = {.b = &b, .errors = errors, .line = 1};
@@ -516,14 +521,13 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
         goto out;
     }
     json_t *j =
-        json_pack("{s:I,s:I,s:I,s:I,s:I,s:O,s:I}", "ingest_id", (json_int_t)log.id, "received",
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:O,s:I,s:s}", "ingest_id", (json_int_t)log.id, "received",
                   (json_int_t)log.rows_read, "accepted", (json_int_t)log.accepted, "duplicates",
                   (json_int_t)log.duplicates, "rejected", (json_int_t)log.rejected, "errors",
-                  errors, "judged", (json_int_t)judged);
-    if (j != NULL && jrc != FC_OK) {
-        /* The batch is stored; only the judging failed (fulcrum judge redoes it). */
-        fc_err_format(&jerr, msg, sizeof msg);
-        if (json_object_set_new(j, "judge_error", json_string(msg)) != 0) {
+                  errors, "judged", (json_int_t)judged, "judge", judge_names[answered]);
+    if (j != NULL && jmsg[0] != '\0') {
+        /* The batch is stored; only the judging failed, and is tried again. */
+        if (json_object_set_new(j, "judge_error", json_string(jmsg)) != 0) {
             json_decref(j);
             j = NULL;
         }

@@ -19,7 +19,10 @@
  * its last reader). POST /v1/events batches are written one at a time (the
  * store has one writer); once fc_http_stop has begun, a batch that arrives
  * stores nothing (503), and one being stored is answered before the stop
- * completes. Every error is a JSON body
+ * completes. The orders a batch stored are judged by a background thread
+ * with its own store connection (docs/api.md); the store's mark
+ * "judged_seq" says how far it has got, and a server that starts judges
+ * the records after it. Every error is a JSON body
  * {"error":{"code":"...","message":"..."}} whose code is one of the stable
  * FC_HTTP_E* names below.
  *
@@ -64,19 +67,21 @@ typedef struct fc_http_opts {
 
 typedef struct fc_http fc_http;
 
-/* Load the policy pack, listen on o->listen_addr:o->port and serve until
- * fc_http_stop. The store is not opened here (/ready reports whether it
- * opens). FC_OK and *out, or FC_EINVAL (a bad address or option), FC_EIO
- * (the address cannot be bound) or the policy pack's error, with err
- * filled. */
+/* Load the policy pack, listen on o->listen_addr:o->port, start the
+ * background judge and serve until fc_http_stop. The store is not opened
+ * here (/ready reports whether it opens; the judge retries until it does). FC_OK and *out, or
+ * FC_EINVAL (a bad address or option), FC_EIO (the address cannot be bound) or the policy pack's
+ * error, with err filled. */
 int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err);
 
 /* The port the server listens on (the chosen one when 0 was asked). */
 uint16_t fc_http_port(const fc_http *h);
 
 /* Graceful stop: stop accepting connections, let requests in flight finish
- * (up to stop_grace_ms), close every connection and the workers' store
- * connections, free h. NULL is a no-op. */
+ * (up to stop_grace_ms), close every connection, let the background judge
+ * judge what is queued (one run, however long it takes; a failure leaves
+ * the orders to the next start), close the store connections, free h.
+ * NULL is a no-op. */
 void fc_http_stop(fc_http *h);
 
 /* The path template of route i ("/health", "/v1/decisions/{id}", ...), the

@@ -44,6 +44,42 @@
 extern const unsigned fc__http_status_codes[FC_HTTP_N_STATUS - 1];
 extern const double fc__http_bucket_s[FC_HTTP_N_BUCKETS];
 
+/* judge.c: the background judge of the orders POST /v1/events stored. One
+ * thread with its own store connection; the queue below is filled by the
+ * events route under events_mu, right after each commit, so it follows the
+ * commit order. Everything here is guarded by mu. */
+#define FC__JUDGE_RECENT 64 /* runs whose counts a waiting request can still read */
+typedef struct fc__http_judge {
+    pthread_t thread;
+    int started;             /* the thread was created (joined by fc__http_judge_stop) */
+    pthread_mutex_t mu;      /* guards the rest */
+    pthread_cond_t wake;     /* signalled: something queued, a request waits, or stop */
+    pthread_cond_t ran;      /* broadcast after each run (and when the thread ends) */
+    fc_dict *pending;        /* orders queued and not yet taken by a run */
+    int pending_all;         /* a stored record names no order: judge every order */
+    int64_t records_since;   /* records this server stored since the last take */
+    int64_t since_ns;        /* when the oldest batch not yet taken was queued (0: none) */
+    int64_t running_ns;      /* ... of the run in progress (0: none runs) */
+    uint32_t running_orders; /* orders the run in progress judges */
+    int running_all;         /* the run in progress judges every order */
+    int hurry;               /* a request waits for the next run: no debounce */
+    int stopping;            /* fc_http_stop: judge what is queued, then end */
+    int ended;               /* the thread ended: no run will come */
+    int broken;              /* the thread cannot open the store (msg says why) */
+    uint64_t taken;          /* takes of the queue so far; the next one is taken + 1 */
+    uint64_t done;           /* the last take whose run succeeded: every order queued
+                                before it is judged */
+    uint64_t failed;         /* the last take whose run failed (its orders kept) */
+    char msg[400];           /* why the last run failed, or the store does not open */
+    uint64_t runs, failures; /* counters for /metrics */
+    int64_t orders_judged;   /* closed orders judged, all runs */
+    int64_t mark;            /* the judged_seq mark as last read or written; -1 unknown */
+    struct {
+        uint64_t take;
+        int64_t orders;
+    } recent[FC__JUDGE_RECENT]; /* the counts of recent successful runs, by take */
+} fc__http_judge;
+
 struct fc_http {
     struct MHD_Daemon *d;
     fc_http_opts o;
@@ -73,6 +109,7 @@ struct fc_http {
     pthread_mutex_t tok_mu;         /* guards tok_cache */
     struct fc__http_tok *tok_cache; /* server.c: tokens checked in the last second */
     fc_store_checkpointer *ckpt;    /* keeps the log short; the workers do not checkpoint */
+    fc__http_judge judge;           /* judge.c */
 };
 
 /* One request: made by the URI callback, freed when MHD says it completed. */
@@ -198,6 +235,42 @@ void fc__http_store_changed(fc_http *h);
 
 /* events.c */
 enum MHD_Result fc__http_post_events(fc_hreq *q);
+
+/* judge.c: the background judge (struct fc__http_judge above). The mark
+ * "judged_seq" in the store says how far it has got: every record with seq
+ * <= it has had its orders judged, or was posted with judge=0. */
+#define FC__JUDGE_MARK "judged_seq"
+/* Make the queue (before any request can come): FC_OK or FC_ENOMEM. */
+int fc__http_judge_init(fc_http *h, fc_err *err);
+/* Start the thread (it opens its own store connection, retrying while it
+ * cannot). FC_OK, or FC_EINTERNAL with err. */
+int fc__http_judge_start(fc_http *h, fc_err *err);
+/* Let the thread judge what is queued (one more try, even while backing
+ * off), then end it and free the queue. Call once no request can queue any
+ * more. Safe when init or start failed or was not called. */
+void fc__http_judge_stop(fc_http *h);
+/* Under events_mu, right after a commit that stored `records` new records
+ * (> 0): queue the orders of `orders` (borrowed; NULL: none, the batch is
+ * not to be judged), and a whole run when `all`. Returns the ticket a
+ * request waits with (fc__http_judge_wait). FC_ENOMEM when the orders
+ * cannot be queued: then the store's mark still holds them (they are
+ * judged at the next take that reads the store, or the next start). */
+int fc__http_judge_queue(fc_http *h, const fc_dict *orders, int64_t records, int all,
+                         uint64_t *ticket);
+/* Wait until the run that takes `ticket` ended: FC_OK with *judged the
+ * closed orders that run judged, or FC_ESTORE with msg saying why it failed
+ * (the orders stay queued), or why the judge cannot run. */
+int fc__http_judge_wait(fc_http *h, uint64_t ticket, int64_t *judged, char *msg, size_t msgsz);
+/* A snapshot for /metrics. */
+typedef struct fc__http_judge_stats {
+    int64_t queued_orders; /* waiting or being judged */
+    int queued_all;        /* a whole run is waiting or running */
+    double lag_s;          /* seconds since the oldest batch not yet judged was queued */
+    uint64_t runs, failures;
+    int64_t orders_judged;
+    int64_t mark; /* -1 while unknown */
+} fc__http_judge_stats;
+void fc__http_judge_stats_get(fc_http *h, fc__http_judge_stats *out);
 
 /* appeals.c */
 enum MHD_Result fc__http_get_appeals(fc_hreq *q);

@@ -164,6 +164,36 @@ enum MHD_Result fc__http_get_metrics(fc_hreq *q) {
         "# TYPE fulcrum_store_wal_pages gauge\n"
         "fulcrum_store_wal_pages %d\n",
         (long long)(ck.runs - ck.failures), (long long)ck.failures, ck.wal_frames);
+    fc__http_judge_stats js;
+    fc__http_judge_stats_get(h, &js);
+    put(&t,
+        "# HELP fulcrum_judge_queue_orders Orders queued for the background judge or being "
+        "judged.\n"
+        "# TYPE fulcrum_judge_queue_orders gauge\n"
+        "fulcrum_judge_queue_orders %lld\n"
+        "# HELP fulcrum_judge_queue_all Whether a run judging every order is queued or running.\n"
+        "# TYPE fulcrum_judge_queue_all gauge\n"
+        "fulcrum_judge_queue_all %d\n"
+        "# HELP fulcrum_judge_lag_seconds Seconds since the oldest batch not yet judged was "
+        "queued (0 when none waits).\n"
+        "# TYPE fulcrum_judge_lag_seconds gauge\n"
+        "fulcrum_judge_lag_seconds %.3f\n"
+        "# HELP fulcrum_judge_runs_total Runs of the background judge that judged something.\n"
+        "# TYPE fulcrum_judge_runs_total counter\n"
+        "fulcrum_judge_runs_total %llu\n"
+        "# HELP fulcrum_judge_failures_total Failed runs of the background judge (their orders "
+        "kept).\n"
+        "# TYPE fulcrum_judge_failures_total counter\n"
+        "fulcrum_judge_failures_total %llu\n"
+        "# HELP fulcrum_judge_orders_total Closed orders the background judge judged.\n"
+        "# TYPE fulcrum_judge_orders_total counter\n"
+        "fulcrum_judge_orders_total %lld\n"
+        "# HELP fulcrum_judge_mark_seq The store's judged_seq mark: records up to it are "
+        "judged (-1 until read).\n"
+        "# TYPE fulcrum_judge_mark_seq gauge\n"
+        "fulcrum_judge_mark_seq %lld\n",
+        (long long)js.queued_orders, js.queued_all, js.lag_s, (unsigned long long)js.runs,
+        (unsigned long long)js.failures, (long long)js.orders_judged, (long long)js.mark);
     enum MHD_Result ok;
     if (t.failed) {
         ok = fc__http_send_oom(q);

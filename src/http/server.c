@@ -378,6 +378,7 @@ static void read_openapi(fc_http *h) {
 }
 
 static void free_server(fc_http *h) {
+    fc__http_judge_stop(h); /* before the stores, the pack and events_mu go */
     fc_store_checkpointer_stop(h->ckpt);
     for (size_t i = 0; i < h->nstores; i++) {
         fc_store_close(h->stores[i]);
@@ -445,6 +446,10 @@ int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err) {
     if (rc != FC_OK) {
         goto out;
     }
+    rc = fc__http_judge_init(h, err);
+    if (rc != FC_OK) {
+        goto out;
+    }
     /* A store that cannot be opened now is /ready's to report; its workers
      * then checkpoint as they commit. */
     fc_err ckpt_err;
@@ -485,8 +490,12 @@ int fc_http_start(const fc_http_opts *o, fc_http **out, fc_err *err) {
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info != NULL ? info->port : h->o.port;
+    rc = fc__http_judge_start(h, err);
 out:
     if (rc != FC_OK) {
+        if (h->d != NULL) {
+            MHD_stop_daemon(h->d);
+        }
         free_server(h);
         return rc;
     }
@@ -544,5 +553,7 @@ void fc_http_stop(fc_http *h) {
         pthread_mutex_unlock(&h->events_mu);
     }
     MHD_stop_daemon(h->d);
+    /* Every batch was answered: the judge takes what is queued, judges it
+     * and ends (free_server waits for it). */
     free_server(h);
 }

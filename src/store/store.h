@@ -261,6 +261,28 @@ int fc_store_token_revoke(fc_store *s, const char *name, int64_t now, fc_err *er
 int fc_store_token_touch(fc_store *s, int64_t id, int64_t now, fc_err *err);
 
 /* ---------------------------------------------------------------------------
+ * Marks: small named numbers the store keeps (table mark of migration 6),
+ * such as how far the server's background judge has got ("judged_seq":
+ * every record with seq <= it has had its orders judged). Record seqs are
+ * the log's insertion order: increasing, without gaps, never reused.
+ */
+/* The value of mark `name`: FC_OK with *found 1 and *value, or *found 0
+ * (*value untouched). */
+int fc_store_mark_get(fc_store *s, const char *name, int64_t *value, int *found, fc_err *err);
+/* Set mark `name` to value (created or replaced): its own transaction, or
+ * part of the open batch. */
+int fc_store_mark_set(fc_store *s, const char *name, int64_t value, fc_err *err);
+/* The highest record seq stored; 0 when the log is empty. */
+int fc_store_max_seq(fc_store *s, int64_t *seq, fc_err *err);
+/* Called once per record with after_seq < seq <= upto_seq, in seq order,
+ * with its seq and its order (empty when it names none; a view valid only
+ * during the call). A non-zero return stops the walk and is returned. A
+ * range of the rowid: cost in proportion to the records in it. */
+typedef int (*fc_store_seq_order_cb)(void *ud, int64_t seq, fc_str order);
+int fc_store_orders_after(fc_store *s, int64_t after_seq, int64_t upto_seq,
+                          fc_store_seq_order_cb cb, void *ud, fc_err *err);
+
+/* ---------------------------------------------------------------------------
  * Reference entities (replace by id). Must be inside a batch.
  */
 int fc_store_put_city(fc_store *s, const fc_city *c, fc_err *err);
