@@ -375,9 +375,13 @@ static int fold_order(scanner *sc, uint64_t h) {
         if (rc == FC_ENOMEM) {
             return oom(sc);
         }
+        if (rc != FC_OK) {
+            return FC_OK;
+        }
+        rc = fc__scan_tell_carry(v, &facts);
         if (rc != FC_OK || facts.picked_up_at == FC_TS_NONE || facts.delivered_at == FC_TS_NONE ||
             seq >= NONE) {
-            return FC_OK;
+            return rc;
         }
         /* An empty interval overlaps nothing: noted as riderless (0). */
         int64_t rid =
