@@ -159,6 +159,29 @@ static int map_visit_withdrawal(void *ud, const fc_case_entry *e) {
     return FC_OK;
 }
 
+static int map_visit_any(void *ud, const fc_case_entry *e) {
+    if (e->type == FC_CASE_DECISION) {
+        return map_visit(ud, e);
+    }
+    return e->type == FC_CASE_DECISION_WITHDRAWN ? map_visit_withdrawal(ud, e) : FC_OK;
+}
+
+/* The decisions of one order (of `city` when not empty) into the map: one
+ * indexed read of its entries (in seq order, a withdrawal comes after the
+ * decision it withdraws, and a later decision clears it). */
+static int map_load_order(fc_store *s, current_map *m, fc_str order, const char *city,
+                          fc_err *err) {
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.order = order;
+    f.city = fc_str_c(city);
+    int rc = fc_store_case_scan(s, &f, map_visit_any, m, err);
+    if (rc == FC_ENOMEM) {
+        fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory reading the recorded decisions");
+    }
+    return rc;
+}
+
 /* Read the decisions of the case log (of `order`, `rider`, `city` when not
  * empty) into the map. */
 static int map_load(fc_store *s, current_map *m, fc_str order, fc_str rider, const char *city,
@@ -202,8 +225,8 @@ typedef struct targeted {
     fc_arena *arena;   /* order and rider ids */
     carry_window *win; /* windows whose riders' orders may see their stacked change */
     size_t n_win, cap_win;
-    fc_dict *riders;   /* the riders of the orders to judge */
-    rider_rows *rr;    /* per rider of `riders` */
+    fc_dict *riders; /* the riders of the orders to judge */
+    rider_rows *rr;  /* per rider of `riders` */
     size_t cap_rr;
     fc_str *row_order; /* carries read, rider by rider */
     int64_t *row_picked, *row_delivered;
@@ -638,6 +661,7 @@ static int run_scan(run *r, fc_adj_stats *stats) {
     fc_scan_opts_init(&so);
     so.carry = carry_whole;
     so.carry_ud = r;
+    so.ref = r->o->ref;
     so.policies = r->o->pack;
     so.from = r->o->from;
     so.to = r->o->to;
@@ -737,17 +761,26 @@ static int add_window(run *r, fc_str rider, int64_t from, int64_t to) {
     return FC_OK;
 }
 
-/* Step 2 for one touched order. */
+/* Step 2 for one touched order. An unchanged carry changes no other
+ * order's stacked orders: nothing to write, no window. */
 static int replace_carry(run *r, const touched_carry *c) {
     char old_rider[1024];
     int64_t old_from = 0, old_to = 0;
     int found = 0;
     int rc = fc_store_carry_get(r->s, c->order, old_rider, sizeof old_rider, &old_from, &old_to,
                                 &found, r->err);
-    if (rc == FC_OK && found) {
+    if (rc != FC_OK) {
+        return rc;
+    }
+    int has = is_carry(c->rider, c->picked_up_at, c->delivered_at);
+    if (found == has && (!has || (fc_str_eqc(c->rider, old_rider) && old_from == c->picked_up_at &&
+                                  old_to == c->delivered_at))) {
+        return FC_OK;
+    }
+    if (found) {
         rc = add_window(r, fc_str_c(old_rider), old_from, old_to);
     }
-    if (rc == FC_OK && is_carry(c->rider, c->picked_up_at, c->delivered_at)) {
+    if (rc == FC_OK && has) {
         rc = add_window(r, c->rider, c->picked_up_at, c->delivered_at);
     }
     if (rc == FC_OK) {
@@ -824,7 +857,12 @@ static int gather_carries(run *r, const touched_list *touched) {
     targeted *t = &r->tg;
     int rc = FC_OK;
     for (size_t i = 0; i < touched->n && rc == FC_OK; i++) {
-        rc = replace_carry(r, &touched->c[i]);
+        const touched_carry *c = &touched->c[i];
+        rc = replace_carry(r, c);
+        if (rc == FC_OK && is_carry(c->rider, c->picked_up_at, c->delivered_at) &&
+            widen(r, c->rider, c->picked_up_at, c->delivered_at) != FC_OK) {
+            rc = FC_ENOMEM;
+        }
     }
     for (size_t i = 0; i < t->n_win && rc == FC_OK; i++) {
         window_ctx w = {r, t->win[i].rider};
@@ -897,8 +935,17 @@ static int stacked_from_table(void *ud, const fc_order_facts *f, int32_t *out) {
 /* Step 4 for one order: its decisions in force, then the judge. */
 static int judge_one(void *ud, const fc_scan_order *so) {
     run *r = ud;
-    int rc = map_load(r->s, &r->map, so->facts->order, FC_STR_NULL, r->o->city, r->err);
+    int rc = map_load_order(r->s, &r->map, so->facts->order, r->o->city, r->err);
     return rc != FC_OK ? rc : visit(ud, so);
+}
+
+static int no_record(void *ud, fc_str record_id, fc_str order, const fc_event *events, size_t n) {
+    (void)ud;
+    (void)record_id;
+    (void)order;
+    (void)events;
+    (void)n;
+    return 0;
 }
 
 static int run_targeted(run *r, const fc_str *ids, size_t n_ids) {
@@ -906,6 +953,7 @@ static int run_targeted(run *r, const fc_str *ids, size_t n_ids) {
     targeted *t = &r->tg;
     touched_list touched = {0};
     fc_str *judge = NULL;
+    fc_ref *own_ref = NULL;
     int rc = FC_OK;
     t->arena = fc_arena_new(0);
     t->riders = fc_dict_new();
@@ -914,19 +962,39 @@ static int run_targeted(run *r, const fc_str *ids, size_t n_ids) {
         rc = fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
-    /* 1. Read outside the batch, so that the store's view of the log is
-     * the newest. */
+    /* The reference entities once for both reads, unless the caller
+     * keeps them. */
+    const fc_ref *ref = o->ref;
+    if (ref == NULL) {
+        own_ref = fc_ref_new();
+        if (own_ref == NULL) {
+            rc = fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+            goto out;
+        }
+        rc = fc_store_load_ref(r->s, own_ref, r->err);
+        if (rc != FC_OK) {
+            goto out;
+        }
+        ref = own_ref;
+    }
+    /* One order read before the batch opens brings the store's view of
+     * the log up to date (inside a batch it trusts the one it has). */
+    rc = fc_store_scan_order(r->s, ids[0], no_record, NULL, r->err);
+    if (rc == FC_OK) {
+        rc = batch_open(r);
+    }
+    /* 1. */
     fc_scan_opts so;
     fc_scan_opts_init(&so);
     so.policies = o->pack;
+    so.ref = ref;
     so.carry = note_touched;
     so.carry_ud = &touched;
-    rc = fc_scan_orders_by_id(r->s, &so, ids, n_ids, NULL, NULL, NULL, r->err);
+    if (rc == FC_OK) {
+        rc = fc_scan_orders_by_id(r->s, &so, ids, n_ids, NULL, NULL, NULL, r->err);
+    }
     if (rc == FC_ENOMEM) {
         rc = fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-    }
-    if (rc == FC_OK) {
-        rc = batch_open(r);
     }
     if (rc == FC_OK) {
         rc = gather_carries(r, &touched);
@@ -945,6 +1013,7 @@ static int run_targeted(run *r, const fc_str *ids, size_t n_ids) {
     }
     fc_scan_opts_init(&so);
     so.policies = o->pack;
+    so.ref = ref;
     so.from = o->from;
     so.to = o->to;
     so.city = o->city;
@@ -955,6 +1024,7 @@ static int run_targeted(run *r, const fc_str *ids, size_t n_ids) {
 out:
     fc_free(judge);
     fc_free(touched.c);
+    fc_ref_free(own_ref);
     return rc;
 }
 
@@ -984,9 +1054,11 @@ int fc_adj_run_orders(fc_store *s, const fc_adj_opts *o, const fc_str *orders, s
     }
     uint32_t distinct = fc_dict_count(r->only);
     int64_t records = 0, events = 0;
-    rc = fc_store_counts(s, &records, &events, err);
-    if (rc != FC_OK) {
-        goto out;
+    if (distinct > WHOLE_RUN_MIN) { /* counting the records reads them all */
+        rc = fc_store_counts(s, &records, &events, err);
+        if (rc != FC_OK) {
+            goto out;
+        }
     }
     if (distinct > WHOLE_RUN_MIN && (int64_t)distinct * WHOLE_RUN_RATIO > records) {
         /* Cheaper judged whole (the same decisions). */

@@ -96,11 +96,16 @@ static int byid_open(fc_store *s, byid *q, const fc_scan_opts *o, const fc_setti
     if (q->v.arena == NULL || q->v.city_names == NULL) {
         return oom(err);
     }
-    int rc = fc_store_load_ref(s, ref, err);
-    if (rc != FC_OK) {
-        return rc;
+    int rc = FC_OK;
+    if (o->ref != NULL) {
+        fc__scan_visit_ref(&q->v, o->ref);
+    } else {
+        rc = fc_store_load_ref(s, ref, err);
+        if (rc != FC_OK) {
+            return rc;
+        }
+        fc__scan_visit_ref(&q->v, ref);
     }
-    fc__scan_visit_ref(&q->v, ref);
     rc = fc_store_scan_unordered(s, on_unordered, q, err);
     if (rc == FC_ENOMEM) {
         return oom(err);

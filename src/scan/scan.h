@@ -75,8 +75,7 @@ typedef struct fc_scan_opts {
      * others); after a restart, again. fc_scan_orders_by_id calls it for
      * each order it folds, before its visit, whatever the filters. A
      * non-zero return stops the scan and is returned. */
-    int (*carry)(void *ud, fc_str order, fc_str rider, int64_t picked_up_at,
-                 int64_t delivered_at);
+    int (*carry)(void *ud, fc_str order, fc_str rider, int64_t picked_up_at, int64_t delivered_at);
     void *carry_ud;
     /* Stacked orders from the caller, may be NULL: when a scan does not
      * compute stacked_orders itself (no `context`, or
@@ -85,6 +84,10 @@ typedef struct fc_scan_opts {
      * A non-zero return stops the scan and is returned. */
     int (*stacked)(void *ud, const fc_order_facts *f, int32_t *out);
     void *stacked_ud;
+    /* Reference entities already loaded (borrowed, unchanged during the
+     * scan), for callers that read the store often; NULL: the scan loads
+     * them from the store (fc_store_load_ref). */
+    const fc_ref *ref;
 } fc_scan_opts;
 /* Defaults: every order, built-in thresholds, no context, no progress. */
 void fc_scan_opts_init(fc_scan_opts *o);
