@@ -41,6 +41,10 @@ typedef struct fc_adj_opts {
      * may be NULL. */
     void (*on_order)(void *ud, const fc_order_facts *f, const fc_decision *d, size_t n);
     void *on_order_ud;
+    /* Runs: called (with on_order_ud) with the policy input of each closed
+     * order about to be judged: its facts and context, stacked_orders as
+     * the run counted it; may be NULL. */
+    void (*on_input)(void *ud, const fc_policy_input *in);
     /* Reference entities the caller keeps loaded (borrowed; a server
      * worker judging every ingest batch saves reading them each time);
      * NULL: each call reads them from the store. */

@@ -536,6 +536,9 @@ static int visit(void *ud, const fc_scan_order *so) {
     assert(f->status != FC_ORDER_OPEN);
     const fc_policy *p = so->policy;
     assert(p != NULL);
+    if (r->o->on_input != NULL) {
+        r->o->on_input(r->o->on_order_ud, so->input);
+    }
     size_t n = 0;
     int rc = fc_judge(p, so->input, FC_LANG_EN, r->d, FC_JUDGE_MAX_DECISIONS, &n);
     if (rc != FC_OK) {
