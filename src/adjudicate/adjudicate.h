@@ -77,7 +77,7 @@ int fc_adj_run(fc_store *s, const fc_adj_opts *o, fc_adj_stats *stats, fc_err *e
  * with it when it changed (their stacked orders may have), and stacked
  * orders are counted from the table, which whole runs fill (an order
  * ingested without judging enters it at the next fc_adj_run). Many orders
- * (more than 1024, and more than an eighth of the store's records) are
+ * (more than 1024, and more than one in 32 of the store's records) are
  * judged by a whole run instead. docs/judge.md. */
 int fc_adj_run_orders(fc_store *s, const fc_adj_opts *o, const fc_str *orders, size_t n,
                       fc_adj_stats *stats, fc_err *err);

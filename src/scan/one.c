@@ -9,11 +9,21 @@
 
 #include "scan/scan_internal.h"
 
+/* Where an order read before sits in `packed`. */
+typedef struct held_order {
+    size_t off, len, n_events;
+} held_order;
+
 typedef struct byid {
     fc__visit v;
-    uint8_t *packed; /* the order's stored events, packed one after another */
+    uint8_t *packed; /* the stored events of the orders read, packed one after another */
     size_t len, cap, n_events;
     int64_t records, events; /* read so far */
+    fc_dict *held;           /* ids of the orders read (a reader keeps them) */
+    held_order *at;          /* per id of `held` */
+    size_t cap_at;
+    fc_ref *own_ref;
+    fc_settings *own_settings;
 } byid;
 
 /* Events of the order's records, kept packed (the store's views last only
@@ -58,55 +68,83 @@ static int oom(fc_err *err) {
 }
 
 /* Read `order`'s stored events into q->v.evs with room for `extra` more
- * after them. */
+ * after them; q->n_events gets their number. An order a reader read before
+ * is not read again. */
 static int read_order(fc_store *s, byid *q, fc_str order, size_t extra, fc_err *err) {
-    q->len = 0;
-    q->n_events = 0;
-    q->v.n_evs = 0;
-    int rc = fc_store_scan_order(s, order, on_order_record, q, err);
-    if (rc == FC_ENOMEM) {
-        return oom(err);
+    held_order h = {q->len, 0, 0};
+    int64_t known = q->held != NULL ? fc_dict_find(q->held, order) : -1;
+    if (known >= 0) {
+        h = q->at[known];
+    } else {
+        q->n_events = 0;
+        int rc = fc_store_scan_order(s, order, on_order_record, q, err);
+        if (rc == FC_ENOMEM) {
+            return oom(err);
+        }
+        if (rc != FC_OK) {
+            return rc;
+        }
+        h.len = q->len - h.off;
+        h.n_events = q->n_events;
+        if (q->held != NULL) {
+            int64_t i = fc_dict_intern(q->held, order);
+            void *arr = q->at;
+            if (i < 0 || fc_grow(&arr, &q->cap_at, (size_t)i + 1, sizeof *q->at) != FC_OK) {
+                return oom(err);
+            }
+            q->at = arr;
+            q->at[i] = h;
+        } else {
+            q->len = h.off; /* nothing kept */
+        }
     }
-    if (rc != FC_OK) {
-        return rc;
-    }
+    q->n_events = h.n_events;
     void *arr = q->v.evs;
-    if (fc_grow(&arr, &q->v.cap_evs, q->n_events + extra + 1, sizeof *q->v.evs) != FC_OK) {
+    if (fc_grow(&arr, &q->v.cap_evs, h.n_events + extra + 1, sizeof *q->v.evs) != FC_OK) {
         return oom(err);
     }
     q->v.evs = arr;
-    for (size_t off = 0, i = 0; i < q->n_events; i++) {
+    for (size_t off = h.off, i = 0; i < h.n_events; i++) {
         size_t used = 0;
-        if (fc_event_unpack(q->packed + off, q->len - off, &q->v.evs[i], &used) != FC_OK) {
+        if (fc_event_unpack(q->packed + off, h.off + h.len - off, &q->v.evs[i], &used) != FC_OK) {
             return fc_err_set(err, FC_EINTERNAL, NULL, 0, 0, "events changed when packed again");
         }
         off += used;
     }
-    q->v.n_evs = q->n_events;
+    q->v.n_evs = h.n_events;
     return FC_OK;
 }
 
-/* The reference entities and every window, once. */
-static int byid_open(fc_store *s, byid *q, const fc_scan_opts *o, const fc_settings *settings,
-                     fc_ref *ref, fc_scan_cb cb, void *ud, fc_err *err) {
-    q->v = (fc__visit){.opts = o, .settings = settings, .cb = cb, .ud = ud, .err = err};
+/* The settings, the reference entities and every window, once. o is kept
+ * (its settings, policies and ref must outlive q). */
+static int byid_open(fc_store *s, byid *q, const fc_scan_opts *o, fc_err *err) {
+    memset(q, 0, sizeof *q);
+    const fc_settings *settings = o->settings;
+    if (settings == NULL) {
+        q->own_settings = fc_settings_default();
+        settings = q->own_settings;
+    }
+    q->v = (fc__visit){.opts = o, .settings = settings, .err = err};
     q->v.carry_each = 1;
     q->v.arena = fc_arena_new(0);
     q->v.city_names = fc_dict_new();
-    if (q->v.arena == NULL || q->v.city_names == NULL) {
+    if (settings == NULL || q->v.arena == NULL || q->v.city_names == NULL) {
         return oom(err);
     }
-    int rc = FC_OK;
     if (o->ref != NULL) {
         fc__scan_visit_ref(&q->v, o->ref);
     } else {
-        rc = fc_store_load_ref(s, ref, err);
+        q->own_ref = fc_ref_new();
+        if (q->own_ref == NULL) {
+            return oom(err);
+        }
+        int rc = fc_store_load_ref(s, q->own_ref, err);
         if (rc != FC_OK) {
             return rc;
         }
-        fc__scan_visit_ref(&q->v, ref);
+        fc__scan_visit_ref(&q->v, q->own_ref);
     }
-    rc = fc_store_scan_unordered(s, on_unordered, q, err);
+    int rc = fc_store_scan_unordered(s, on_unordered, q, err);
     if (rc == FC_ENOMEM) {
         return oom(err);
     }
@@ -117,16 +155,47 @@ static int byid_open(fc_store *s, byid *q, const fc_scan_opts *o, const fc_setti
 static void byid_close(byid *q) {
     fc__scan_visit_free(&q->v);
     fc_free(q->packed);
+    fc_dict_free(q->held);
+    fc_free(q->at);
+    fc_ref_free(q->own_ref);
+    fc_settings_free(q->own_settings);
 }
 
-/* Settings of the options, or built-in ones in *own (caller frees). */
-static const fc_settings *settings_of(const fc_scan_opts *o, fc_settings **own) {
-    *own = NULL;
-    if (o->settings != NULL) {
-        return o->settings;
+/* Visit orders[0..n) with the options o (the open ones' settings,
+ * policies and ref). */
+static int byid_visit(fc_store *s, byid *q, const fc_scan_opts *o, const fc_str *orders, size_t n,
+                      fc_scan_cb cb, void *ud, fc_scan_stats *stats, fc_err *err) {
+    q->v.opts = o;
+    q->v.cb = cb;
+    q->v.ud = ud;
+    q->v.err = err;
+    q->v.orders = q->v.skipped = q->v.filtered = 0;
+    q->records = q->events = 0;
+    int rc = FC_OK;
+    for (size_t i = 0; i < n && rc == FC_OK; i++) {
+        rc = read_order(s, q, orders[i], 0, err);
+        if (rc != FC_OK) {
+            break;
+        }
+        if (q->n_events == 0) {
+            q->v.skipped++;
+            continue;
+        }
+        rc = fc__scan_visit(&q->v, NULL);
     }
-    *own = fc_settings_default();
-    return *own;
+    if (rc == FC__SCAN_STOP) {
+        rc = q->v.stop_rc;
+    }
+    if (stats != NULL) {
+        *stats = (fc_scan_stats){.records = q->records,
+                                 .events = q->events,
+                                 .orders = q->v.orders,
+                                 .skipped = q->v.skipped,
+                                 .filtered = q->v.filtered,
+                                 .weather = (int64_t)q->v.n_weather,
+                                 .incidents = (int64_t)q->v.n_incidents};
+    }
+    return rc;
 }
 
 int fc_scan_orders_by_id(fc_store *s, const fc_scan_opts *o, const fc_str *orders, size_t n,
@@ -136,45 +205,62 @@ int fc_scan_orders_by_id(fc_store *s, const fc_scan_opts *o, const fc_str *order
         fc_scan_opts_init(&defaults);
         o = &defaults;
     }
-    fc_settings *own_settings = NULL;
-    const fc_settings *settings = settings_of(o, &own_settings);
-    fc_ref *ref = fc_ref_new();
     byid q;
-    memset(&q, 0, sizeof q);
-    int rc = FC_OK;
-    if (ref == NULL || settings == NULL) {
-        rc = oom(err);
-        goto out;
+    int rc = byid_open(s, &q, o, err);
+    if (rc == FC_OK) {
+        rc = byid_visit(s, &q, o, orders, n, cb, ud, stats, err);
     }
-    rc = byid_open(s, &q, o, settings, ref, cb, ud, err);
-    for (size_t i = 0; i < n && rc == FC_OK; i++) {
-        rc = read_order(s, &q, orders[i], 0, err);
-        if (rc != FC_OK) {
-            break;
-        }
-        if (q.n_events == 0) {
-            q.v.skipped++;
-            continue;
-        }
-        rc = fc__scan_visit(&q.v, NULL);
-    }
-    if (rc == FC__SCAN_STOP) {
-        rc = q.v.stop_rc;
-    }
-    if (stats != NULL) {
-        *stats = (fc_scan_stats){.records = q.records,
-                                 .events = q.events,
-                                 .orders = q.v.orders,
-                                 .skipped = q.v.skipped,
-                                 .filtered = q.v.filtered,
-                                 .weather = (int64_t)q.v.n_weather,
-                                 .incidents = (int64_t)q.v.n_incidents};
-    }
-out:
     byid_close(&q);
-    fc_ref_free(ref);
-    fc_settings_free(own_settings);
     return rc;
+}
+
+struct fc_scan_reader {
+    fc_store *s;
+    fc_scan_opts opts; /* as opened */
+    byid q;
+};
+
+int fc_scan_reader_open(fc_store *s, const fc_scan_opts *o, fc_scan_reader **out, fc_err *err) {
+    *out = NULL;
+    fc_scan_reader *rd = fc_calloc(1, sizeof *rd);
+    if (rd == NULL) {
+        return oom(err);
+    }
+    rd->s = s;
+    if (o != NULL) {
+        rd->opts = *o;
+    } else {
+        fc_scan_opts_init(&rd->opts);
+    }
+    int rc = byid_open(s, &rd->q, &rd->opts, err);
+    rd->q.held = fc_dict_new();
+    if (rc == FC_OK && rd->q.held == NULL) {
+        rc = oom(err);
+    }
+    if (rc != FC_OK) {
+        fc_scan_reader_close(rd);
+        return rc;
+    }
+    *out = rd;
+    return FC_OK;
+}
+
+int fc_scan_reader_visit(fc_scan_reader *rd, const fc_scan_opts *o, const fc_str *orders, size_t n,
+                         fc_scan_cb cb, void *ud, fc_scan_stats *stats, fc_err *err) {
+    fc_scan_opts local = o != NULL ? *o : rd->opts;
+    /* What the open read and cached stays: */
+    local.settings = rd->opts.settings;
+    local.policies = rd->opts.policies;
+    local.ref = rd->opts.ref;
+    return byid_visit(rd->s, &rd->q, &local, orders, n, cb, ud, stats, err);
+}
+
+void fc_scan_reader_close(fc_scan_reader *rd) {
+    if (rd == NULL) {
+        return;
+    }
+    byid_close(&rd->q);
+    fc_free(rd);
 }
 
 int fc_scan_order_one(fc_store *s, const fc_scan_opts *o, fc_str order, const fc_event *extra,
@@ -190,17 +276,10 @@ int fc_scan_order_one(fc_store *s, const fc_scan_opts *o, fc_str order, const fc
     opts.from = opts.to = FC_TS_NONE;
     opts.city = NULL;
     opts.closed_only = 0;
-    fc_settings *own_settings = NULL;
-    const fc_settings *settings = settings_of(&opts, &own_settings);
-    fc_ref *ref = fc_ref_new();
     byid q;
-    memset(&q, 0, sizeof q);
-    int rc = FC_OK;
-    if (ref == NULL || settings == NULL) {
-        rc = oom(err);
-        goto out;
-    }
-    rc = byid_open(s, &q, &opts, settings, ref, cb, ud, err);
+    int rc = byid_open(s, &q, &opts, err);
+    q.v.cb = cb;
+    q.v.ud = ud;
     if (rc == FC_OK) {
         rc = read_order(s, &q, order, n_extra, err);
     }
@@ -231,7 +310,5 @@ int fc_scan_order_one(fc_store *s, const fc_scan_opts *o, fc_str order, const fc
     }
 out:
     byid_close(&q);
-    fc_ref_free(ref);
-    fc_settings_free(own_settings);
     return rc;
 }

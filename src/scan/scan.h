@@ -144,6 +144,21 @@ int fc_scan_orders(fc_store *s, const fc_scan_opts *o, fc_scan_cb cb, void *ud,
 int fc_scan_orders_by_id(fc_store *s, const fc_scan_opts *o, const fc_str *orders, size_t n,
                          fc_scan_cb cb, void *ud, fc_scan_stats *stats, fc_err *err);
 
+/* A reader of orders by id, for visiting several sets in turn (the judge
+ * reads the orders an ingest touched, then visits them again with the
+ * orders stacked with them): the reference entities and the windows are
+ * read once at the open, and an order is read from the store once, its
+ * events kept for later visits (the store must not change in between: one
+ * transaction). fc_scan_reader_visit is fc_scan_orders_by_id with the
+ * options `o` (NULL: those of the open), except their settings, policies
+ * and ref, which stay those of the open (borrowed until the close).
+ * *out is closed with fc_scan_reader_close (NULL is a no-op). */
+typedef struct fc_scan_reader fc_scan_reader;
+int fc_scan_reader_open(fc_store *s, const fc_scan_opts *o, fc_scan_reader **out, fc_err *err);
+int fc_scan_reader_visit(fc_scan_reader *rd, const fc_scan_opts *o, const fc_str *orders, size_t n,
+                         fc_scan_cb cb, void *ud, fc_scan_stats *stats, fc_err *err);
+void fc_scan_reader_close(fc_scan_reader *rd);
+
 /* Visit one order, read by its id (indexed; no whole scan), with `extra`
  * events added to its stored ones (an appeal's new evidence, borrowed; may
  * be NULL when n_extra is 0; an extra event without `order` is taken as
