@@ -41,6 +41,14 @@ typedef struct fc_adj_opts {
      * may be NULL. */
     void (*on_order)(void *ud, const fc_order_facts *f, const fc_decision *d, size_t n);
     void *on_order_ud;
+    /* Runs: called (with on_order_ud) with the policy input of each closed
+     * order about to be judged: its facts and context, stacked_orders as
+     * the run counted it; may be NULL. */
+    void (*on_input)(void *ud, const fc_policy_input *in);
+    /* Reference entities the caller keeps loaded (borrowed; a server
+     * worker judging every ingest batch saves reading them each time);
+     * NULL: each call reads them from the store. */
+    const fc_ref *ref;
 } fc_adj_opts;
 void fc_adj_opts_init(fc_adj_opts *o);
 
@@ -57,10 +65,20 @@ typedef struct fc_adj_stats {
 } fc_adj_stats;
 
 /* Judge every closed order matching o and record the decisions (one
- * transaction per few thousand entries). stats may be NULL. */
+ * transaction per few thousand entries), and store the carry of every
+ * order of the store in the carry table, in the same transactions. stats
+ * may be NULL. */
 int fc_adj_run(fc_store *s, const fc_adj_opts *o, fc_adj_stats *stats, fc_err *err);
 /* The same for the orders named (the orders an ingest touched); orders that
- * are open or unknown are skipped. */
+ * are open, unknown or without a creation event are skipped. The decisions
+ * are those a whole run would make: each named order's carry (its rider
+ * and [picked_up_at, delivered_at)) replaces the one in the store's carry
+ * table, the orders whose carries overlap its old or new one are judged
+ * with it when it changed (their stacked orders may have), and stacked
+ * orders are counted from the table, which whole runs fill (an order
+ * ingested without judging enters it at the next fc_adj_run). Many orders
+ * (more than 1024, and more than one in 32 of the store's records) are
+ * judged by a whole run instead. docs/judge.md. */
 int fc_adj_run_orders(fc_store *s, const fc_adj_opts *o, const fc_str *orders, size_t n,
                       fc_adj_stats *stats, fc_err *err);
 

@@ -375,9 +375,13 @@ static int fold_order(scanner *sc, uint64_t h) {
         if (rc == FC_ENOMEM) {
             return oom(sc);
         }
+        if (rc != FC_OK) {
+            return FC_OK;
+        }
+        rc = fc__scan_tell_carry(v, &facts);
         if (rc != FC_OK || facts.picked_up_at == FC_TS_NONE || facts.delivered_at == FC_TS_NONE ||
             seq >= NONE) {
-            return FC_OK;
+            return rc;
         }
         /* An empty interval overlaps nothing: noted as riderless (0). */
         int64_t rid =
@@ -955,14 +959,14 @@ int fc_scan_orders(fc_store *s, const fc_scan_opts *o, fc_scan_cb cb, void *ud,
         rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
-    rc = fc_store_load_ref(s, ref, err);
+    rc = o->ref != NULL ? FC_OK : fc_store_load_ref(s, ref, err);
     if (rc != FC_OK) {
         goto out;
     }
     scan_run r = {.s = s,
                   .opts = o,
                   .settings = settings,
-                  .ref = ref,
+                  .ref = o->ref != NULL ? o->ref : ref,
                   .cb = cb,
                   .ud = ud,
                   .hold_max = hold_budget(),

@@ -46,8 +46,9 @@ typedef struct fc__visit {
     size_t cap_scratch;
     const int32_t *stacked; /* per order in visit sequence, NULL when not computed */
     size_t n_stacked;
-    uint64_t seq; /* orders met so far in this traversal (stacked index) */
-    int stop_rc;  /* the visitor's non-zero return */
+    uint64_t seq;   /* orders met so far in this traversal (stacked index) */
+    int carry_each; /* by id: fold whatever the city filter, tell opts.carry */
+    int stop_rc;    /* the visitor's non-zero return */
     int64_t orders, skipped, filtered;
 } fc__visit;
 
@@ -64,10 +65,10 @@ void fc__scan_visit_ref(fc__visit *v, const fc_ref *ref);
 int fc__scan_add_window(fc__visit *v, const fc_event *e);
 /* Sort the windows by city (call once every window is collected). */
 void fc__scan_sort_windows(fc__visit *v);
-/* Fold v->evs (one order) and visit it: FC_OK, FC__SCAN_STOP, or an error
- * (v->err filled). Counts the order as visited, skipped or filtered; v->seq
- * (the order's place in the traversal, for stacked) moves on by one.
- * *visited (may be NULL) is set when the visitor was called. */
+/* Fold v->evs (one order) and visit it (v->cb may be NULL: fold only):
+ * FC_OK, FC__SCAN_STOP, or an error (v->err filled). Counts the order as visited, skipped or
+ * filtered; v->seq (the order's place in the traversal, for stacked) moves on by one. *visited (may
+ * be NULL) is set when the visitor was called. */
 int fc__scan_visit(fc__visit *v, int *visited);
 /* Fold v->evs into *facts with the city's context; *cc gets the city,
  * *rider the reference row of the last rider to accept (NULL: none or
@@ -76,6 +77,9 @@ int fc__scan_visit(fc__visit *v, int *visited);
  * folded) when `filter` is set and the order's city is not opts.city. */
 int fc__scan_fold(fc__visit *v, int filter, fc_order_facts *facts, const fc__city_ctx **cc,
                   const fc_rider **rider);
+/* Tell opts.carry (when set) of the folded order f: FC_OK or
+ * FC__SCAN_STOP (its return in stop_rc). */
+int fc__scan_tell_carry(fc__visit *v, const fc_order_facts *f);
 /* Release everything v owns (not the borrowed fields). */
 void fc__scan_visit_free(fc__visit *v);
 

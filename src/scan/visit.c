@@ -190,13 +190,19 @@ int fc__scan_visit(fc__visit *v, int *visited) {
     fc_order_facts facts;
     const fc__city_ctx *cc = NULL;
     const fc_rider *rider = NULL;
-    int rc = fc__scan_fold(v, 1, &facts, &cc, &rider);
+    int rc = fc__scan_fold(v, !v->carry_each, &facts, &cc, &rider);
     if (rc == FC_ENOMEM) {
         return fc_err_set(v->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
     }
     if (rc == FC__SCAN_FILTERED) {
         v->filtered++;
         return FC_OK;
+    }
+    if (rc == FC_OK && v->carry_each) {
+        rc = fc__scan_tell_carry(v, &facts);
+        if (rc != FC_OK) {
+            return rc;
+        }
     }
     if (rc != FC_OK || facts.created_at == FC_TS_NONE) {
         v->skipped++;
@@ -205,6 +211,16 @@ int fc__scan_visit(fc__visit *v, int *visited) {
     if (filtered_out(v->opts, &facts)) {
         v->filtered++;
         return FC_OK;
+    }
+    int32_t stacked = FC_INT_NONE;
+    if (v->stacked != NULL) {
+        stacked = seq < v->n_stacked ? v->stacked[seq] : FC_INT_NONE;
+    } else if (v->opts->stacked != NULL) {
+        rc = v->opts->stacked(v->opts->stacked_ud, &facts, &stacked);
+        if (rc != 0) {
+            v->stop_rc = rc;
+            return FC__SCAN_STOP;
+        }
     }
     /* No lookup where the reference has no row of the kind. */
     const fc_zone *zone =
@@ -225,7 +241,7 @@ int fc__scan_visit(fc__visit *v, int *visited) {
         .zone_kind = zone != NULL && zone->kind != FC_ZONE_UNKNOWN
                          ? fc_str_c(fc_zone_kind_name(zone->kind))
                          : fc_str_make("", 0),
-        .stacked_orders = v->stacked != NULL && seq < v->n_stacked ? v->stacked[seq] : FC_INT_NONE,
+        .stacked_orders = stacked,
         .dispatch_outage = dispatch_outage(v, cc, &facts),
     };
     fc_scan_order o = {
@@ -245,7 +261,20 @@ int fc__scan_visit(fc__visit *v, int *visited) {
     if (visited != NULL) {
         *visited = 1;
     }
-    rc = v->cb(v->ud, &o);
+    rc = v->cb != NULL ? v->cb(v->ud, &o) : 0;
+    if (rc != 0) {
+        v->stop_rc = rc;
+        return FC__SCAN_STOP;
+    }
+    return FC_OK;
+}
+
+int fc__scan_tell_carry(fc__visit *v, const fc_order_facts *f) {
+    const fc_scan_opts *o = v->opts;
+    if (o->carry == NULL) {
+        return FC_OK;
+    }
+    int rc = o->carry(o->carry_ud, f->order, f->rider, f->picked_up_at, f->delivered_at);
     if (rc != 0) {
         v->stop_rc = rc;
         return FC__SCAN_STOP;

@@ -17,7 +17,7 @@
 
 /* Cached statements in s->case_stmt[]. */
 enum { CS_FIND_ID, CS_APPEAL_SEQ, CS_INSERT, CS_COUNTS, CS__COUNT };
-_Static_assert(CS__COUNT <= FC__CASE_STMTS, "room for the case log's statements");
+_Static_assert(CS__COUNT <= FC__CASE_STMTS - FC__CARRY_STMTS, "room for the case log's statements");
 
 static const char *const case_sql[CS__COUNT] = {
     [CS_FIND_ID] = "SELECT seq FROM case_entry WHERE id = ?",

@@ -229,6 +229,38 @@ int fc_store_case_appeal_seq(fc_store *s, fc_str appeal, int64_t *seq, fc_err *e
 int fc_store_case_counts(fc_store *s, int64_t counts[FC_CASE__COUNT], fc_err *err);
 
 /* ---------------------------------------------------------------------------
+ * Carries (table carry of migration 6): the orders the judge has seen
+ * carried, each with its final rider and [picked_up_at, delivered_at), so
+ * that judging a few orders finds the orders stacked with them by index
+ * instead of a scan of the whole log. Only carries that can overlap another
+ * are kept: a rider, a pickup and a delivery after it. Writes join the
+ * caller's open batch (fc_store_begin ... fc_store_end); outside one, each
+ * is its own transaction.
+ */
+/* Set order's carry. One that changes nothing writes nothing (no page is
+ * dirtied). *changed (may be NULL) is 1 when a row was inserted or updated.
+ * FC_EINVAL when order or rider is empty or delivered_at <= picked_up_at. */
+int fc_store_carry_put(fc_store *s, fc_str order, fc_str rider, int64_t picked_up_at,
+                       int64_t delivered_at, int *changed, fc_err *err);
+/* Forget order's carry (it has none any more); *changed (may be NULL) is 1
+ * when there was one. */
+int fc_store_carry_delete(fc_store *s, fc_str order, int *changed, fc_err *err);
+/* Order's stored carry: FC_OK with *found 1 and rider (copied into
+ * rider[0..rider_cap), truncated, NUL-terminated), *picked_up_at and
+ * *delivered_at set, or *found 0. */
+int fc_store_carry_get(fc_store *s, fc_str order, char *rider, size_t rider_cap,
+                       int64_t *picked_up_at, int64_t *delivered_at, int *found, fc_err *err);
+/* Called once per carry; views valid only during the call; the callback
+ * must not call the carry functions. A non-zero return stops and is
+ * returned. */
+typedef int (*fc_store_carry_cb)(void *ud, fc_str order, int64_t picked_up_at,
+                                 int64_t delivered_at);
+/* The carries of `rider` overlapping [from, to) (delivered_at > from and
+ * picked_up_at < to), by delivered_at (indexed on rider, delivered_at). */
+int fc_store_carries(fc_store *s, fc_str rider, int64_t from, int64_t to, fc_store_carry_cb cb,
+                     void *ud, fc_err *err);
+
+/* ---------------------------------------------------------------------------
  * API tokens (table token of migration 4). A token's text is never stored:
  * only its hash (auth.h: fc_auth_token_hash), 32 bytes. Names are unique; a
  * revoked token stays listed (with revoked_at) and is never found by hash.

@@ -37,8 +37,10 @@ enum {
     ST__COUNT
 };
 
-/* Room for case.c's cached statements. */
-#define FC__CASE_STMTS 16
+/* Room for case.c's cached statements; the last FC__CARRY_STMTS of them
+ * are carry.c's (closed with the connection like the others). */
+#define FC__CASE_STMTS  16
+#define FC__CARRY_STMTS 4
 /* Room for token.c's cached statements. */
 #define FC__TOKEN_STMTS 8
 
