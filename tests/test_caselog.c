@@ -338,6 +338,70 @@ static void test_scan_callback_may_append(void **state) {
     assert_int_equal(counts[FC_CASE_LEDGER], 1);
 }
 
+/* A scan's callback may run the same scan again (its statement is lent
+ * out, so the inner scan gets another), and many different queries in a
+ * row all answer right (statements are pooled, the oldest given back). */
+typedef struct nested {
+    fc_store *s;
+    const fc_case_filter *f;
+    int outer, inner;
+} nested;
+
+static int inner_cb(void *ud, const fc_case_entry *e) {
+    (void)e;
+    ((nested *)ud)->inner++;
+    return 0;
+}
+
+static int outer_cb(void *ud, const fc_case_entry *e) {
+    (void)e;
+    nested *n = ud;
+    n->outer++;
+    fc_err err;
+    return fc_store_case_scan(n->s, n->f, inner_cb, n, &err);
+}
+
+static void test_scan_within_the_same_scan(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "d%d", i);
+        fc_case_entry d = entry(id, FC_CASE_DECISION, i + 1, "O1", id, "", "R1");
+        assert_int_equal(fc_store_case_append(fx->s, &d, -1, NULL, NULL, &err), FC_OK);
+    }
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.order = fc_str_c("O1");
+    nested n = {fx->s, &f, 0, 0};
+    for (int round = 0; round < 2; round++) {
+        n.outer = n.inner = 0;
+        assert_int_equal(fc_store_case_scan(fx->s, &f, outer_cb, &n, &err), FC_OK);
+        assert_int_equal(n.outer, 3);
+        assert_int_equal(n.inner, 9);
+    }
+    /* More distinct queries than the pool holds (each combination of
+     * criteria is its own SQL), twice over. Every criterion but after_seq
+     * matches the three entries. */
+    for (int round = 0; round < 2; round++) {
+        for (int k = 0; k < 80; k++) {
+            fc_case_filter g;
+            fc_case_filter_init(&g);
+            g.type = k & 1 ? FC_CASE_DECISION : FC_CASE_NONE;
+            g.from = k & 2 ? 1 : FC_TS_NONE;
+            g.to = k & 4 ? 100 : FC_TS_NONE;
+            g.order = fc_str_c(k & 8 ? "O1" : "");
+            g.rider = fc_str_c(k & 16 ? "R1" : "");
+            g.city = fc_str_c(k & 32 ? "riyadh" : "");
+            g.merchant = fc_str_c(k & 64 ? "M1" : "");
+            g.after_seq = (k + round) % 3 == 0 ? 1 : 0;
+            collect c;
+            scan(fx->s, &g, &c);
+            assert_int_equal(c.n, g.after_seq > 0 ? 2 : 3);
+        }
+    }
+}
+
 static void test_compare_and_append(void **state) {
     fixture *fx = *state;
     fc_err err;
@@ -635,6 +699,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_scan_by_each_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_callback_may_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_within_the_same_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compare_and_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_joins_and_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_triggers_refuse_update_and_delete, setup, teardown),

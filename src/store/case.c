@@ -282,12 +282,12 @@ int fc_store_case_scan(fc_store *s, const fc_case_filter *f, fc_case_cb cb, void
              " body FROM case_entry%s%s ORDER BY seq",
              wlen > 0 ? " WHERE " : "", where);
 
-    /* Prepared per call: the callback may use the store (its cached
-     * statements) while this one steps. */
-    sqlite3_stmt *st = NULL;
+    /* Borrowed: the callback may use the store (this scan included)
+     * while this one steps. */
     int rc = FC_OK;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = fc__store_fail(s, err, "preparing a case log scan");
+    sqlite3_stmt *st = fc__stmt_borrow(s, sql, err);
+    if (st == NULL) {
+        rc = FC_ESTORE;
         goto out;
     }
     int bi = 1;
@@ -325,7 +325,7 @@ int fc_store_case_scan(fc_store *s, const fc_case_filter *f, fc_case_cb cb, void
         }
     }
 out:
-    sqlite3_finalize(st);
+    fc__stmt_return(s, st);
     return rc;
 }
 

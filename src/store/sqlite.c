@@ -27,6 +27,7 @@
  * Every statement is prepared once and cached on the fc_store.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +227,51 @@ sqlite3_stmt *fc__stmt_cached(fc_store *s, sqlite3_stmt **slot, const char *sql,
 
 /* The cached statement `which`, reset and with its bindings cleared, or NULL
  * (err filled) when it cannot be prepared. */
+sqlite3_stmt *fc__stmt_borrow(fc_store *s, const char *sql, fc_err *err) {
+    fc__pooled_stmt *spare = NULL; /* where a new statement goes */
+    for (size_t i = 0; i < FC__STMT_POOL; i++) {
+        fc__pooled_stmt *p = &s->pool[i];
+        if (p->st != NULL && !p->lent && strcmp(p->sql, sql) == 0) {
+            p->lent = 1;
+            p->used = ++s->pool_clock;
+            return p->st;
+        }
+        /* An empty entry, else the one lent least recently. */
+        if (!p->lent &&
+            (spare == NULL || (spare->st != NULL && (p->st == NULL || p->used < spare->used)))) {
+            spare = p;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        fc__store_fail(s, err, "preparing a statement");
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    char *copy = spare != NULL ? fc_strdup(sql) : NULL;
+    if (copy != NULL) {
+        sqlite3_finalize(spare->st);
+        fc_free(spare->sql);
+        *spare = (fc__pooled_stmt){st, copy, 1, ++s->pool_clock};
+    }
+    return st;
+}
+
+void fc__stmt_return(fc_store *s, sqlite3_stmt *st) {
+    if (st == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < FC__STMT_POOL; i++) {
+        if (s->pool[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            s->pool[i].lent = 0;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
 static sqlite3_stmt *stmt_get(fc_store *s, int which, fc_err *err) {
     return fc__stmt_cached(s, &s->stmt[which], stmt_sql[which], err);
 }
@@ -320,7 +366,15 @@ static int migrate(fc_store *s, fc_err *err) {
     return FC_OK;
 }
 
+/* Once per process, before SQLite starts: no memory statistics (they take
+ * a global mutex on every allocation of every connection). */
+static void sqlite_setup(void) {
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int fc_store_open(const char *path, fc_store **out, fc_err *err) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_setup);
     int rc = FC_OK;
     *out = NULL;
     fc_store *s = fc_calloc(1, sizeof *s);
@@ -377,6 +431,10 @@ void fc_store_close(fc_store *s) {
     }
     for (int i = 0; i < FC__TOKEN_STMTS; i++) {
         sqlite3_finalize(s->token_stmt[i]);
+    }
+    for (size_t i = 0; i < FC__STMT_POOL; i++) {
+        sqlite3_finalize(s->pool[i].st);
+        fc_free(s->pool[i].sql);
     }
     sqlite3_close(s->db);
     fc_free(s->pack);
@@ -962,7 +1020,7 @@ int fc_store_scan_unordered(fc_store *s, fc_store_record_cb cb, void *ud, fc_err
 }
 
 int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *ud, fc_err *err) {
-    /* Prepared apart from the cache: a callback may use the store. */
+    /* Borrowed: a callback may use the store, this call included. */
     sqlite3_stmt *find = NULL, *at = NULL;
     int64_t *seqs = NULL;
     size_t n = 0, cap = 0;
@@ -972,9 +1030,10 @@ int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *
     if (order.n == 0) {
         return FC_OK;
     }
-    if (sqlite3_prepare_v2(s->db, stmt_sql[ST_SCAN_ORDER], -1, &find, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, stmt_sql[ST_RECORD_AT], -1, &at, NULL) != SQLITE_OK) {
-        rc = fc__store_fail(s, err, "reading an order");
+    find = fc__stmt_borrow(s, stmt_sql[ST_SCAN_ORDER], err);
+    at = find != NULL ? fc__stmt_borrow(s, stmt_sql[ST_RECORD_AT], err) : NULL;
+    if (at == NULL) {
+        rc = FC_ESTORE;
         goto out;
     }
     /* The record whose id is the order (a row of an orders export)... */
@@ -1056,8 +1115,8 @@ int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *
 oom:
     rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory reading an order");
 out:
-    sqlite3_finalize(find);
-    sqlite3_finalize(at);
+    fc__stmt_return(s, find);
+    fc__stmt_return(s, at);
     fc_free(seqs);
     fc_free(evs);
     return rc;

@@ -57,8 +57,21 @@ typedef struct key_table {
     size_t n;   /* used slots */
 } key_table;
 
+/* Statements whose SQL is built per call, or that must stay usable while
+ * a callback runs other statements (a scan): prepared once, lent out,
+ * handed back (fc__stmt_borrow / fc__stmt_return). */
+#define FC__STMT_POOL 32
+typedef struct fc__pooled_stmt {
+    sqlite3_stmt *st; /* NULL: a free entry */
+    char *sql;
+    int lent;      /* in use by a caller now */
+    uint64_t used; /* when last lent (pool_clock) */
+} fc__pooled_stmt;
+
 struct fc_store {
     sqlite3 *db;
+    fc__pooled_stmt pool[FC__STMT_POOL];
+    uint64_t pool_clock;
     sqlite3_stmt *stmt[ST__COUNT];             /* prepared on first use (sqlite.c's statements) */
     sqlite3_stmt *case_stmt[FC__CASE_STMTS];   /* case.c's statements, prepared on first use */
     sqlite3_stmt *token_stmt[FC__TOKEN_STMTS]; /* token.c's statements, prepared on first use */
@@ -95,6 +108,14 @@ int fc__bind_cstr(sqlite3_stmt *st, int i, const char *v);
  * the connection's life), reset with its bindings cleared; NULL (err
  * filled) when it cannot be prepared. */
 sqlite3_stmt *fc__stmt_cached(fc_store *s, sqlite3_stmt **slot, const char *sql, fc_err *err);
+/* A statement of `sql`, ready to bind: a pooled one not lent out now, or
+ * a fresh one (kept in the pool in place of the one lent least recently
+ * when there is room). NULL with err filled when it cannot be prepared.
+ * Give it back with fc__stmt_return (reset, bindings cleared; finalized
+ * when it is not pooled). A scan's callback may borrow the same SQL again:
+ * it gets another statement. */
+sqlite3_stmt *fc__stmt_borrow(fc_store *s, const char *sql, fc_err *err);
+void fc__stmt_return(fc_store *s, sqlite3_stmt *st); /* NULL is a no-op */
 /* Step a statement that returns no rows, and reset it. */
 int fc__step_done(fc_store *s, sqlite3_stmt *st, fc_err *err, const char *what);
 
