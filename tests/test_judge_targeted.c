@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "adjudicate/adjudicate.h"
 #include "gen/gen.h"
@@ -607,6 +609,79 @@ static void test_carry_table(void **state) {
     fc_store_close(s);
 }
 
+/* txn_ms: a run commits as it goes, so another connection sees its writes
+ * (PRAGMA data_version moves) while it runs; without it, one transaction
+ * for a run this small, seen only at its end. */
+typedef struct commits_seen {
+    sqlite3 *other;
+    int64_t last;
+    int changes, calls;
+} commits_seen;
+
+static int64_t data_version(sqlite3 *db) {
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void watch_commits(void *ud, const fc_order_facts *f, const fc_decision *d, size_t n) {
+    (void)f, (void)d, (void)n;
+    commits_seen *c = ud;
+    usleep(3000); /* longer than the run's txn_ms */
+    int64_t v = data_version(c->other);
+    c->changes += c->calls++ > 0 && v != c->last;
+    c->last = v;
+}
+
+static void test_txn_ms_commits_as_it_goes(void **state) {
+    fixture *fx = *state;
+    for (int pass = 0; pass < 2; pass++) {
+        char name[32];
+        snprintf(name, sizeof name, "txn%d.db", pass);
+        fc_store *s = open_store(fx, name);
+        ingest(fx, s, FC_TEST_DATA "/adjudicate", "cities.csv", NULL);
+        ingest(fx, s, FC_TEST_DATA "/adjudicate", "riders.csv", NULL);
+        ingest(fx, s, FC_TEST_DATA "/adjudicate", "orders.csv", NULL);
+        /* eight more orders, all late: each has a decision to write */
+        const char *more = CARRIED("T1", "r1", "09:00", "10:20", "10:40")
+            CARRIED("T2", "r2", "09:01", "10:20", "10:41")
+                CARRIED("T3", "r3", "09:02", "10:20", "10:42")
+                    CARRIED("T4", "r4", "09:03", "10:20", "10:43")
+                        CARRIED("T5", "r1", "09:04", "10:50", "11:10")
+                            CARRIED("T6", "r2", "09:05", "10:50", "11:11")
+                                CARRIED("T7", "r3", "09:06", "10:50", "11:12")
+                                    CARRIED("T8", "r4", "09:07", "10:50", "11:13");
+        assert_int_equal(fc_test_write(fx->dir, "more.jsonl", more, strlen(more)), 0);
+        ingest(fx, s, fx->dir, "more.jsonl", NULL);
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", fx->dir, name);
+        commits_seen c = {0};
+        assert_int_equal(sqlite3_open(path, &c.other), SQLITE_OK);
+        fc_adj_opts o;
+        opts(fx, &o);
+        o.txn_ms = pass == 0 ? 1 : 0;
+        o.on_order = watch_commits;
+        o.on_order_ud = &c;
+        fc_adj_stats st;
+        fc_err err;
+        assert_int_equal(fc_adj_run(s, &o, &st, &err), FC_OK);
+        assert_true(st.orders >= 12);
+        assert_int_equal(c.calls, st.orders);
+        if (pass == 0) {
+            /* each order that wrote something (a carry, a decision) was
+             * committed before the next one's visit */
+            assert_true(c.changes >= 8);
+        } else {
+            assert_int_equal(c.changes, 0);
+        }
+        sqlite3_close(c.other);
+        fc_store_close(s);
+    }
+}
+
 /* The store's carry calls: an unchanged put changes nothing; a delete
  * forgets; the overlap is half-open. */
 static void test_carry_store(void **state) {
@@ -697,6 +772,7 @@ static void test_unknown_skipped(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_txn_ms_commits_as_it_goes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_carry_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_carry_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_skipped, setup, teardown),

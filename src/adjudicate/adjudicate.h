@@ -34,6 +34,10 @@ typedef struct fc_adj_opts {
     const char *city;           /* NULL or "": every city */
     int64_t now;                /* instant written on new entries, UTC s (the caller's clock) */
     const char *actor;          /* NULL: "judge" */
+    /* Commit the run's writes at least every txn_ms milliseconds (0: every
+     * few thousand entries only), so a writer running beside it (a
+     * server's ingest) never waits long for the store's write lock. */
+    unsigned txn_ms;
     void (*progress)(void *ud, int64_t orders, int64_t records_read, int64_t records_total);
     void *progress_ud;
     /* Runs: called after each closed order judged, with its facts and its

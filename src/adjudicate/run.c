@@ -242,6 +242,7 @@ typedef struct run {
     targeted tg;   /* run_orders: carries and stacked orders */
     int in_batch;
     int64_t batch_entries;
+    double batch_began; /* fc_now_mono() at its BEGIN */
     fc_decision d[FC_JUDGE_MAX_DECISIONS];
     fc_case_decision cd;
     fc_arena *arena; /* evidence of a decision read back (withdrawals) */
@@ -255,8 +256,17 @@ static int batch_open(run *r) {
     if (rc == FC_OK) {
         r->in_batch = 1;
         r->batch_entries = 0;
+        r->batch_began = r->o->txn_ms > 0 ? fc_now_mono() : 0;
     }
     return rc;
+}
+
+/* Whether the open batch should commit now: ENTRIES_PER_BATCH entries, or
+ * open for o->txn_ms (others wait for the write lock meanwhile). */
+static int batch_due(const run *r) {
+    return r->in_batch &&
+           (r->batch_entries >= ENTRIES_PER_BATCH ||
+            (r->o->txn_ms > 0 && (fc_now_mono() - r->batch_began) * 1000.0 >= r->o->txn_ms));
 }
 
 static int batch_close(run *r) {
@@ -457,7 +467,7 @@ static int record(run *r, const fc_policy *p, const fc_policy_input *in, const f
     if (rc != FC_OK) {
         return fc_err_set(r->err, rc, NULL, 0, 0, "out of memory");
     }
-    if (r->batch_entries >= ENTRIES_PER_BATCH) {
+    if (batch_due(r)) {
         rc = batch_close(r);
     }
     return rc;
@@ -522,7 +532,7 @@ static int withdraw(run *r, const fc_policy *p, fc_str order, fc_incident_kind i
     }
     r->st.withdrawn++;
     rc = reverse_superseded(r, fc_str_c(decision), w.id);
-    if (rc == FC_OK && r->batch_entries >= ENTRIES_PER_BATCH) {
+    if (rc == FC_OK && batch_due(r)) {
         rc = batch_close(r);
     }
     return rc;
@@ -570,7 +580,7 @@ static int visit(void *ud, const fc_scan_order *so) {
     if (r->o->on_order != NULL) {
         r->o->on_order(r->o->on_order_ud, f, r->d, n);
     }
-    return FC_OK;
+    return batch_due(r) ? batch_close(r) : FC_OK;
 }
 
 static void targeted_free(targeted *t) {
@@ -632,7 +642,7 @@ static int put_carry(run *r, fc_str order, fc_str rider, int64_t picked_up_at,
     rc = is_carry(rider, picked_up_at, delivered_at)
              ? fc_store_carry_put(r->s, order, rider, picked_up_at, delivered_at, NULL, r->err)
              : fc_store_carry_delete(r->s, order, NULL, r->err);
-    if (rc == FC_OK && ++r->batch_entries >= ENTRIES_PER_BATCH) {
+    if (rc == FC_OK && (++r->batch_entries, batch_due(r))) {
         rc = batch_close(r);
     }
     return rc;
@@ -1048,9 +1058,9 @@ int fc_adj_run_orders(fc_store *s, const fc_adj_opts *o, const fc_str *orders, s
         }
     }
     uint32_t distinct = fc_dict_count(r->only);
-    int64_t records = 0, events = 0;
-    if (distinct > WHOLE_RUN_MIN) { /* counting the records reads them all */
-        rc = fc_store_counts(s, &records, &events, err);
+    int64_t records = 0;
+    if (distinct > WHOLE_RUN_MIN) { /* seqs have no gaps: the last is the count */
+        rc = fc_store_max_seq(s, &records, err);
         if (rc != FC_OK) {
             goto out;
         }

@@ -20,10 +20,18 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "adjudicate/adjudicate.h"
 #include "http/http_internal.h"
+
+/* The judge thread's nice value (requests run at 0). */
+#define JUDGE_NICE 10
+/* The longest the judge holds the store's write lock at a time, in ms. */
+#define JUDGE_TXN_MS 20
 
 #define DEBOUNCE_NS    (200 * 1000000LL)  /* batches gathered into one run */
 #define FULL_ORDERS    5000u              /* ... unless this many orders wait */
@@ -275,6 +283,7 @@ static int run_take(judger *g, take *t, fc_adj_stats *st, fc_err *err) {
         fc_adj_opts_init(&o);
         o.pack = h->pack;
         o.now = (int64_t)time(NULL);
+        o.txn_ms = JUDGE_TXN_MS; /* a batch being posted waits at most about this long */
         rc = t->all ? fc_adj_run(g->s, &o, st, err) : fc_adj_run_orders(g->s, &o, ids, n, st, err);
         fc_free(ids);
         if (rc != FC_OK) {
@@ -385,6 +394,10 @@ static const char *turn(judger *g, fc_dict **spare, fc_err *err) {
 }
 
 static void *judge_main(void *arg) {
+    /* Requests first: when the CPU is short, batches are answered and the
+     * judge catches up as it eases (fulcrum_judge_lag_seconds shows by how
+     * much it is behind). Raising a thread's nice needs no privilege. */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), JUDGE_NICE);
     judger g = {.h = arg};
     fc__http_judge *j = &g.h->judge;
     fc_dict *spare = NULL;
