@@ -1222,6 +1222,25 @@ static void test_queue_cmp_resumes_a_listing(void **state) {
     fc_free(list);
 }
 
+/* The judge withdraws the decision of item a at ts (its order no longer has
+ * the incident): the withdrawal's id into wdr. */
+static void withdraw(fixture *fx, const fc_appeal *a, int64_t ts, char wdr[FC_CASE_ID_MAX]) {
+    fc_err err;
+    fc_case_withdrawal_id(a->decision, wdr);
+    fc_case_entry e;
+    memset(&e, 0, sizeof e);
+    e.id = fc_str_c(wdr);
+    e.type = FC_CASE_DECISION_WITHDRAWN;
+    e.ts = ts;
+    e.order = fc_str_c(a->order);
+    e.decision = fc_str_c(a->decision);
+    e.city = fc_str_c(a->city);
+    e.rider = fc_str_c(a->rider);
+    e.actor = fc_str_c("judge");
+    e.body = fc_str_c("{\"reason\":\"the order no longer has the incident\"}");
+    assert_int_equal(fc_store_case_append(fx->s, &e, -1, NULL, NULL, &err), FC_OK);
+}
+
 /* A pending item whose decision was withdrawn is moot, in a listing (one
  * read of the withdrawals for every item) as when read alone. */
 static void test_withdrawn_decision_moot_in_listing(void **state) {
@@ -1233,19 +1252,7 @@ static void test_withdrawn_decision_moot_in_listing(void **state) {
     fc_appeal a2 = file_ok(fx, d2, "R2", NULL, 0, T0 + 5 * H);
     assert_int_equal(a1.state, FC_APPEAL_PENDING);
     char wdr[FC_CASE_ID_MAX];
-    fc_case_withdrawal_id(d1, wdr);
-    fc_case_entry e;
-    memset(&e, 0, sizeof e);
-    e.id = fc_str_c(wdr);
-    e.type = FC_CASE_DECISION_WITHDRAWN;
-    e.ts = T0 + 6 * H;
-    e.order = fc_str_c("O1");
-    e.decision = fc_str_c(d1);
-    e.city = fc_str_c(a1.city);
-    e.rider = fc_str_c("R1");
-    e.actor = fc_str_c("judge");
-    e.body = fc_str_c("{\"reason\":\"the order no longer has the incident\"}");
-    assert_int_equal(fc_store_case_append(fx->s, &e, -1, NULL, NULL, &err), FC_OK);
+    withdraw(fx, &a1, T0 + 6 * H, wdr);
     fc_appeal *list = NULL;
     size_t n = 0;
     assert_int_equal(fc_appeal_list(fx->s, NULL, T0 + 7 * H, &list, &n, &err), FC_OK);
@@ -1262,6 +1269,61 @@ static void test_withdrawn_decision_moot_in_listing(void **state) {
     assert_int_equal(fc_appeal_get(fx->s, a1.id, T0 + 7 * H, &got, &err), FC_OK);
     assert_int_equal(got.state, FC_APPEAL_MOOT);
     assert_string_equal(got.replaced_by, wdr);
+}
+
+/* A listing answers moot-ness for all its items at once: each item is as
+ * fc_appeal_get reads it alone (superseded, withdrawn, decided, pending),
+ * and decided_only lists the items no longer pending, newest verdict first,
+ * then the moot ones. */
+static void test_listing_as_items_alone(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX], d4[FC_CASE_ID_MAX];
+    three_judged(fx, d1, d2, d3);
+    undeliverable_judged(fx, "O4", "R4", 1, 5, d4);
+    fc_appeal a1 = file_ok(fx, d1, "R1", NULL, 0, T0 + 5 * H);
+    fc_appeal a2 = file_ok(fx, d2, "R2", NULL, 0, T0 + 5 * H);
+    fc_appeal a3 = file_ok(fx, d3, "R3", NULL, 0, T0 + 5 * H);
+    fc_appeal a4 = file_ok(fx, d4, "R4", NULL, 0, T0 + 5 * H);
+    char wdr[FC_CASE_ID_MAX], d2_now[FC_CASE_ID_MAX];
+    withdraw(fx, &a1, T0 + 6 * H, wdr);
+    later_call(fx, "O2", "R2", d2_now);
+    fc_appeal_verdict v = {FC_VERDICT_UPHOLD, "the wait was short", "rev1", 0};
+    assert_int_equal(fc_appeal_decide(fx->s, a3.id, &v, a3.last_seq, T0 + 6 * H, NULL, &err),
+                     FC_OK);
+    int64_t now = T0 + 9 * H;
+    fc_appeal *list = NULL;
+    size_t n = 0;
+    assert_int_equal(fc_appeal_list(fx->s, NULL, now, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        fc_appeal alone;
+        assert_int_equal(fc_appeal_get(fx->s, list[i].id, now, &alone, &err), FC_OK);
+        assert_int_equal(list[i].state, alone.state);
+        assert_string_equal(list[i].replaced_by, alone.replaced_by);
+        assert_int_equal(list[i].breached, alone.breached);
+        assert_int_equal(list[i].last_seq, alone.last_seq);
+    }
+    assert_string_equal(list[0].id, a4.id);
+    assert_int_equal(list[0].state, FC_APPEAL_PENDING);
+    fc_free(list);
+    fc_appeal got;
+    assert_int_equal(fc_appeal_get(fx->s, a1.id, now, &got, &err), FC_OK);
+    assert_string_equal(got.replaced_by, wdr);
+    assert_int_equal(fc_appeal_get(fx->s, a2.id, now, &got, &err), FC_OK);
+    assert_string_equal(got.replaced_by, d2_now);
+
+    fc_appeal_query q;
+    fc_appeal_query_init(&q);
+    q.decided_only = 1;
+    assert_int_equal(fc_appeal_list(fx->s, &q, now, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[0].id, a3.id);
+    assert_int_equal(list[0].state, FC_APPEAL_UPHELD);
+    assert_int_equal(list[1].state, FC_APPEAL_MOOT);
+    assert_int_equal(list[2].state, FC_APPEAL_MOOT);
+    assert_true(strcmp(list[1].id, list[2].id) < 0);
+    fc_free(list);
 }
 
 int main(void) {
@@ -1288,6 +1350,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_appeal_id_names_the_filing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_cmp_resumes_a_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_withdrawn_decision_moot_in_listing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listing_as_items_alone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,66 +167,113 @@ int fc__appeal_replaced_by(fc_store *s, const char *id, const char *order, char 
     return rc;
 }
 
-/* Every withdrawal of the log, for a listing: withdrawals are few, so one
- * scan for all the items instead of one query per item. */
-typedef struct withdrawals {
-    fc_dict *decisions;          /* withdrawn decision -> index in ids */
-    char (*ids)[FC_CASE_ID_MAX]; /* the first withdrawal of each */
-    size_t n, cap;
-    fc_err *err;
-} withdrawals;
-
-static int withdrawals_cb(void *ud, const fc_case_entry *e) {
-    withdrawals *w = ud;
-    int64_t at = fc_dict_intern(w->decisions, e->decision);
-    if (at >= 0 && (size_t)at < w->n) {
-        return FC_OK; /* withdrawn before: the first one names it */
-    }
-    if (at < 0 || fc_grow((void **)&w->ids, &w->cap, w->n + 1, sizeof *w->ids) != FC_OK) {
-        return fc_err_set(w->err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
-    }
-    fc_str_cpy(w->ids[w->n++], FC_CASE_ID_MAX, e->id);
-    return FC_OK;
-}
-
-static int withdrawals_load(fc_store *s, withdrawals *w, fc_err *err) {
-    memset(w, 0, sizeof *w);
-    w->err = err;
-    w->decisions = fc_dict_new();
-    if (w->decisions == NULL) {
-        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
-    }
-    fc_case_filter f;
-    fc_case_filter_init(&f);
-    f.type = FC_CASE_DECISION_WITHDRAWN;
-    return fc_store_case_scan(s, &f, withdrawals_cb, w, err);
-}
-
-static void withdrawals_free(withdrawals *w) {
-    fc_dict_free(w->decisions);
-    fc_free(w->ids);
-}
-
-/* A pending item whose decision is no longer in force is moot. w (may be
- * NULL: asked of the store) holds the log's withdrawals. */
-static int check_moot(fc_store *s, const withdrawals *w, fc_appeal *a, fc_err *err) {
+/* A pending item whose decision is no longer in force is moot: the item
+ * of fc_appeal_get asks the store about its own decision. */
+static int check_moot(fc_store *s, fc_appeal *a, fc_err *err) {
     if (a->state != FC_APPEAL_PENDING || a->decision[0] == '\0') {
         return FC_OK;
     }
-    int rc;
-    if (w == NULL) {
-        rc = fc__appeal_replaced_by(s, a->decision, a->order, a->replaced_by, err);
-    } else {
-        rc = superseded_by(s, a->decision, a->order, a->replaced_by, err);
-        int64_t at =
-            a->replaced_by[0] == '\0' ? fc_dict_find(w->decisions, fc_str_c(a->decision)) : -1;
-        if (at >= 0 && (size_t)at < w->n) {
-            fc_str_cpy(a->replaced_by, sizeof a->replaced_by, fc_str_c(w->ids[at]));
-        }
-    }
+    int rc = fc__appeal_replaced_by(s, a->decision, a->order, a->replaced_by, err);
     if (rc == FC_OK && a->replaced_by[0] != '\0') {
         a->state = FC_APPEAL_MOOT;
     }
+    return rc;
+}
+
+/* What replaced the decisions of a listing's pending items, for all of them
+ * at once. An item's decision was in force when the item was filed
+ * (fc_appeal_file and fc_appeal_queue_reviews check), so what superseded or
+ * withdrew it came later: one scan of the decisions and one of the
+ * withdrawals recorded since the oldest pending filing answer every item. */
+typedef struct replacements {
+    fc_dict *decisions;          /* a pending item's decision -> index below */
+    const fc_appeal **item;      /* an item of that decision (its order) */
+    char (*by)[FC_CASE_ID_MAX];  /* the decision that superseded it, "" none */
+    char (*wdr)[FC_CASE_ID_MAX]; /* the first withdrawal of it, "" none */
+    size_t n, cap_item, cap_by, cap_wdr;
+    fc_err *err;
+} replacements;
+
+static int superseders_cb(void *ud, const fc_case_entry *e) {
+    replacements *r = ud;
+    int64_t at = fc_dict_find(r->decisions, fc_case_body_text(e->body, "supersedes"));
+    if (at >= 0 && fc_str_eqc(e->order, r->item[at]->order)) {
+        fc_str_cpy(r->by[at], FC_CASE_ID_MAX, e->id); /* the latest names it, as one by one */
+    }
+    return FC_OK;
+}
+
+static int withdrawals_cb(void *ud, const fc_case_entry *e) {
+    replacements *r = ud;
+    int64_t at = fc_dict_find(r->decisions, e->decision);
+    if (at >= 0 && r->wdr[at][0] == '\0') {
+        fc_str_cpy(r->wdr[at], FC_CASE_ID_MAX, e->id);
+    }
+    return FC_OK;
+}
+
+/* Mark moot every pending item of items[0..n) whose decision is no longer
+ * in force (replaced_by set); filed_seq[i] is the seq of item i's filing. */
+static int check_moot_all(fc_store *s, fc_appeal *items, const int64_t *filed_seq, size_t n,
+                          fc_err *err) {
+    replacements r;
+    memset(&r, 0, sizeof r);
+    r.err = err;
+    int64_t since = INT64_MAX;
+    int rc = FC_OK;
+    r.decisions = fc_dict_new();
+    if (r.decisions == NULL) {
+        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const fc_appeal *a = &items[i];
+        if (a->state != FC_APPEAL_PENDING || a->decision[0] == '\0') {
+            continue;
+        }
+        since = filed_seq[i] < since ? filed_seq[i] : since;
+        int64_t at = fc_dict_intern(r.decisions, fc_str_c(a->decision));
+        if (at >= 0 && (size_t)at < r.n) {
+            continue;
+        }
+        if (at < 0 || fc_grow((void **)&r.item, &r.cap_item, r.n + 1, sizeof *r.item) != FC_OK ||
+            fc_grow((void **)&r.by, &r.cap_by, r.n + 1, sizeof *r.by) != FC_OK ||
+            fc_grow((void **)&r.wdr, &r.cap_wdr, r.n + 1, sizeof *r.wdr) != FC_OK) {
+            rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
+            goto out;
+        }
+        r.item[r.n] = a;
+        r.by[r.n][0] = r.wdr[r.n][0] = '\0';
+        r.n++;
+    }
+    if (r.n == 0) {
+        goto out;
+    }
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.type = FC_CASE_DECISION;
+    f.after_seq = since > 0 ? since - 1 : 0;
+    rc = fc_store_case_scan(s, &f, superseders_cb, &r, err);
+    if (rc == FC_OK) {
+        f.type = FC_CASE_DECISION_WITHDRAWN;
+        rc = fc_store_case_scan(s, &f, withdrawals_cb, &r, err);
+    }
+    for (size_t i = 0; rc == FC_OK && i < n; i++) {
+        fc_appeal *a = &items[i];
+        if (a->state != FC_APPEAL_PENDING || a->decision[0] == '\0') {
+            continue;
+        }
+        int64_t at = fc_dict_find(r.decisions, fc_str_c(a->decision));
+        const char *by = r.by[at][0] != '\0' ? r.by[at] : r.wdr[at];
+        if (by[0] != '\0') {
+            fc_str_cpy(a->replaced_by, sizeof a->replaced_by, fc_str_c(by));
+            a->state = FC_APPEAL_MOOT;
+        }
+    }
+out:
+    fc_dict_free(r.decisions);
+    fc_free(r.item);
+    fc_free(r.by);
+    fc_free(r.wdr);
     return rc;
 }
 
@@ -385,7 +432,7 @@ int fc_appeal_get(fc_store *s, const char *id, int64_t now, fc_appeal *out, fc_e
         fc__appeal_init(out);
         return fc_err_set(err, FC_ENOTFOUND, NULL, 0, 0, "no appeal or review item %s", id);
     }
-    rc = check_moot(s, NULL, out, err);
+    rc = check_moot(s, out, err);
     if (rc != FC_OK) {
         return rc;
     }
@@ -402,7 +449,8 @@ int fc_appeal_get(fc_store *s, const char *id, int64_t now, fc_appeal *out, fc_e
 typedef struct lister {
     fc_dict *ids; /* item id -> index in items */
     fc_appeal *items;
-    size_t n, cap;
+    int64_t *filed_seq; /* the seq of each item's filing */
+    size_t n, cap, cap_seq;
     int64_t from, to; /* filed in [from, to), for the SLA report */
     fc_err *err;
 } lister;
@@ -416,9 +464,11 @@ static int list_filed_cb(void *ud, const fc_case_entry *e) {
     if ((size_t)at < l->n) {
         return FC_OK; /* cannot happen: filing ids are unique */
     }
-    if (fc_grow((void **)&l->items, &l->cap, l->n + 1, sizeof *l->items) != FC_OK) {
+    if (fc_grow((void **)&l->items, &l->cap, l->n + 1, sizeof *l->items) != FC_OK ||
+        fc_grow((void **)&l->filed_seq, &l->cap_seq, l->n + 1, sizeof *l->filed_seq) != FC_OK) {
         return fc_err_set(l->err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
     }
+    l->filed_seq[l->n] = e->seq;
     fc_appeal *a = &l->items[l->n++];
     fc__appeal_init(a);
     return fc__appeal_apply(a, e, l->err);
@@ -459,6 +509,9 @@ static int matches(const fc_appeal *a, const fc_appeal_query *q) {
     if (q->state >= 0 && (int)a->state != q->state) {
         return 0;
     }
+    if (q->decided_only && a->state == FC_APPEAL_PENDING) {
+        return 0;
+    }
     if (q->kind >= 0 && (int)a->kind != q->kind) {
         return 0;
     }
@@ -491,23 +544,22 @@ static int collect(fc_store *s, const fc_appeal_query *q, int64_t from, int64_t 
         f.type = later[i];
         rc = fc_store_case_scan(s, &f, list_more_cb, l, err);
     }
-    withdrawals w = {0};
-    if (rc == FC_OK && l->n > 0) {
-        rc = withdrawals_load(s, &w, err);
+    if (rc == FC_OK) {
+        rc = check_moot_all(s, l->items, l->filed_seq, l->n, err);
     }
     for (size_t i = 0; rc == FC_OK && i < l->n; i++) {
-        rc = check_moot(s, &w, &l->items[i], err);
         fc__appeal_finish(&l->items[i], now);
     }
-    withdrawals_free(&w);
     return rc;
 }
 
 static void lister_free(lister *l) {
     fc_dict_free(l->ids);
     fc_free(l->items);
+    fc_free(l->filed_seq);
     l->ids = NULL;
     l->items = NULL;
+    l->filed_seq = NULL;
 }
 
 int fc_appeal_list(fc_store *s, const fc_appeal_query *q, int64_t now, fc_appeal **out, size_t *n,

@@ -154,6 +154,8 @@ typedef struct fc_appeal_query {
     const char *rider;    /* NULL any */
     const char *merchant; /* NULL any */
     int breached_only;    /* only items that breached their SLA at `now` */
+    int decided_only;     /* only items no longer pending: decided (newest verdict first), then
+                             moot ones (no verdict) */
     size_t limit;         /* 0: no limit */
 } fc_appeal_query;
 void fc_appeal_query_init(fc_appeal_query *q);

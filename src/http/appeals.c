@@ -500,9 +500,11 @@ enum MHD_Result fc__http_get_appeals(fc_hreq *q) {
     fc_appeal_query aq;
     fc_appeal_query_init(&aq);
     const char *v;
-    if ((v = fc__http_param(q, "state")) != NULL && (aq.state = fc_appeal_state_from(v)) < 0) {
+    if ((v = fc__http_param(q, "state")) != NULL && strcmp(v, "decided") == 0) {
+        aq.decided_only = 1; /* every item no longer pending, newest verdict first */
+    } else if (v != NULL && (aq.state = fc_appeal_state_from(v)) < 0) {
         return fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST,
-                                   "state: pending, overturned, upheld, partial or moot");
+                                   "state: pending, decided, overturned, upheld, partial or moot");
     }
     if ((v = fc__http_param(q, "kind")) != NULL) {
         if (strcmp(v, "appeal") != 0 && strcmp(v, "review") != 0) {
