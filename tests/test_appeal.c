@@ -1326,6 +1326,53 @@ static void test_listing_as_items_alone(void **state) {
     fc_free(list);
 }
 
+typedef struct ids_seen {
+    char ids[8][FC_CASE_ID_MAX];
+    size_t n;
+} ids_seen;
+
+static int see_decision(void *ud, const fc_case_decision *d) {
+    ids_seen *v = ud;
+    assert_true(v->n < 8);
+    snprintf(v->ids[v->n++], FC_CASE_ID_MAX, "%s", d->id);
+    return 0;
+}
+
+/* fc_adj_decisions hands over the decisions in force only, oldest first: a
+ * superseded one and a withdrawn one are left out. */
+static void test_decisions_in_force(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX], d2_now[FC_CASE_ID_MAX];
+    three_judged(fx, d1, d2, d3);
+    ids_seen v = {0};
+    assert_int_equal(fc_adj_decisions(fx->s, NULL, see_decision, &v, &err), FC_OK);
+    assert_int_equal(v.n, 3);
+    fc_appeal a1 = file_ok(fx, d1, "R1", NULL, 0, T0 + 5 * H);
+    char wdr[FC_CASE_ID_MAX];
+    withdraw(fx, &a1, T0 + 6 * H, wdr);
+    later_call(fx, "O2", "R2", d2_now);
+    memset(&v, 0, sizeof v);
+    assert_int_equal(fc_adj_decisions(fx->s, NULL, see_decision, &v, &err), FC_OK);
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.ids[0], d3);
+    assert_string_equal(v.ids[1], d2_now);
+    /* The same through a city and a period that hold them. */
+    fc_adj_opts o;
+    fc_adj_opts_init(&o);
+    o.city = a1.city;
+    o.from = T0 - H;
+    o.to = T0 + H;
+    memset(&v, 0, sizeof v);
+    assert_int_equal(fc_adj_decisions(fx->s, &o, see_decision, &v, &err), FC_OK);
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.ids[0], d3);
+    o.to = T0 - 1;
+    memset(&v, 0, sizeof v);
+    assert_int_equal(fc_adj_decisions(fx->s, &o, see_decision, &v, &err), FC_OK);
+    assert_int_equal(v.n, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_auto_review_overturns_on_call_log, setup, teardown),
@@ -1351,6 +1398,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_queue_cmp_resumes_a_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_withdrawn_decision_moot_in_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listing_as_items_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decisions_in_force, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
