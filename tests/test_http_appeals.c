@@ -337,13 +337,24 @@ static void test_file_refused(void **state) {
          "evidence item 1 (items[0]): ts"},
         {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"gps\",\"ts\":"
          "\"2026-03-02T07:55:00Z\",\"lat\":91,\"lng\":2}]}",
-         "evidence item 1 (items[0]): lat"},
+         "evidence item 1 (items[0]): a GPS point needs a latitude and longitude in range"},
+        {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"gps\",\"ts\":"
+         "\"2026-03-02T07:55:00Z\",\"lat\":1e300,\"lng\":2}]}",
+         "evidence item 1 (items[0]): a GPS point needs a latitude and longitude in range"},
+        {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"photo\",\"id\":"
+         "\"IMG-1\",\"lat\":24.7,\"lng\":-200}]}",
+         "evidence item 1 (items[0]): a photo's position needs a latitude and longitude"},
+        {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"call\",\"ts\":"
+         "\"2026-03-02T07:55:00Z\",\"outcome\":\"busy\",\"duration_s\":99999999999}]}",
+         "evidence item 1 (items[0]): a call's duration must be 0 to 14400 seconds"},
+        {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"text\"}]}",
+         "evidence item 1 (items[0]): a text item needs its text"},
         {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"photo\",\"text\":"
          "\"IMG-1\"}]}",
          "evidence item 1 (items[0]): text: not a field of a photo item"},
         {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"call\",\"ts\":"
          "\"2026-03-02T07:55:00Z\"}]}",
-         "evidence item 1: a call needs its outcome"},
+         "evidence item 1 (items[0]): a call needs its outcome"},
         {"{\"decision\":\"%s\",\"statement\":\"x\",\"appellant\":\"merchant\"}",
          "appellant: a rider token files as the rider"},
         {"[1,2]", "JSON object"},

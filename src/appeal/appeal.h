@@ -72,6 +72,13 @@ typedef struct fc_appeal_item {
     int32_t duration_s;     /* CALL: ring or talk time, FC_INT_NONE unknown */
 } fc_appeal_item;
 
+/* NULL when evidence item it is well formed (what fc_appeal_file accepts),
+ * else what is wrong with it, a static string: a text item needs its text,
+ * a photo its id (and a position, when given, in range), a GPS point its
+ * instant and a position in range, a call its instant, its outcome and a
+ * duration (when given) of 0 to 14400 s. Pure. */
+const char *fc_appeal_item_problem(const fc_appeal_item *it);
+
 /* What an appellant files. Borrowed for the call. */
 typedef struct fc_appeal_filing {
     const char *decision;     /* the decision appealed (its id); required */

@@ -205,6 +205,54 @@ static int reverse_party(fc_store *s, const fc_case_decision *cd, fc_party party
 /* ---------------------------------------------------------------------------
  * Filing.
  */
+/* Whether a position is given (both coordinates) and in range. */
+static int geo_in_range(const fc_appeal_item *it) {
+    return it->lat_e6 != FC_GEO_NONE && it->lng_e6 != FC_GEO_NONE && it->lat_e6 >= -90000000 &&
+           it->lat_e6 <= 90000000 && it->lng_e6 >= -180000000 && it->lng_e6 <= 180000000;
+}
+
+const char *fc_appeal_item_problem(const fc_appeal_item *it) {
+    const char *why = NULL;
+    size_t tlen = it->text != NULL ? strlen(it->text) : 0;
+    if (tlen > STATEMENT_MAX || (tlen > 0 && !fc_utf8_valid(it->text, tlen, NULL))) {
+        why = "its text must be UTF-8 of at most 4000 bytes";
+    }
+    switch (it->kind) {
+    case FC_APPEAL_ITEM_TEXT:
+        if (tlen == 0) {
+            why = "a text item needs its text";
+        }
+        break;
+    case FC_APPEAL_ITEM_PHOTO:
+        if (tlen == 0 || tlen > 128) {
+            why = "a photo item needs the photo's id (at most 128 bytes)";
+        } else if ((it->lat_e6 != FC_GEO_NONE || it->lng_e6 != FC_GEO_NONE) && !geo_in_range(it)) {
+            why = "a photo's position needs a latitude and longitude in range";
+        }
+        break;
+    case FC_APPEAL_ITEM_GPS:
+        if (it->ts == FC_TS_NONE) {
+            why = "a GPS point needs its instant";
+        } else if (!geo_in_range(it)) {
+            why = "a GPS point needs a latitude and longitude in range";
+        }
+        break;
+    case FC_APPEAL_ITEM_CALL:
+        if (it->ts == FC_TS_NONE) {
+            why = "a call needs its instant";
+        } else if (it->outcome == NULL || it->outcome[0] == '\0' || strlen(it->outcome) > 32) {
+            why = "a call needs its outcome (no_answer, busy, reached, voicemail ...)";
+        } else if (it->duration_s != FC_INT_NONE &&
+                   (it->duration_s < 0 || it->duration_s > 4 * 3600)) {
+            why = "a call's duration must be 0 to 14400 seconds";
+        }
+        break;
+    default:
+        why = "unknown kind of evidence";
+    }
+    return why;
+}
+
 static int check_filing(const fc_appeal_filing *f, fc_err *err) {
     if (f->appellant != FC_PARTY_RIDER && f->appellant != FC_PARTY_MERCHANT) {
         return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "only a rider or a merchant can appeal");
@@ -224,45 +272,7 @@ static int check_filing(const fc_appeal_filing *f, fc_err *err) {
         return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "at most %d evidence items", ITEMS_MAX);
     }
     for (size_t i = 0; i < f->n_items; i++) {
-        const fc_appeal_item *it = &f->items[i];
-        const char *why = NULL;
-        size_t tlen = it->text != NULL ? strlen(it->text) : 0;
-        if (tlen > STATEMENT_MAX || (tlen > 0 && !fc_utf8_valid(it->text, tlen, NULL))) {
-            why = "its text must be UTF-8 of at most 4000 bytes";
-        }
-        switch (it->kind) {
-        case FC_APPEAL_ITEM_TEXT:
-            if (tlen == 0) {
-                why = "a text item needs its text";
-            }
-            break;
-        case FC_APPEAL_ITEM_PHOTO:
-            if (tlen == 0 || tlen > 128) {
-                why = "a photo item needs the photo's id (at most 128 bytes)";
-            }
-            break;
-        case FC_APPEAL_ITEM_GPS:
-            if (it->ts == FC_TS_NONE) {
-                why = "a GPS point needs its instant";
-            } else if (it->lat_e6 == FC_GEO_NONE || it->lng_e6 == FC_GEO_NONE ||
-                       it->lat_e6 < -90000000 || it->lat_e6 > 90000000 || it->lng_e6 < -180000000 ||
-                       it->lng_e6 > 180000000) {
-                why = "a GPS point needs a latitude and longitude in range";
-            }
-            break;
-        case FC_APPEAL_ITEM_CALL:
-            if (it->ts == FC_TS_NONE) {
-                why = "a call needs its instant";
-            } else if (it->outcome == NULL || it->outcome[0] == '\0' || strlen(it->outcome) > 32) {
-                why = "a call needs its outcome (no_answer, busy, reached, voicemail ...)";
-            } else if (it->duration_s != FC_INT_NONE &&
-                       (it->duration_s < 0 || it->duration_s > 4 * 3600)) {
-                why = "a call's duration must be 0 to 14400 seconds";
-            }
-            break;
-        default:
-            why = "unknown kind of evidence";
-        }
+        const char *why = fc_appeal_item_problem(&f->items[i]);
         if (why != NULL) {
             return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "evidence item %zu: %s", i + 1, why);
         }

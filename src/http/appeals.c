@@ -647,6 +647,12 @@ static int only_keys(const json_t *o, const char *const *keys, const char **unkn
     return 1;
 }
 
+/* Decimal degrees as millionths; anything no position can have becomes a
+ * value out of every range (the conversion of a huge double is undefined). */
+static int32_t micro_degrees(double deg) {
+    return deg >= -1000.0 && deg <= 1000.0 ? (int32_t)lround(deg * 1e6) : INT32_MAX;
+}
+
 /* Evidence item i of the body into *it (strings borrowed from x); NULL,
  * or what is wrong with it (why has room for the message). */
 static const char *item_parse(const json_t *x, fc_appeal_item *it, char *why, size_t cap) {
@@ -665,12 +671,7 @@ static const char *item_parse(const json_t *x, fc_appeal_item *it, char *why, si
         return why;
     }
     const char *kind = json_string_value(json_object_get(x, "kind"));
-    int k = -1;
-    for (int i = 0; kind != NULL && i < FC_APPEAL_ITEM__COUNT; i++) {
-        if (strcmp(kind, fc_appeal_item_kind_name((fc_appeal_item_kind)i)) == 0) {
-            k = i;
-        }
-    }
+    int k = fc_appeal_item_kind_from(kind);
     if (k < 0) {
         return "kind: text, gps, photo or call";
     }
@@ -707,13 +708,11 @@ static const char *item_parse(const json_t *x, fc_appeal_item *it, char *why, si
             snprintf(why, cap, "lat, lng: not fields of a %s item", kind);
             return why;
         }
-        if (!json_is_number(lat) || !json_is_number(lng) || json_number_value(lat) < -90.0 ||
-            json_number_value(lat) > 90.0 || json_number_value(lng) < -180.0 ||
-            json_number_value(lng) > 180.0) {
-            return "lat, lng: both, decimal degrees (-90..90, -180..180)";
+        if (!json_is_number(lat) || !json_is_number(lng)) {
+            return "lat, lng: both, decimal degrees";
         }
-        it->lat_e6 = (int32_t)lround(json_number_value(lat) * 1e6);
-        it->lng_e6 = (int32_t)lround(json_number_value(lng) * 1e6);
+        it->lat_e6 = micro_degrees(json_number_value(lat));
+        it->lng_e6 = micro_degrees(json_number_value(lng));
     }
     const json_t *outcome = json_object_get(x, "outcome");
     const json_t *dur = json_object_get(x, "duration_s");
@@ -728,13 +727,14 @@ static const char *item_parse(const json_t *x, fc_appeal_item *it, char *why, si
         it->outcome = json_string_value(outcome);
     }
     if (dur != NULL) {
-        if (!json_is_integer(dur) || json_integer_value(dur) < 0 ||
-            json_integer_value(dur) > 4 * 3600) {
-            return "duration_s: whole seconds, 0 to 14400";
+        if (!json_is_integer(dur)) {
+            return "duration_s: whole seconds";
         }
-        it->duration_s = (int32_t)json_integer_value(dur);
+        json_int_t d = json_integer_value(dur);
+        it->duration_s = d >= 0 && d <= INT32_MAX ? (int32_t)d : -1; /* the module says why */
     }
-    return NULL;
+    /* Ranges and what each kind needs: the appeal module's own rules. */
+    return fc_appeal_item_problem(it);
 }
 
 enum MHD_Result fc__http_post_appeals(fc_hreq *q) {
