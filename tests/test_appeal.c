@@ -939,6 +939,21 @@ static void test_view_recorded(void **state) {
     assert_int_equal(views, 1);
     /* A view moves the item's last seq: a verdict read before it conflicts. */
     assert_true(c2.appeal.last_seq > a.last_seq);
+    /* fc_appeal_view brings the loaded item up to date: it is what a new
+     * load reads, the view last in its history. */
+    assert_int_equal(fc_appeal_view(fx->s, &c2, "bob", T0 + 4 * H + 60, arena, &err), FC_OK);
+    fc_appeal_case c3;
+    assert_int_equal(fc_appeal_load(fx->s, a.id, T0 + 4 * H, arena, &c3, &err), FC_OK);
+    assert_int_equal(c2.n_history, c3.n_history);
+    assert_int_equal(c2.appeal.last_seq, c3.appeal.last_seq);
+    for (size_t i = 0; i < c3.n_history; i++) {
+        assert_int_equal(c2.history[i].seq, c3.history[i].seq);
+        assert_int_equal(c2.history[i].type, c3.history[i].type);
+        assert_true(fc_str_eq(c2.history[i].id, c3.history[i].id));
+        assert_true(fc_str_eq(c2.history[i].body, c3.history[i].body));
+    }
+    assert_true(fc_str_eqc(c2.history[c2.n_history - 1].actor, "bob"));
+    assert_string_equal(c2.decision.id, c3.decision.id);
     fc_arena_free(arena);
 }
 

@@ -646,6 +646,9 @@ out:
 
 typedef struct history {
     const char *id;
+    const char *decision_id;
+    fc_case_decision *decision; /* parsed from its entry, met in the scan */
+    int decision_found;
     fc_arena *arena;
     fc_case_entry *e;
     size_t n, cap;
@@ -665,6 +668,22 @@ static fc_str arena_view(fc_arena *a, fc_str s, int *bad) {
     return c;
 }
 
+/* e with its strings copied into arena, into *out; FC_ENOMEM. */
+static int entry_copy(fc_arena *arena, const fc_case_entry *e, fc_case_entry *out) {
+    int bad = 0;
+    *out = *e;
+    out->id = arena_view(arena, e->id, &bad);
+    out->order = arena_view(arena, e->order, &bad);
+    out->decision = arena_view(arena, e->decision, &bad);
+    out->appeal = arena_view(arena, e->appeal, &bad);
+    out->city = arena_view(arena, e->city, &bad);
+    out->rider = arena_view(arena, e->rider, &bad);
+    out->merchant = arena_view(arena, e->merchant, &bad);
+    out->actor = arena_view(arena, e->actor, &bad);
+    out->body = arena_view(arena, e->body, &bad);
+    return bad ? FC_ENOMEM : FC_OK;
+}
+
 static int history_cb(void *ud, const fc_case_entry *e) {
     history *h = ud;
     /* Entries of the decision itself and its ledger, and this item's. */
@@ -674,21 +693,17 @@ static int history_cb(void *ud, const fc_case_entry *e) {
     if (fc_grow((void **)&h->e, &h->cap, h->n + 1, sizeof *h->e) != FC_OK) {
         return fc_err_set(h->err, FC_ENOMEM, NULL, 0, 0, "out of memory reading a history");
     }
-    int bad = 0;
-    fc_case_entry c = *e;
-    c.id = arena_view(h->arena, e->id, &bad);
-    c.order = arena_view(h->arena, e->order, &bad);
-    c.decision = arena_view(h->arena, e->decision, &bad);
-    c.appeal = arena_view(h->arena, e->appeal, &bad);
-    c.city = arena_view(h->arena, e->city, &bad);
-    c.rider = arena_view(h->arena, e->rider, &bad);
-    c.merchant = arena_view(h->arena, e->merchant, &bad);
-    c.actor = arena_view(h->arena, e->actor, &bad);
-    c.body = arena_view(h->arena, e->body, &bad);
-    if (bad) {
+    if (entry_copy(h->arena, e, &h->e[h->n]) != FC_OK) {
         return fc_err_set(h->err, FC_ENOMEM, NULL, 0, 0, "out of memory reading a history");
     }
-    h->e[h->n++] = c;
+    h->n++;
+    if (e->type == FC_CASE_DECISION && fc_str_eqc(e->id, h->decision_id)) {
+        h->decision_found = 1;
+        int rc = fc_case_decision_parse(e->body, h->arena, h->decision, h->err);
+        if (rc != FC_OK) {
+            return rc;
+        }
+    }
     if (e->type == FC_CASE_APPEAL_FILED && fc_str_eqc(e->appeal, h->id)) {
         return fc__appeal_filing_parse(e->body, h->arena, &h->statement, &h->items, &h->n_items,
                                        h->err);
@@ -703,11 +718,10 @@ int fc_appeal_load(fc_store *s, const char *id, int64_t now, fc_arena *arena, fc
     if (rc != FC_OK) {
         return rc;
     }
-    rc = fc__appeal_decision(s, out->appeal.decision, arena, &out->decision, NULL, err);
-    if (rc != FC_OK) {
-        return rc;
-    }
-    history h = {id, arena, NULL, 0, 0, "", NULL, 0, FC_OK, err};
+    /* One scan of the decision's entries: the decision itself, its ledger
+     * and the item's entries (the item was folded above). */
+    history h = {id, out->appeal.decision, &out->decision, 0, arena, NULL, 0, 0, "", NULL, 0, FC_OK,
+                 err};
     fc_case_filter f;
     fc_case_filter_init(&f);
     f.decision = fc_str_c(out->appeal.decision);
@@ -724,14 +738,45 @@ int fc_appeal_load(fc_store *s, const char *id, int64_t now, fc_arena *arena, fc
         }
     }
     fc_free(h.e);
+    if (rc == FC_OK && !h.decision_found) {
+        rc = fc_err_set(err, FC_ENOTFOUND, NULL, 0, 0, "no decision %s", out->appeal.decision);
+    }
     out->statement = h.statement;
     out->items = h.items;
     out->n_items = h.n_items;
     return rc;
 }
 
-int fc_appeal_viewed(fc_store *s, const fc_appeal_case *c, const char *reviewer, int64_t now,
-                     fc_err *err) {
+/* Entry e (stored as seq) at the end of c's history, copied into arena;
+ * the item's last_seq follows it. */
+static int history_add(fc_appeal_case *c, const fc_case_entry *e, int64_t seq, fc_arena *arena,
+                       fc_err *err) {
+    fc_case_entry *h = fc_arena_alloc(arena, (c->n_history + 1) * sizeof *h);
+    int bad = h == NULL;
+    if (!bad) {
+        if (c->n_history > 0) {
+            memcpy(h, c->history, c->n_history * sizeof *h);
+        }
+        if (entry_copy(arena, e, &h[c->n_history]) != FC_OK) {
+            bad = 1;
+        }
+    }
+    if (bad) {
+        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory recording a view");
+    }
+    h[c->n_history].seq = seq;
+    c->history = h;
+    c->n_history++;
+    if (seq > c->appeal.last_seq) {
+        c->appeal.last_seq = seq;
+    }
+    return FC_OK;
+}
+
+/* Append the view of c by reviewer; when `into` (with its arena) is given,
+ * the stored entry joins its history and its last_seq. */
+static int record_view(fc_store *s, const fc_appeal_case *c, const char *reviewer, int64_t now,
+                       fc_appeal_case *into, fc_arena *arena, fc_err *err) {
     if (reviewer == NULL || reviewer[0] == '\0') {
         return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "a view needs the reviewer's name");
     }
@@ -785,9 +830,23 @@ int fc_appeal_viewed(fc_store *s, const fc_appeal_case *c, const char *reviewer,
     e.merchant = fc_str_c(a->merchant);
     e.actor = fc_str_c(reviewer);
     e.body = fc_str_c(body);
-    int rc = fc_store_case_append(s, &e, -1, NULL, NULL, err);
+    int64_t seq = 0;
+    int rc = fc_store_case_append(s, &e, -1, NULL, &seq, err);
+    if (rc == FC_OK && into != NULL) {
+        rc = history_add(into, &e, seq, arena, err);
+    }
     free(body);
     return rc;
+}
+
+int fc_appeal_viewed(fc_store *s, const fc_appeal_case *c, const char *reviewer, int64_t now,
+                     fc_err *err) {
+    return record_view(s, c, reviewer, now, NULL, NULL, err);
+}
+
+int fc_appeal_view(fc_store *s, fc_appeal_case *c, const char *reviewer, int64_t now,
+                   fc_arena *arena, fc_err *err) {
+    return record_view(s, c, reviewer, now, c, arena, err);
 }
 
 /* ---------------------------------------------------------------------------

@@ -198,6 +198,11 @@ int fc_appeal_load(fc_store *s, const char *id, int64_t now, fc_arena *arena, fc
  * (FC_CASE_APPEAL_VIEWED). */
 int fc_appeal_viewed(fc_store *s, const fc_appeal_case *c, const char *reviewer, int64_t now,
                      fc_err *err);
+/* The same, and c stays what fc_appeal_load would now read: the view joins
+ * c->history (its strings in arena, c's) and c->appeal.last_seq is its seq,
+ * so the screen needs no second load. */
+int fc_appeal_view(fc_store *s, fc_appeal_case *c, const char *reviewer, int64_t now,
+                   fc_arena *arena, fc_err *err);
 
 typedef enum fc_verdict {
     FC_VERDICT_UPHOLD = 0,

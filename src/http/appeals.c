@@ -338,10 +338,24 @@ static json_t *case_json(fc_hreq *q, const fc_appeal_case *c, fc_lang lang, fc_e
     return out;
 }
 
-/* Load item id and answer with its screen (status), recording the view
- * first when `view` (the token's name as the reviewer). */
-static enum MHD_Result send_case(fc_hreq *q, const char *id, unsigned status, int view) {
-    int64_t now = (int64_t)time(NULL);
+/* Answer with the screen of loaded item c (status). */
+static enum MHD_Result send_loaded(fc_hreq *q, const fc_appeal_case *c, unsigned status) {
+    fc_err err;
+    fc_err_clear(&err);
+    fc_lang lang = fc__http_lang(q);
+    if (c->decision.explanation[lang][0] == '\0') {
+        lang = FC_LANG_EN;
+    }
+    json_t *j = case_json(q, c, lang, &err);
+    if (j == NULL) {
+        return fc__http_send_err(q, &err);
+    }
+    return fc__http_send_json_hdr(q, status, j, MHD_HTTP_HEADER_CONTENT_LANGUAGE,
+                                  fc_lang_code(lang));
+}
+
+/* Load item id and answer with its screen (status). */
+static enum MHD_Result send_case(fc_hreq *q, const char *id, unsigned status) {
     fc_err err;
     fc_err_clear(&err);
     enum MHD_Result ok;
@@ -349,35 +363,34 @@ static enum MHD_Result send_case(fc_hreq *q, const char *id, unsigned status, in
     fc_appeal_case *c = fc_calloc(1, sizeof *c);
     if (arena == NULL || c == NULL) {
         ok = fc__http_send_oom(q);
-        goto out;
-    }
-    int rc = fc_appeal_load(q->s, id, now, arena, c, &err);
-    if (rc == FC_OK && view) {
-        /* The view is an entry of the item: read it again so that last_seq
-         * is what a verdict must expect. */
-        rc = fc_appeal_viewed(q->s, c, q->t->name, now, &err);
-        if (rc == FC_OK) {
-            rc = fc_appeal_load(q->s, id, now, arena, c, &err);
-        }
-    }
-    if (rc != FC_OK) {
+    } else if (fc_appeal_load(q->s, id, (int64_t)time(NULL), arena, c, &err) != FC_OK) {
         ok = fc__http_send_err(q, &err);
-        goto out;
+    } else {
+        ok = send_loaded(q, c, status);
     }
-    fc_lang lang = fc__http_lang(q);
-    if (c->decision.explanation[lang][0] == '\0') {
-        lang = FC_LANG_EN;
-    }
-    json_t *j = case_json(q, c, lang, &err);
-    if (j == NULL) {
-        ok = fc__http_send_err(q, &err);
-        goto out;
-    }
-    ok = fc__http_send_json_hdr(q, status, j, MHD_HTTP_HEADER_CONTENT_LANGUAGE, fc_lang_code(lang));
-out:
     fc_free(c);
     fc_arena_free(arena);
     return ok;
+}
+
+/* 0 when the caller may read item a (its decision's country given) and,
+ * `decide`, decide it; else its answer is queued into *sent and -1
+ * returned. */
+static int refused(fc_hreq *q, const fc_appeal *a, const char *country, int decide,
+                   enum MHD_Result *sent) {
+    const fc_principal *p = q->p;
+    const char *msg = NULL;
+    unsigned refuse = refuse_read(p, a, country, &msg);
+    if (refuse == 0 && decide && p->role != FC_ROLE_ADMIN && p->role != FC_ROLE_REVIEWER) {
+        refuse = MHD_HTTP_FORBIDDEN; /* its own item: it may read it, never decide it */
+        msg = "only a reviewer or an admin decides appeals";
+    }
+    if (refuse != 0) {
+        *sent = fc__http_send_error(
+            q, refuse, refuse == MHD_HTTP_NOT_FOUND ? FC_HTTP_ENOT_FOUND : FC_HTTP_EFORBIDDEN, msg);
+        return -1;
+    }
+    return 0;
 }
 
 /* Item id and the country of its decision, for access checks: FC_OK, or
@@ -406,7 +419,6 @@ static int item_and_country(fc_hreq *q, const char *id, fc_appeal *a, char count
 /* Item q->arg[0] into *a when the caller may read it (and, `decide`, may
  * decide it); else its answer is queued into *sent and -1 returned. */
 static int item_for(fc_hreq *q, int decide, fc_appeal *a, enum MHD_Result *sent) {
-    const fc_principal *p = q->p;
     char country[4] = "";
     fc_err err;
     fc_err_clear(&err);
@@ -418,31 +430,48 @@ static int item_for(fc_hreq *q, int decide, fc_appeal *a, enum MHD_Result *sent)
                                    : fc__http_send_err(q, &err);
         return -1;
     }
-    const char *msg = NULL;
-    unsigned refuse = refuse_read(p, a, country, &msg);
-    if (refuse == 0 && decide && p->role != FC_ROLE_ADMIN && p->role != FC_ROLE_REVIEWER) {
-        refuse = MHD_HTTP_FORBIDDEN; /* its own item: it may read it, never decide it */
-        msg = "only a reviewer or an admin decides appeals";
-    }
-    if (refuse != 0) {
-        *sent = fc__http_send_error(
-            q, refuse, refuse == MHD_HTTP_NOT_FOUND ? FC_HTTP_ENOT_FOUND : FC_HTTP_EFORBIDDEN, msg);
-        return -1;
-    }
-    return 0;
+    return refused(q, a, country, decide, sent);
 }
 
 /* ---------------------------------------------------------------------------
  * GET /v1/appeals/{id}
  */
+/* The item and its decision are loaded once: the access check reads them,
+ * the view (a reviewer's or an admin's read) is added to what was loaded,
+ * and the screen is made of it. */
 enum MHD_Result fc__http_get_appeal(fc_hreq *q) {
-    fc_appeal a;
-    enum MHD_Result sent;
-    if (item_for(q, 0, &a, &sent) != 0) {
-        return sent;
+    int64_t now = (int64_t)time(NULL);
+    fc_err err;
+    fc_err_clear(&err);
+    enum MHD_Result ok;
+    fc_arena *arena = fc_arena_new(0);
+    fc_appeal_case *c = fc_calloc(1, sizeof *c);
+    if (arena == NULL || c == NULL) {
+        ok = fc__http_send_oom(q);
+        goto out;
     }
-    int view = q->p->role == FC_ROLE_ADMIN || q->p->role == FC_ROLE_REVIEWER;
-    return send_case(q, a.id, MHD_HTTP_OK, view);
+    int rc = fc_appeal_load(q->s, q->arg[0], now, arena, c, &err);
+    if (rc != FC_OK) {
+        /* the same words as for another's item: ids cannot be probed */
+        ok = rc == FC_ENOTFOUND
+                 ? fc__http_send_error(q, MHD_HTTP_NOT_FOUND, FC_HTTP_ENOT_FOUND, "no such appeal")
+                 : fc__http_send_err(q, &err);
+        goto out;
+    }
+    if (refused(q, &c->appeal, c->decision.country, 0, &ok) != 0) {
+        goto out;
+    }
+    if (q->p->role == FC_ROLE_ADMIN || q->p->role == FC_ROLE_REVIEWER) {
+        if (fc_appeal_view(q->s, c, q->t->name, now, arena, &err) != FC_OK) {
+            ok = fc__http_send_err(q, &err);
+            goto out;
+        }
+    }
+    ok = send_loaded(q, c, MHD_HTTP_OK);
+out:
+    fc_free(c);
+    fc_arena_free(arena);
+    return ok;
 }
 
 /* ---------------------------------------------------------------------------
@@ -859,7 +888,7 @@ enum MHD_Result fc__http_post_appeals(fc_hreq *q) {
         ok = fc__http_send_err(q, &err);
         goto out;
     }
-    ok = send_case(q, a.id, existed ? MHD_HTTP_OK : MHD_HTTP_CREATED, 0);
+    ok = send_case(q, a.id, existed ? MHD_HTTP_OK : MHD_HTTP_CREATED);
 out:
     fc_free(items);
     fc_free(cd);
@@ -924,7 +953,7 @@ enum MHD_Result fc__http_post_appeal_decision(fc_hreq *q) {
         ok = fc__http_send_err(q, &err);
         goto out;
     }
-    ok = send_case(q, a.id, MHD_HTTP_OK, 0);
+    ok = send_case(q, a.id, MHD_HTTP_OK);
 out:
     json_decref(body);
     return ok;
