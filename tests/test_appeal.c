@@ -939,6 +939,21 @@ static void test_view_recorded(void **state) {
     assert_int_equal(views, 1);
     /* A view moves the item's last seq: a verdict read before it conflicts. */
     assert_true(c2.appeal.last_seq > a.last_seq);
+    /* fc_appeal_view brings the loaded item up to date: it is what a new
+     * load reads, the view last in its history. */
+    assert_int_equal(fc_appeal_view(fx->s, &c2, "bob", T0 + 4 * H + 60, arena, &err), FC_OK);
+    fc_appeal_case c3;
+    assert_int_equal(fc_appeal_load(fx->s, a.id, T0 + 4 * H, arena, &c3, &err), FC_OK);
+    assert_int_equal(c2.n_history, c3.n_history);
+    assert_int_equal(c2.appeal.last_seq, c3.appeal.last_seq);
+    for (size_t i = 0; i < c3.n_history; i++) {
+        assert_int_equal(c2.history[i].seq, c3.history[i].seq);
+        assert_int_equal(c2.history[i].type, c3.history[i].type);
+        assert_true(fc_str_eq(c2.history[i].id, c3.history[i].id));
+        assert_true(fc_str_eq(c2.history[i].body, c3.history[i].body));
+    }
+    assert_true(fc_str_eqc(c2.history[c2.n_history - 1].actor, "bob"));
+    assert_string_equal(c2.decision.id, c3.decision.id);
     fc_arena_free(arena);
 }
 
@@ -1222,6 +1237,25 @@ static void test_queue_cmp_resumes_a_listing(void **state) {
     fc_free(list);
 }
 
+/* The judge withdraws the decision of item a at ts (its order no longer has
+ * the incident): the withdrawal's id into wdr. */
+static void withdraw(fixture *fx, const fc_appeal *a, int64_t ts, char wdr[FC_CASE_ID_MAX]) {
+    fc_err err;
+    fc_case_withdrawal_id(a->decision, wdr);
+    fc_case_entry e;
+    memset(&e, 0, sizeof e);
+    e.id = fc_str_c(wdr);
+    e.type = FC_CASE_DECISION_WITHDRAWN;
+    e.ts = ts;
+    e.order = fc_str_c(a->order);
+    e.decision = fc_str_c(a->decision);
+    e.city = fc_str_c(a->city);
+    e.rider = fc_str_c(a->rider);
+    e.actor = fc_str_c("judge");
+    e.body = fc_str_c("{\"reason\":\"the order no longer has the incident\"}");
+    assert_int_equal(fc_store_case_append(fx->s, &e, -1, NULL, NULL, &err), FC_OK);
+}
+
 /* A pending item whose decision was withdrawn is moot, in a listing (one
  * read of the withdrawals for every item) as when read alone. */
 static void test_withdrawn_decision_moot_in_listing(void **state) {
@@ -1233,19 +1267,7 @@ static void test_withdrawn_decision_moot_in_listing(void **state) {
     fc_appeal a2 = file_ok(fx, d2, "R2", NULL, 0, T0 + 5 * H);
     assert_int_equal(a1.state, FC_APPEAL_PENDING);
     char wdr[FC_CASE_ID_MAX];
-    fc_case_withdrawal_id(d1, wdr);
-    fc_case_entry e;
-    memset(&e, 0, sizeof e);
-    e.id = fc_str_c(wdr);
-    e.type = FC_CASE_DECISION_WITHDRAWN;
-    e.ts = T0 + 6 * H;
-    e.order = fc_str_c("O1");
-    e.decision = fc_str_c(d1);
-    e.city = fc_str_c(a1.city);
-    e.rider = fc_str_c("R1");
-    e.actor = fc_str_c("judge");
-    e.body = fc_str_c("{\"reason\":\"the order no longer has the incident\"}");
-    assert_int_equal(fc_store_case_append(fx->s, &e, -1, NULL, NULL, &err), FC_OK);
+    withdraw(fx, &a1, T0 + 6 * H, wdr);
     fc_appeal *list = NULL;
     size_t n = 0;
     assert_int_equal(fc_appeal_list(fx->s, NULL, T0 + 7 * H, &list, &n, &err), FC_OK);
@@ -1262,6 +1284,108 @@ static void test_withdrawn_decision_moot_in_listing(void **state) {
     assert_int_equal(fc_appeal_get(fx->s, a1.id, T0 + 7 * H, &got, &err), FC_OK);
     assert_int_equal(got.state, FC_APPEAL_MOOT);
     assert_string_equal(got.replaced_by, wdr);
+}
+
+/* A listing answers moot-ness for all its items at once: each item is as
+ * fc_appeal_get reads it alone (superseded, withdrawn, decided, pending),
+ * and decided_only lists the items no longer pending, newest verdict first,
+ * then the moot ones. */
+static void test_listing_as_items_alone(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX], d4[FC_CASE_ID_MAX];
+    three_judged(fx, d1, d2, d3);
+    undeliverable_judged(fx, "O4", "R4", 1, 5, d4);
+    fc_appeal a1 = file_ok(fx, d1, "R1", NULL, 0, T0 + 5 * H);
+    fc_appeal a2 = file_ok(fx, d2, "R2", NULL, 0, T0 + 5 * H);
+    fc_appeal a3 = file_ok(fx, d3, "R3", NULL, 0, T0 + 5 * H);
+    fc_appeal a4 = file_ok(fx, d4, "R4", NULL, 0, T0 + 5 * H);
+    char wdr[FC_CASE_ID_MAX], d2_now[FC_CASE_ID_MAX];
+    withdraw(fx, &a1, T0 + 6 * H, wdr);
+    later_call(fx, "O2", "R2", d2_now);
+    fc_appeal_verdict v = {FC_VERDICT_UPHOLD, "the wait was short", "rev1", 0};
+    assert_int_equal(fc_appeal_decide(fx->s, a3.id, &v, a3.last_seq, T0 + 6 * H, NULL, &err),
+                     FC_OK);
+    int64_t now = T0 + 9 * H;
+    fc_appeal *list = NULL;
+    size_t n = 0;
+    assert_int_equal(fc_appeal_list(fx->s, NULL, now, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        fc_appeal alone;
+        assert_int_equal(fc_appeal_get(fx->s, list[i].id, now, &alone, &err), FC_OK);
+        assert_int_equal(list[i].state, alone.state);
+        assert_string_equal(list[i].replaced_by, alone.replaced_by);
+        assert_int_equal(list[i].breached, alone.breached);
+        assert_int_equal(list[i].last_seq, alone.last_seq);
+    }
+    assert_string_equal(list[0].id, a4.id);
+    assert_int_equal(list[0].state, FC_APPEAL_PENDING);
+    fc_free(list);
+    fc_appeal got;
+    assert_int_equal(fc_appeal_get(fx->s, a1.id, now, &got, &err), FC_OK);
+    assert_string_equal(got.replaced_by, wdr);
+    assert_int_equal(fc_appeal_get(fx->s, a2.id, now, &got, &err), FC_OK);
+    assert_string_equal(got.replaced_by, d2_now);
+
+    fc_appeal_query q;
+    fc_appeal_query_init(&q);
+    q.decided_only = 1;
+    assert_int_equal(fc_appeal_list(fx->s, &q, now, &list, &n, &err), FC_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[0].id, a3.id);
+    assert_int_equal(list[0].state, FC_APPEAL_UPHELD);
+    assert_int_equal(list[1].state, FC_APPEAL_MOOT);
+    assert_int_equal(list[2].state, FC_APPEAL_MOOT);
+    assert_true(strcmp(list[1].id, list[2].id) < 0);
+    fc_free(list);
+}
+
+typedef struct ids_seen {
+    char ids[8][FC_CASE_ID_MAX];
+    size_t n;
+} ids_seen;
+
+static int see_decision(void *ud, const fc_case_decision *d) {
+    ids_seen *v = ud;
+    assert_true(v->n < 8);
+    snprintf(v->ids[v->n++], FC_CASE_ID_MAX, "%s", d->id);
+    return 0;
+}
+
+/* fc_adj_decisions hands over the decisions in force only, oldest first: a
+ * superseded one and a withdrawn one are left out. */
+static void test_decisions_in_force(void **state) {
+    fixture *fx = *state;
+    fc_err err;
+    char d1[FC_CASE_ID_MAX], d2[FC_CASE_ID_MAX], d3[FC_CASE_ID_MAX], d2_now[FC_CASE_ID_MAX];
+    three_judged(fx, d1, d2, d3);
+    ids_seen v = {0};
+    assert_int_equal(fc_adj_decisions(fx->s, NULL, see_decision, &v, &err), FC_OK);
+    assert_int_equal(v.n, 3);
+    fc_appeal a1 = file_ok(fx, d1, "R1", NULL, 0, T0 + 5 * H);
+    char wdr[FC_CASE_ID_MAX];
+    withdraw(fx, &a1, T0 + 6 * H, wdr);
+    later_call(fx, "O2", "R2", d2_now);
+    memset(&v, 0, sizeof v);
+    assert_int_equal(fc_adj_decisions(fx->s, NULL, see_decision, &v, &err), FC_OK);
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.ids[0], d3);
+    assert_string_equal(v.ids[1], d2_now);
+    /* The same through a city and a period that hold them. */
+    fc_adj_opts o;
+    fc_adj_opts_init(&o);
+    o.city = a1.city;
+    o.from = T0 - H;
+    o.to = T0 + H;
+    memset(&v, 0, sizeof v);
+    assert_int_equal(fc_adj_decisions(fx->s, &o, see_decision, &v, &err), FC_OK);
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.ids[0], d3);
+    o.to = T0 - 1;
+    memset(&v, 0, sizeof v);
+    assert_int_equal(fc_adj_decisions(fx->s, &o, see_decision, &v, &err), FC_OK);
+    assert_int_equal(v.n, 0);
 }
 
 int main(void) {
@@ -1288,6 +1412,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_appeal_id_names_the_filing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_cmp_resumes_a_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_withdrawn_decision_moot_in_listing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listing_as_items_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decisions_in_force, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -337,13 +337,24 @@ static void test_file_refused(void **state) {
          "evidence item 1 (items[0]): ts"},
         {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"gps\",\"ts\":"
          "\"2026-03-02T07:55:00Z\",\"lat\":91,\"lng\":2}]}",
-         "evidence item 1 (items[0]): lat"},
+         "evidence item 1 (items[0]): a GPS point needs a latitude and longitude in range"},
+        {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"gps\",\"ts\":"
+         "\"2026-03-02T07:55:00Z\",\"lat\":1e300,\"lng\":2}]}",
+         "evidence item 1 (items[0]): a GPS point needs a latitude and longitude in range"},
+        {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"photo\",\"id\":"
+         "\"IMG-1\",\"lat\":24.7,\"lng\":-200}]}",
+         "evidence item 1 (items[0]): a photo's position needs a latitude and longitude"},
+        {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"call\",\"ts\":"
+         "\"2026-03-02T07:55:00Z\",\"outcome\":\"busy\",\"duration_s\":99999999999}]}",
+         "evidence item 1 (items[0]): a call's duration must be 0 to 14400 seconds"},
+        {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"text\"}]}",
+         "evidence item 1 (items[0]): a text item needs its text"},
         {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"photo\",\"text\":"
          "\"IMG-1\"}]}",
          "evidence item 1 (items[0]): text: not a field of a photo item"},
         {"{\"decision\":\"%s\",\"statement\":\"x\",\"items\":[{\"kind\":\"call\",\"ts\":"
          "\"2026-03-02T07:55:00Z\"}]}",
-         "evidence item 1: a call needs its outcome"},
+         "evidence item 1 (items[0]): a call needs its outcome"},
         {"{\"decision\":\"%s\",\"statement\":\"x\",\"appellant\":\"merchant\"}",
          "appellant: a rider token files as the rider"},
         {"[1,2]", "JSON object"},
@@ -470,6 +481,66 @@ static void test_list_pages(void **state) {
     assert_int_equal(list_ids(x, x->w->admin, path, ids, sizeof ids, &status), 1);
     assert_non_null(strstr(all, ids));
     assert_string_equal(strrchr(all, ',') + 1, ids);
+}
+
+/* state=decided: the items no longer pending, newest verdict first, paged
+ * by the same cursors as the queue. */
+static void test_list_decided(void **state) {
+    world *x = *state;
+    char id[FC_CASE_ID_MAX], ids[512];
+    file_as_rider(x, id, 201);
+    queue_reviews(x);
+    char body[512];
+    snprintf(body, sizeof body, "{\"decision\":\"%s\",\"statement\":\"Ready on time.\"}",
+             x->dec_a2);
+    int status = 0;
+    json_t *j = post_json(x, x->m2, "/v1/appeals", body, &status);
+    assert_int_equal(status, 201);
+    char m2_id[FC_CASE_ID_MAX];
+    snprintf(m2_id, sizeof m2_id, "%s", jstr(json_object_get(j, "appeal"), "id"));
+    json_decref(j);
+    /* The rider's appeal is decided first, the merchant's later; the review
+     * item stays pending. */
+    fc_store *s = NULL;
+    fc_err err;
+    assert_int_equal(fc_store_open(x->w->f.db, &s, &err), FC_OK);
+    const char *order[] = {id, m2_id};
+    for (size_t i = 0; i < 2; i++) {
+        fc_appeal a;
+        assert_int_equal(fc_appeal_get(s, order[i], RECORDED, &a, &err), FC_OK);
+        fc_appeal_verdict v = {FC_VERDICT_UPHOLD, "as recorded", "rev", 0};
+        assert_int_equal(fc_appeal_decide(s, a.id, &v, a.last_seq,
+                                          RECORDED + 3600 * (int64_t)(i + 1), NULL, &err),
+                         FC_OK);
+    }
+    fc_store_close(s);
+    char want[256];
+    snprintf(want, sizeof want, "%s,%s", m2_id, id);
+    assert_int_equal(
+        list_ids(x, x->w->admin, "/v1/appeals?state=decided", ids, sizeof ids, &status), 2);
+    assert_int_equal(status, 200);
+    assert_string_equal(ids, want);
+    /* A page at a time. */
+    j = get_json(x, x->w->admin, "/v1/appeals?state=decided&limit=1", "", &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(jstr(json_array_get(json_object_get(j, "items"), 0), "id"), m2_id);
+    char path[256];
+    snprintf(path, sizeof path, "/v1/appeals?state=decided&limit=1&cursor=%s", jstr(j, "next"));
+    json_decref(j);
+    j = get_json(x, x->w->admin, path, "", &status);
+    assert_int_equal(status, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
+    assert_string_equal(jstr(json_array_get(json_object_get(j, "items"), 0), "id"), id);
+    assert_true(json_is_null(json_object_get(j, "next")));
+    json_decref(j);
+    /* The rider sees its own only. */
+    assert_int_equal(
+        list_ids(x, x->w->rider, "/v1/appeals?state=decided", ids, sizeof ids, &status), 1);
+    assert_string_equal(ids, id);
+    fc_test_resp r;
+    fc_test_get_as(x->w, x->w->admin, "/v1/appeals?state=done", "", &r);
+    assert_refused(&r, 400, "bad_request", "decided");
+    fc_test_resp_free(&r);
 }
 
 /* ---------------------------------------------------------------------------
@@ -798,6 +869,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_file_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_scopes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_decided, setup, teardown),
         cmocka_unit_test_setup_teardown(test_show_records_view, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_stale, setup, teardown),

@@ -1093,7 +1093,8 @@ out:
  */
 typedef struct reader {
     const fc_adj_opts *o;
-    fc_dict *superseded;
+    int64_t *current; /* seqs of the decisions in force, newest first */
+    size_t n_current, cap_current;
     fc_arena *arena;
     fc_case_decision cd;
     fc_adj_decision_cb cb;
@@ -1101,19 +1102,37 @@ typedef struct reader {
     fc_err *err;
 } reader;
 
-static int collect_superseded(void *ud, const fc_case_entry *e) {
+static int note_current(void *ud, const fc_case_entry *e, int superseded) {
     reader *rd = ud;
-    fc_str old = e->type == FC_CASE_DECISION_WITHDRAWN ? e->decision
-                                                       : fc_case_body_text(e->body, "supersedes");
-    if (old.n > 0 && fc_dict_intern(rd->superseded, old) < 0) {
+    (void)superseded; /* the query asked for current ones only */
+    if (fc_grow((void **)&rd->current, &rd->cap_current, rd->n_current + 1, sizeof *rd->current) !=
+        FC_OK) {
         return fc_err_set(rd->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
     }
+    rd->current[rd->n_current++] = e->seq;
     return FC_OK;
+}
+
+/* Whether seq is one of rd->current (descending). */
+static int is_current(const reader *rd, int64_t seq) {
+    size_t lo = 0, hi = rd->n_current;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rd->current[mid] == seq) {
+            return 1;
+        }
+        if (rd->current[mid] > seq) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return 0;
 }
 
 static int emit_current(void *ud, const fc_case_entry *e) {
     reader *rd = ud;
-    if (fc_dict_find(rd->superseded, e->id) >= 0) {
+    if (!is_current(rd, e->seq)) {
         return FC_OK;
     }
     fc_arena_reset(rd->arena);
@@ -1135,6 +1154,10 @@ static int emit_current(void *ud, const fc_case_entry *e) {
     return rd->cb(rd->ud, &rd->cd);
 }
 
+/* The store says which decisions are in force (neither superseded nor
+ * withdrawn), newest first; the callback wants them oldest first, so their
+ * seqs are noted, then the decisions from the oldest of them on are read in
+ * seq order and those handed over. */
 int fc_adj_decisions(fc_store *s, const fc_adj_opts *o, fc_adj_decision_cb cb, void *ud,
                      fc_err *err) {
     reader *rd = fc_calloc(1, sizeof *rd);
@@ -1146,27 +1169,28 @@ int fc_adj_decisions(fc_store *s, const fc_adj_opts *o, fc_adj_decision_cb cb, v
     rd->cb = cb;
     rd->ud = ud;
     rd->err = err;
-    rd->superseded = fc_dict_new();
     rd->arena = fc_arena_new(0);
-    if (rd->superseded == NULL || rd->arena == NULL) {
+    if (rd->arena == NULL) {
         rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
-    fc_case_filter f;
-    fc_case_filter_init(&f);
-    f.type = FC_CASE_DECISION;
-    f.city = fc_str_c(o != NULL ? o->city : NULL);
-    rc = fc_store_case_scan(s, &f, collect_superseded, rd, err);
-    if (rc == FC_OK) {
-        f.type = FC_CASE_DECISION_WITHDRAWN;
-        rc = fc_store_case_scan(s, &f, collect_superseded, rd, err);
+    fc_case_decision_query dq;
+    fc_case_decision_query_init(&dq);
+    dq.city = fc_str_c(o != NULL ? o->city : NULL);
+    dq.from = o != NULL ? o->from : FC_TS_NONE;
+    dq.to = o != NULL ? o->to : FC_TS_NONE;
+    dq.current_only = 1;
+    rc = fc_store_case_decisions(s, &dq, note_current, rd, err);
+    if (rc == FC_OK && rd->n_current > 0) {
+        fc_case_filter f;
+        fc_case_filter_init(&f);
         f.type = FC_CASE_DECISION;
-    }
-    if (rc == FC_OK) {
+        f.city = dq.city;
+        f.after_seq = rd->current[rd->n_current - 1] - 1;
         rc = fc_store_case_scan(s, &f, emit_current, rd, err);
     }
 out:
-    fc_dict_free(rd->superseded);
+    fc_free(rd->current);
     fc_arena_free(rd->arena);
     fc_free(rd);
     return rc;

@@ -167,66 +167,113 @@ int fc__appeal_replaced_by(fc_store *s, const char *id, const char *order, char 
     return rc;
 }
 
-/* Every withdrawal of the log, for a listing: withdrawals are few, so one
- * scan for all the items instead of one query per item. */
-typedef struct withdrawals {
-    fc_dict *decisions;          /* withdrawn decision -> index in ids */
-    char (*ids)[FC_CASE_ID_MAX]; /* the first withdrawal of each */
-    size_t n, cap;
-    fc_err *err;
-} withdrawals;
-
-static int withdrawals_cb(void *ud, const fc_case_entry *e) {
-    withdrawals *w = ud;
-    int64_t at = fc_dict_intern(w->decisions, e->decision);
-    if (at >= 0 && (size_t)at < w->n) {
-        return FC_OK; /* withdrawn before: the first one names it */
-    }
-    if (at < 0 || fc_grow((void **)&w->ids, &w->cap, w->n + 1, sizeof *w->ids) != FC_OK) {
-        return fc_err_set(w->err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
-    }
-    fc_str_cpy(w->ids[w->n++], FC_CASE_ID_MAX, e->id);
-    return FC_OK;
-}
-
-static int withdrawals_load(fc_store *s, withdrawals *w, fc_err *err) {
-    memset(w, 0, sizeof *w);
-    w->err = err;
-    w->decisions = fc_dict_new();
-    if (w->decisions == NULL) {
-        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
-    }
-    fc_case_filter f;
-    fc_case_filter_init(&f);
-    f.type = FC_CASE_DECISION_WITHDRAWN;
-    return fc_store_case_scan(s, &f, withdrawals_cb, w, err);
-}
-
-static void withdrawals_free(withdrawals *w) {
-    fc_dict_free(w->decisions);
-    fc_free(w->ids);
-}
-
-/* A pending item whose decision is no longer in force is moot. w (may be
- * NULL: asked of the store) holds the log's withdrawals. */
-static int check_moot(fc_store *s, const withdrawals *w, fc_appeal *a, fc_err *err) {
+/* A pending item whose decision is no longer in force is moot: the item
+ * of fc_appeal_get asks the store about its own decision. */
+static int check_moot(fc_store *s, fc_appeal *a, fc_err *err) {
     if (a->state != FC_APPEAL_PENDING || a->decision[0] == '\0') {
         return FC_OK;
     }
-    int rc;
-    if (w == NULL) {
-        rc = fc__appeal_replaced_by(s, a->decision, a->order, a->replaced_by, err);
-    } else {
-        rc = superseded_by(s, a->decision, a->order, a->replaced_by, err);
-        int64_t at =
-            a->replaced_by[0] == '\0' ? fc_dict_find(w->decisions, fc_str_c(a->decision)) : -1;
-        if (at >= 0 && (size_t)at < w->n) {
-            fc_str_cpy(a->replaced_by, sizeof a->replaced_by, fc_str_c(w->ids[at]));
-        }
-    }
+    int rc = fc__appeal_replaced_by(s, a->decision, a->order, a->replaced_by, err);
     if (rc == FC_OK && a->replaced_by[0] != '\0') {
         a->state = FC_APPEAL_MOOT;
     }
+    return rc;
+}
+
+/* What replaced the decisions of a listing's pending items, for all of them
+ * at once. An item's decision was in force when the item was filed
+ * (fc_appeal_file and fc_appeal_queue_reviews check), so what superseded or
+ * withdrew it came later: one scan of the decisions and one of the
+ * withdrawals recorded since the oldest pending filing answer every item. */
+typedef struct replacements {
+    fc_dict *decisions;          /* a pending item's decision -> index below */
+    const fc_appeal **item;      /* an item of that decision (its order) */
+    char (*by)[FC_CASE_ID_MAX];  /* the decision that superseded it, "" none */
+    char (*wdr)[FC_CASE_ID_MAX]; /* the first withdrawal of it, "" none */
+    size_t n, cap_item, cap_by, cap_wdr;
+    fc_err *err;
+} replacements;
+
+static int superseders_cb(void *ud, const fc_case_entry *e) {
+    replacements *r = ud;
+    int64_t at = fc_dict_find(r->decisions, fc_case_body_text(e->body, "supersedes"));
+    if (at >= 0 && fc_str_eqc(e->order, r->item[at]->order)) {
+        fc_str_cpy(r->by[at], FC_CASE_ID_MAX, e->id); /* the latest names it, as one by one */
+    }
+    return FC_OK;
+}
+
+static int withdrawals_cb(void *ud, const fc_case_entry *e) {
+    replacements *r = ud;
+    int64_t at = fc_dict_find(r->decisions, e->decision);
+    if (at >= 0 && r->wdr[at][0] == '\0') {
+        fc_str_cpy(r->wdr[at], FC_CASE_ID_MAX, e->id);
+    }
+    return FC_OK;
+}
+
+/* Mark moot every pending item of items[0..n) whose decision is no longer
+ * in force (replaced_by set); filed_seq[i] is the seq of item i's filing. */
+static int check_moot_all(fc_store *s, fc_appeal *items, const int64_t *filed_seq, size_t n,
+                          fc_err *err) {
+    replacements r;
+    memset(&r, 0, sizeof r);
+    r.err = err;
+    int64_t since = INT64_MAX;
+    int rc = FC_OK;
+    r.decisions = fc_dict_new();
+    if (r.decisions == NULL) {
+        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const fc_appeal *a = &items[i];
+        if (a->state != FC_APPEAL_PENDING || a->decision[0] == '\0') {
+            continue;
+        }
+        since = filed_seq[i] < since ? filed_seq[i] : since;
+        int64_t at = fc_dict_intern(r.decisions, fc_str_c(a->decision));
+        if (at >= 0 && (size_t)at < r.n) {
+            continue;
+        }
+        if (at < 0 || fc_grow((void **)&r.item, &r.cap_item, r.n + 1, sizeof *r.item) != FC_OK ||
+            fc_grow((void **)&r.by, &r.cap_by, r.n + 1, sizeof *r.by) != FC_OK ||
+            fc_grow((void **)&r.wdr, &r.cap_wdr, r.n + 1, sizeof *r.wdr) != FC_OK) {
+            rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
+            goto out;
+        }
+        r.item[r.n] = a;
+        r.by[r.n][0] = r.wdr[r.n][0] = '\0';
+        r.n++;
+    }
+    if (r.n == 0) {
+        goto out;
+    }
+    fc_case_filter f;
+    fc_case_filter_init(&f);
+    f.type = FC_CASE_DECISION;
+    f.after_seq = since > 0 ? since - 1 : 0;
+    rc = fc_store_case_scan(s, &f, superseders_cb, &r, err);
+    if (rc == FC_OK) {
+        f.type = FC_CASE_DECISION_WITHDRAWN;
+        rc = fc_store_case_scan(s, &f, withdrawals_cb, &r, err);
+    }
+    for (size_t i = 0; rc == FC_OK && i < n; i++) {
+        fc_appeal *a = &items[i];
+        if (a->state != FC_APPEAL_PENDING || a->decision[0] == '\0') {
+            continue;
+        }
+        int64_t at = fc_dict_find(r.decisions, fc_str_c(a->decision));
+        const char *by = r.by[at][0] != '\0' ? r.by[at] : r.wdr[at];
+        if (by[0] != '\0') {
+            fc_str_cpy(a->replaced_by, sizeof a->replaced_by, fc_str_c(by));
+            a->state = FC_APPEAL_MOOT;
+        }
+    }
+out:
+    fc_dict_free(r.decisions);
+    fc_free(r.item);
+    fc_free(r.by);
+    fc_free(r.wdr);
     return rc;
 }
 
@@ -385,7 +432,7 @@ int fc_appeal_get(fc_store *s, const char *id, int64_t now, fc_appeal *out, fc_e
         fc__appeal_init(out);
         return fc_err_set(err, FC_ENOTFOUND, NULL, 0, 0, "no appeal or review item %s", id);
     }
-    rc = check_moot(s, NULL, out, err);
+    rc = check_moot(s, out, err);
     if (rc != FC_OK) {
         return rc;
     }
@@ -402,7 +449,8 @@ int fc_appeal_get(fc_store *s, const char *id, int64_t now, fc_appeal *out, fc_e
 typedef struct lister {
     fc_dict *ids; /* item id -> index in items */
     fc_appeal *items;
-    size_t n, cap;
+    int64_t *filed_seq; /* the seq of each item's filing */
+    size_t n, cap, cap_seq;
     int64_t from, to; /* filed in [from, to), for the SLA report */
     fc_err *err;
 } lister;
@@ -416,9 +464,11 @@ static int list_filed_cb(void *ud, const fc_case_entry *e) {
     if ((size_t)at < l->n) {
         return FC_OK; /* cannot happen: filing ids are unique */
     }
-    if (fc_grow((void **)&l->items, &l->cap, l->n + 1, sizeof *l->items) != FC_OK) {
+    if (fc_grow((void **)&l->items, &l->cap, l->n + 1, sizeof *l->items) != FC_OK ||
+        fc_grow((void **)&l->filed_seq, &l->cap_seq, l->n + 1, sizeof *l->filed_seq) != FC_OK) {
         return fc_err_set(l->err, FC_ENOMEM, NULL, 0, 0, "out of memory listing appeals");
     }
+    l->filed_seq[l->n] = e->seq;
     fc_appeal *a = &l->items[l->n++];
     fc__appeal_init(a);
     return fc__appeal_apply(a, e, l->err);
@@ -459,6 +509,9 @@ static int matches(const fc_appeal *a, const fc_appeal_query *q) {
     if (q->state >= 0 && (int)a->state != q->state) {
         return 0;
     }
+    if (q->decided_only && a->state == FC_APPEAL_PENDING) {
+        return 0;
+    }
     if (q->kind >= 0 && (int)a->kind != q->kind) {
         return 0;
     }
@@ -491,23 +544,22 @@ static int collect(fc_store *s, const fc_appeal_query *q, int64_t from, int64_t 
         f.type = later[i];
         rc = fc_store_case_scan(s, &f, list_more_cb, l, err);
     }
-    withdrawals w = {0};
-    if (rc == FC_OK && l->n > 0) {
-        rc = withdrawals_load(s, &w, err);
+    if (rc == FC_OK) {
+        rc = check_moot_all(s, l->items, l->filed_seq, l->n, err);
     }
     for (size_t i = 0; rc == FC_OK && i < l->n; i++) {
-        rc = check_moot(s, &w, &l->items[i], err);
         fc__appeal_finish(&l->items[i], now);
     }
-    withdrawals_free(&w);
     return rc;
 }
 
 static void lister_free(lister *l) {
     fc_dict_free(l->ids);
     fc_free(l->items);
+    fc_free(l->filed_seq);
     l->ids = NULL;
     l->items = NULL;
+    l->filed_seq = NULL;
 }
 
 int fc_appeal_list(fc_store *s, const fc_appeal_query *q, int64_t now, fc_appeal **out, size_t *n,
@@ -594,6 +646,9 @@ out:
 
 typedef struct history {
     const char *id;
+    const char *decision_id;
+    fc_case_decision *decision; /* parsed from its entry, met in the scan */
+    int decision_found;
     fc_arena *arena;
     fc_case_entry *e;
     size_t n, cap;
@@ -613,6 +668,22 @@ static fc_str arena_view(fc_arena *a, fc_str s, int *bad) {
     return c;
 }
 
+/* e with its strings copied into arena, into *out; FC_ENOMEM. */
+static int entry_copy(fc_arena *arena, const fc_case_entry *e, fc_case_entry *out) {
+    int bad = 0;
+    *out = *e;
+    out->id = arena_view(arena, e->id, &bad);
+    out->order = arena_view(arena, e->order, &bad);
+    out->decision = arena_view(arena, e->decision, &bad);
+    out->appeal = arena_view(arena, e->appeal, &bad);
+    out->city = arena_view(arena, e->city, &bad);
+    out->rider = arena_view(arena, e->rider, &bad);
+    out->merchant = arena_view(arena, e->merchant, &bad);
+    out->actor = arena_view(arena, e->actor, &bad);
+    out->body = arena_view(arena, e->body, &bad);
+    return bad ? FC_ENOMEM : FC_OK;
+}
+
 static int history_cb(void *ud, const fc_case_entry *e) {
     history *h = ud;
     /* Entries of the decision itself and its ledger, and this item's. */
@@ -622,21 +693,17 @@ static int history_cb(void *ud, const fc_case_entry *e) {
     if (fc_grow((void **)&h->e, &h->cap, h->n + 1, sizeof *h->e) != FC_OK) {
         return fc_err_set(h->err, FC_ENOMEM, NULL, 0, 0, "out of memory reading a history");
     }
-    int bad = 0;
-    fc_case_entry c = *e;
-    c.id = arena_view(h->arena, e->id, &bad);
-    c.order = arena_view(h->arena, e->order, &bad);
-    c.decision = arena_view(h->arena, e->decision, &bad);
-    c.appeal = arena_view(h->arena, e->appeal, &bad);
-    c.city = arena_view(h->arena, e->city, &bad);
-    c.rider = arena_view(h->arena, e->rider, &bad);
-    c.merchant = arena_view(h->arena, e->merchant, &bad);
-    c.actor = arena_view(h->arena, e->actor, &bad);
-    c.body = arena_view(h->arena, e->body, &bad);
-    if (bad) {
+    if (entry_copy(h->arena, e, &h->e[h->n]) != FC_OK) {
         return fc_err_set(h->err, FC_ENOMEM, NULL, 0, 0, "out of memory reading a history");
     }
-    h->e[h->n++] = c;
+    h->n++;
+    if (e->type == FC_CASE_DECISION && fc_str_eqc(e->id, h->decision_id)) {
+        h->decision_found = 1;
+        int rc = fc_case_decision_parse(e->body, h->arena, h->decision, h->err);
+        if (rc != FC_OK) {
+            return rc;
+        }
+    }
     if (e->type == FC_CASE_APPEAL_FILED && fc_str_eqc(e->appeal, h->id)) {
         return fc__appeal_filing_parse(e->body, h->arena, &h->statement, &h->items, &h->n_items,
                                        h->err);
@@ -651,11 +718,10 @@ int fc_appeal_load(fc_store *s, const char *id, int64_t now, fc_arena *arena, fc
     if (rc != FC_OK) {
         return rc;
     }
-    rc = fc__appeal_decision(s, out->appeal.decision, arena, &out->decision, NULL, err);
-    if (rc != FC_OK) {
-        return rc;
-    }
-    history h = {id, arena, NULL, 0, 0, "", NULL, 0, FC_OK, err};
+    /* One scan of the decision's entries: the decision itself, its ledger
+     * and the item's entries (the item was folded above). */
+    history h = {id, out->appeal.decision, &out->decision, 0, arena, NULL, 0, 0, "", NULL, 0, FC_OK,
+                 err};
     fc_case_filter f;
     fc_case_filter_init(&f);
     f.decision = fc_str_c(out->appeal.decision);
@@ -672,14 +738,45 @@ int fc_appeal_load(fc_store *s, const char *id, int64_t now, fc_arena *arena, fc
         }
     }
     fc_free(h.e);
+    if (rc == FC_OK && !h.decision_found) {
+        rc = fc_err_set(err, FC_ENOTFOUND, NULL, 0, 0, "no decision %s", out->appeal.decision);
+    }
     out->statement = h.statement;
     out->items = h.items;
     out->n_items = h.n_items;
     return rc;
 }
 
-int fc_appeal_viewed(fc_store *s, const fc_appeal_case *c, const char *reviewer, int64_t now,
-                     fc_err *err) {
+/* Entry e (stored as seq) at the end of c's history, copied into arena;
+ * the item's last_seq follows it. */
+static int history_add(fc_appeal_case *c, const fc_case_entry *e, int64_t seq, fc_arena *arena,
+                       fc_err *err) {
+    fc_case_entry *h = fc_arena_alloc(arena, (c->n_history + 1) * sizeof *h);
+    int bad = h == NULL;
+    if (!bad) {
+        if (c->n_history > 0) {
+            memcpy(h, c->history, c->n_history * sizeof *h);
+        }
+        if (entry_copy(arena, e, &h[c->n_history]) != FC_OK) {
+            bad = 1;
+        }
+    }
+    if (bad) {
+        return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory recording a view");
+    }
+    h[c->n_history].seq = seq;
+    c->history = h;
+    c->n_history++;
+    if (seq > c->appeal.last_seq) {
+        c->appeal.last_seq = seq;
+    }
+    return FC_OK;
+}
+
+/* Append the view of c by reviewer; when `into` (with its arena) is given,
+ * the stored entry joins its history and its last_seq. */
+static int record_view(fc_store *s, const fc_appeal_case *c, const char *reviewer, int64_t now,
+                       fc_appeal_case *into, fc_arena *arena, fc_err *err) {
     if (reviewer == NULL || reviewer[0] == '\0') {
         return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "a view needs the reviewer's name");
     }
@@ -733,9 +830,23 @@ int fc_appeal_viewed(fc_store *s, const fc_appeal_case *c, const char *reviewer,
     e.merchant = fc_str_c(a->merchant);
     e.actor = fc_str_c(reviewer);
     e.body = fc_str_c(body);
-    int rc = fc_store_case_append(s, &e, -1, NULL, NULL, err);
+    int64_t seq = 0;
+    int rc = fc_store_case_append(s, &e, -1, NULL, &seq, err);
+    if (rc == FC_OK && into != NULL) {
+        rc = history_add(into, &e, seq, arena, err);
+    }
     free(body);
     return rc;
+}
+
+int fc_appeal_viewed(fc_store *s, const fc_appeal_case *c, const char *reviewer, int64_t now,
+                     fc_err *err) {
+    return record_view(s, c, reviewer, now, NULL, NULL, err);
+}
+
+int fc_appeal_view(fc_store *s, fc_appeal_case *c, const char *reviewer, int64_t now,
+                   fc_arena *arena, fc_err *err) {
+    return record_view(s, c, reviewer, now, c, arena, err);
 }
 
 /* ---------------------------------------------------------------------------

@@ -72,6 +72,13 @@ typedef struct fc_appeal_item {
     int32_t duration_s;     /* CALL: ring or talk time, FC_INT_NONE unknown */
 } fc_appeal_item;
 
+/* NULL when evidence item it is well formed (what fc_appeal_file accepts),
+ * else what is wrong with it, a static string: a text item needs its text,
+ * a photo its id (and a position, when given, in range), a GPS point its
+ * instant and a position in range, a call its instant, its outcome and a
+ * duration (when given) of 0 to 14400 s. Pure. */
+const char *fc_appeal_item_problem(const fc_appeal_item *it);
+
 /* What an appellant files. Borrowed for the call. */
 typedef struct fc_appeal_filing {
     const char *decision;     /* the decision appealed (its id); required */
@@ -154,6 +161,8 @@ typedef struct fc_appeal_query {
     const char *rider;    /* NULL any */
     const char *merchant; /* NULL any */
     int breached_only;    /* only items that breached their SLA at `now` */
+    int decided_only;     /* only items no longer pending: decided (newest verdict first), then
+                             moot ones (no verdict) */
     size_t limit;         /* 0: no limit */
 } fc_appeal_query;
 void fc_appeal_query_init(fc_appeal_query *q);
@@ -189,6 +198,11 @@ int fc_appeal_load(fc_store *s, const char *id, int64_t now, fc_arena *arena, fc
  * (FC_CASE_APPEAL_VIEWED). */
 int fc_appeal_viewed(fc_store *s, const fc_appeal_case *c, const char *reviewer, int64_t now,
                      fc_err *err);
+/* The same, and c stays what fc_appeal_load would now read: the view joins
+ * c->history (its strings in arena, c's) and c->appeal.last_seq is its seq,
+ * so the screen needs no second load. */
+int fc_appeal_view(fc_store *s, fc_appeal_case *c, const char *reviewer, int64_t now,
+                   fc_arena *arena, fc_err *err);
 
 typedef enum fc_verdict {
     FC_VERDICT_UPHOLD = 0,

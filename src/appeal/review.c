@@ -205,6 +205,54 @@ static int reverse_party(fc_store *s, const fc_case_decision *cd, fc_party party
 /* ---------------------------------------------------------------------------
  * Filing.
  */
+/* Whether a position is given (both coordinates) and in range. */
+static int geo_in_range(const fc_appeal_item *it) {
+    return it->lat_e6 != FC_GEO_NONE && it->lng_e6 != FC_GEO_NONE && it->lat_e6 >= -90000000 &&
+           it->lat_e6 <= 90000000 && it->lng_e6 >= -180000000 && it->lng_e6 <= 180000000;
+}
+
+const char *fc_appeal_item_problem(const fc_appeal_item *it) {
+    const char *why = NULL;
+    size_t tlen = it->text != NULL ? strlen(it->text) : 0;
+    if (tlen > STATEMENT_MAX || (tlen > 0 && !fc_utf8_valid(it->text, tlen, NULL))) {
+        why = "its text must be UTF-8 of at most 4000 bytes";
+    }
+    switch (it->kind) {
+    case FC_APPEAL_ITEM_TEXT:
+        if (tlen == 0) {
+            why = "a text item needs its text";
+        }
+        break;
+    case FC_APPEAL_ITEM_PHOTO:
+        if (tlen == 0 || tlen > 128) {
+            why = "a photo item needs the photo's id (at most 128 bytes)";
+        } else if ((it->lat_e6 != FC_GEO_NONE || it->lng_e6 != FC_GEO_NONE) && !geo_in_range(it)) {
+            why = "a photo's position needs a latitude and longitude in range";
+        }
+        break;
+    case FC_APPEAL_ITEM_GPS:
+        if (it->ts == FC_TS_NONE) {
+            why = "a GPS point needs its instant";
+        } else if (!geo_in_range(it)) {
+            why = "a GPS point needs a latitude and longitude in range";
+        }
+        break;
+    case FC_APPEAL_ITEM_CALL:
+        if (it->ts == FC_TS_NONE) {
+            why = "a call needs its instant";
+        } else if (it->outcome == NULL || it->outcome[0] == '\0' || strlen(it->outcome) > 32) {
+            why = "a call needs its outcome (no_answer, busy, reached, voicemail ...)";
+        } else if (it->duration_s != FC_INT_NONE &&
+                   (it->duration_s < 0 || it->duration_s > 4 * 3600)) {
+            why = "a call's duration must be 0 to 14400 seconds";
+        }
+        break;
+    default:
+        why = "unknown kind of evidence";
+    }
+    return why;
+}
+
 static int check_filing(const fc_appeal_filing *f, fc_err *err) {
     if (f->appellant != FC_PARTY_RIDER && f->appellant != FC_PARTY_MERCHANT) {
         return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "only a rider or a merchant can appeal");
@@ -224,45 +272,7 @@ static int check_filing(const fc_appeal_filing *f, fc_err *err) {
         return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "at most %d evidence items", ITEMS_MAX);
     }
     for (size_t i = 0; i < f->n_items; i++) {
-        const fc_appeal_item *it = &f->items[i];
-        const char *why = NULL;
-        size_t tlen = it->text != NULL ? strlen(it->text) : 0;
-        if (tlen > STATEMENT_MAX || (tlen > 0 && !fc_utf8_valid(it->text, tlen, NULL))) {
-            why = "its text must be UTF-8 of at most 4000 bytes";
-        }
-        switch (it->kind) {
-        case FC_APPEAL_ITEM_TEXT:
-            if (tlen == 0) {
-                why = "a text item needs its text";
-            }
-            break;
-        case FC_APPEAL_ITEM_PHOTO:
-            if (tlen == 0 || tlen > 128) {
-                why = "a photo item needs the photo's id (at most 128 bytes)";
-            }
-            break;
-        case FC_APPEAL_ITEM_GPS:
-            if (it->ts == FC_TS_NONE) {
-                why = "a GPS point needs its instant";
-            } else if (it->lat_e6 == FC_GEO_NONE || it->lng_e6 == FC_GEO_NONE ||
-                       it->lat_e6 < -90000000 || it->lat_e6 > 90000000 || it->lng_e6 < -180000000 ||
-                       it->lng_e6 > 180000000) {
-                why = "a GPS point needs a latitude and longitude in range";
-            }
-            break;
-        case FC_APPEAL_ITEM_CALL:
-            if (it->ts == FC_TS_NONE) {
-                why = "a call needs its instant";
-            } else if (it->outcome == NULL || it->outcome[0] == '\0' || strlen(it->outcome) > 32) {
-                why = "a call needs its outcome (no_answer, busy, reached, voicemail ...)";
-            } else if (it->duration_s != FC_INT_NONE &&
-                       (it->duration_s < 0 || it->duration_s > 4 * 3600)) {
-                why = "a call's duration must be 0 to 14400 seconds";
-            }
-            break;
-        default:
-            why = "unknown kind of evidence";
-        }
+        const char *why = fc_appeal_item_problem(&f->items[i]);
         if (why != NULL) {
             return fc_err_set(err, FC_EINVAL, NULL, 0, 0, "evidence item %zu: %s", i + 1, why);
         }
@@ -668,9 +678,8 @@ out:
  * The review queue.
  */
 typedef struct review_scan {
-    fc_dict *queued;     /* review item ids already filed */
-    fc_dict *superseded; /* decisions a later one replaced */
-    char (*ids)[FC_CASE_ID_MAX];
+    fc_dict *queued;             /* review item ids already filed */
+    char (*ids)[FC_CASE_ID_MAX]; /* decisions in force needing review, newest first */
     size_t n, cap;
     fc_err *err;
 } review_scan;
@@ -682,38 +691,28 @@ static int queued_cb(void *ud, const fc_case_entry *e) {
                : FC_OK;
 }
 
-static int withdrawn_review_cb(void *ud, const fc_case_entry *e) {
+static int needs_review_cb(void *ud, const fc_case_entry *e, int superseded) {
     review_scan *r = ud;
-    if (e->decision.n > 0 && fc_dict_intern(r->superseded, e->decision) < 0) {
+    (void)superseded; /* the query asked for decisions in force only */
+    if (e->id.n >= FC_CASE_ID_MAX) {
+        return FC_OK;
+    }
+    if (fc_grow((void **)&r->ids, &r->cap, r->n + 1, sizeof *r->ids) != FC_OK) {
         return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
     }
-    return FC_OK;
-}
-
-static int needs_review_cb(void *ud, const fc_case_entry *e) {
-    review_scan *r = ud;
-    fc_str sup = fc_case_body_text(e->body, "supersedes");
-    if (sup.n > 0 && fc_dict_intern(r->superseded, sup) < 0) {
-        return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-    }
-    if (fc_case_body_find(e->body, "\"review\":true") != NULL && e->id.n < FC_CASE_ID_MAX) {
-        if (fc_grow((void **)&r->ids, &r->cap, r->n + 1, sizeof *r->ids) != FC_OK) {
-            return fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-        }
-        fc_str_cpy(r->ids[r->n++], FC_CASE_ID_MAX, e->id);
-    }
+    fc_str_cpy(r->ids[r->n++], FC_CASE_ID_MAX, e->id);
     return FC_OK;
 }
 
 int fc_appeal_queue_reviews(fc_store *s, const fc_policy_pack *pk, int64_t now, size_t *added,
                             fc_err *err) {
-    review_scan r = {fc_dict_new(), fc_dict_new(), NULL, 0, 0, err};
+    review_scan r = {fc_dict_new(), NULL, 0, 0, err};
     fc_arena *arena = fc_arena_new(0);
     fc_case_decision *cd = fc_calloc(1, sizeof *cd);
     size_t n_added = 0;
     int in_batch = 0;
     int rc = FC_OK;
-    if (r.queued == NULL || r.superseded == NULL || arena == NULL || cd == NULL) {
+    if (r.queued == NULL || arena == NULL || cd == NULL) {
         rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory queueing reviews");
         goto out;
     }
@@ -724,24 +723,20 @@ int fc_appeal_queue_reviews(fc_store *s, const fc_policy_pack *pk, int64_t now, 
     if (rc != FC_OK) {
         goto out;
     }
-    f.type = FC_CASE_DECISION;
-    rc = fc_store_case_scan(s, &f, needs_review_cb, &r, err);
-    if (rc != FC_OK) {
-        goto out;
-    }
-    /* Withdrawn decisions are no longer in force either. */
-    f.type = FC_CASE_DECISION_WITHDRAWN;
-    rc = fc_store_case_scan(s, &f, withdrawn_review_cb, &r, err);
+    /* The decisions needing review still in force: superseded and withdrawn
+     * ones are left to the store. */
+    fc_case_decision_query dq;
+    fc_case_decision_query_init(&dq);
+    dq.review = 1;
+    dq.current_only = 1;
+    rc = fc_store_case_decisions(s, &dq, needs_review_cb, &r, err);
     if (rc != FC_OK) {
         goto out;
     }
     rc = fc_store_begin(s, err);
     in_batch = rc == FC_OK;
-    for (size_t i = 0; rc == FC_OK && i < r.n; i++) {
+    for (size_t i = r.n; rc == FC_OK && i-- > 0;) { /* oldest first */
         const char *dec = r.ids[i];
-        if (fc_dict_find(r.superseded, fc_str_c(dec)) >= 0) {
-            continue;
-        }
         char id[FC_CASE_ID_MAX];
         hashed_id("rev-", &dec, 1, id, sizeof id);
         if (fc_dict_find(r.queued, fc_str_c(id)) >= 0) {
@@ -778,7 +773,6 @@ out:
         *added = rc == FC_OK ? n_added : 0;
     }
     fc_dict_free(r.queued);
-    fc_dict_free(r.superseded);
     fc_free(r.ids);
     fc_free(cd);
     fc_arena_free(arena);

@@ -338,10 +338,24 @@ static json_t *case_json(fc_hreq *q, const fc_appeal_case *c, fc_lang lang, fc_e
     return out;
 }
 
-/* Load item id and answer with its screen (status), recording the view
- * first when `view` (the token's name as the reviewer). */
-static enum MHD_Result send_case(fc_hreq *q, const char *id, unsigned status, int view) {
-    int64_t now = (int64_t)time(NULL);
+/* Answer with the screen of loaded item c (status). */
+static enum MHD_Result send_loaded(fc_hreq *q, const fc_appeal_case *c, unsigned status) {
+    fc_err err;
+    fc_err_clear(&err);
+    fc_lang lang = fc__http_lang(q);
+    if (c->decision.explanation[lang][0] == '\0') {
+        lang = FC_LANG_EN;
+    }
+    json_t *j = case_json(q, c, lang, &err);
+    if (j == NULL) {
+        return fc__http_send_err(q, &err);
+    }
+    return fc__http_send_json_hdr(q, status, j, MHD_HTTP_HEADER_CONTENT_LANGUAGE,
+                                  fc_lang_code(lang));
+}
+
+/* Load item id and answer with its screen (status). */
+static enum MHD_Result send_case(fc_hreq *q, const char *id, unsigned status) {
     fc_err err;
     fc_err_clear(&err);
     enum MHD_Result ok;
@@ -349,35 +363,34 @@ static enum MHD_Result send_case(fc_hreq *q, const char *id, unsigned status, in
     fc_appeal_case *c = fc_calloc(1, sizeof *c);
     if (arena == NULL || c == NULL) {
         ok = fc__http_send_oom(q);
-        goto out;
-    }
-    int rc = fc_appeal_load(q->s, id, now, arena, c, &err);
-    if (rc == FC_OK && view) {
-        /* The view is an entry of the item: read it again so that last_seq
-         * is what a verdict must expect. */
-        rc = fc_appeal_viewed(q->s, c, q->t->name, now, &err);
-        if (rc == FC_OK) {
-            rc = fc_appeal_load(q->s, id, now, arena, c, &err);
-        }
-    }
-    if (rc != FC_OK) {
+    } else if (fc_appeal_load(q->s, id, (int64_t)time(NULL), arena, c, &err) != FC_OK) {
         ok = fc__http_send_err(q, &err);
-        goto out;
+    } else {
+        ok = send_loaded(q, c, status);
     }
-    fc_lang lang = fc__http_lang(q);
-    if (c->decision.explanation[lang][0] == '\0') {
-        lang = FC_LANG_EN;
-    }
-    json_t *j = case_json(q, c, lang, &err);
-    if (j == NULL) {
-        ok = fc__http_send_err(q, &err);
-        goto out;
-    }
-    ok = fc__http_send_json_hdr(q, status, j, MHD_HTTP_HEADER_CONTENT_LANGUAGE, fc_lang_code(lang));
-out:
     fc_free(c);
     fc_arena_free(arena);
     return ok;
+}
+
+/* 0 when the caller may read item a (its decision's country given) and,
+ * `decide`, decide it; else its answer is queued into *sent and -1
+ * returned. */
+static int refused(fc_hreq *q, const fc_appeal *a, const char *country, int decide,
+                   enum MHD_Result *sent) {
+    const fc_principal *p = q->p;
+    const char *msg = NULL;
+    unsigned refuse = refuse_read(p, a, country, &msg);
+    if (refuse == 0 && decide && p->role != FC_ROLE_ADMIN && p->role != FC_ROLE_REVIEWER) {
+        refuse = MHD_HTTP_FORBIDDEN; /* its own item: it may read it, never decide it */
+        msg = "only a reviewer or an admin decides appeals";
+    }
+    if (refuse != 0) {
+        *sent = fc__http_send_error(
+            q, refuse, refuse == MHD_HTTP_NOT_FOUND ? FC_HTTP_ENOT_FOUND : FC_HTTP_EFORBIDDEN, msg);
+        return -1;
+    }
+    return 0;
 }
 
 /* Item id and the country of its decision, for access checks: FC_OK, or
@@ -406,7 +419,6 @@ static int item_and_country(fc_hreq *q, const char *id, fc_appeal *a, char count
 /* Item q->arg[0] into *a when the caller may read it (and, `decide`, may
  * decide it); else its answer is queued into *sent and -1 returned. */
 static int item_for(fc_hreq *q, int decide, fc_appeal *a, enum MHD_Result *sent) {
-    const fc_principal *p = q->p;
     char country[4] = "";
     fc_err err;
     fc_err_clear(&err);
@@ -418,31 +430,48 @@ static int item_for(fc_hreq *q, int decide, fc_appeal *a, enum MHD_Result *sent)
                                    : fc__http_send_err(q, &err);
         return -1;
     }
-    const char *msg = NULL;
-    unsigned refuse = refuse_read(p, a, country, &msg);
-    if (refuse == 0 && decide && p->role != FC_ROLE_ADMIN && p->role != FC_ROLE_REVIEWER) {
-        refuse = MHD_HTTP_FORBIDDEN; /* its own item: it may read it, never decide it */
-        msg = "only a reviewer or an admin decides appeals";
-    }
-    if (refuse != 0) {
-        *sent = fc__http_send_error(
-            q, refuse, refuse == MHD_HTTP_NOT_FOUND ? FC_HTTP_ENOT_FOUND : FC_HTTP_EFORBIDDEN, msg);
-        return -1;
-    }
-    return 0;
+    return refused(q, a, country, decide, sent);
 }
 
 /* ---------------------------------------------------------------------------
  * GET /v1/appeals/{id}
  */
+/* The item and its decision are loaded once: the access check reads them,
+ * the view (a reviewer's or an admin's read) is added to what was loaded,
+ * and the screen is made of it. */
 enum MHD_Result fc__http_get_appeal(fc_hreq *q) {
-    fc_appeal a;
-    enum MHD_Result sent;
-    if (item_for(q, 0, &a, &sent) != 0) {
-        return sent;
+    int64_t now = (int64_t)time(NULL);
+    fc_err err;
+    fc_err_clear(&err);
+    enum MHD_Result ok;
+    fc_arena *arena = fc_arena_new(0);
+    fc_appeal_case *c = fc_calloc(1, sizeof *c);
+    if (arena == NULL || c == NULL) {
+        ok = fc__http_send_oom(q);
+        goto out;
     }
-    int view = q->p->role == FC_ROLE_ADMIN || q->p->role == FC_ROLE_REVIEWER;
-    return send_case(q, a.id, MHD_HTTP_OK, view);
+    int rc = fc_appeal_load(q->s, q->arg[0], now, arena, c, &err);
+    if (rc != FC_OK) {
+        /* the same words as for another's item: ids cannot be probed */
+        ok = rc == FC_ENOTFOUND
+                 ? fc__http_send_error(q, MHD_HTTP_NOT_FOUND, FC_HTTP_ENOT_FOUND, "no such appeal")
+                 : fc__http_send_err(q, &err);
+        goto out;
+    }
+    if (refused(q, &c->appeal, c->decision.country, 0, &ok) != 0) {
+        goto out;
+    }
+    if (q->p->role == FC_ROLE_ADMIN || q->p->role == FC_ROLE_REVIEWER) {
+        if (fc_appeal_view(q->s, c, q->t->name, now, arena, &err) != FC_OK) {
+            ok = fc__http_send_err(q, &err);
+            goto out;
+        }
+    }
+    ok = send_loaded(q, c, MHD_HTTP_OK);
+out:
+    fc_free(c);
+    fc_arena_free(arena);
+    return ok;
 }
 
 /* ---------------------------------------------------------------------------
@@ -500,9 +529,11 @@ enum MHD_Result fc__http_get_appeals(fc_hreq *q) {
     fc_appeal_query aq;
     fc_appeal_query_init(&aq);
     const char *v;
-    if ((v = fc__http_param(q, "state")) != NULL && (aq.state = fc_appeal_state_from(v)) < 0) {
+    if ((v = fc__http_param(q, "state")) != NULL && strcmp(v, "decided") == 0) {
+        aq.decided_only = 1; /* every item no longer pending, newest verdict first */
+    } else if (v != NULL && (aq.state = fc_appeal_state_from(v)) < 0) {
         return fc__http_send_error(q, MHD_HTTP_BAD_REQUEST, FC_HTTP_EBAD_REQUEST,
-                                   "state: pending, overturned, upheld, partial or moot");
+                                   "state: pending, decided, overturned, upheld, partial or moot");
     }
     if ((v = fc__http_param(q, "kind")) != NULL) {
         if (strcmp(v, "appeal") != 0 && strcmp(v, "review") != 0) {
@@ -645,6 +676,12 @@ static int only_keys(const json_t *o, const char *const *keys, const char **unkn
     return 1;
 }
 
+/* Decimal degrees as millionths; anything no position can have becomes a
+ * value out of every range (the conversion of a huge double is undefined). */
+static int32_t micro_degrees(double deg) {
+    return deg >= -1000.0 && deg <= 1000.0 ? (int32_t)lround(deg * 1e6) : INT32_MAX;
+}
+
 /* Evidence item i of the body into *it (strings borrowed from x); NULL,
  * or what is wrong with it (why has room for the message). */
 static const char *item_parse(const json_t *x, fc_appeal_item *it, char *why, size_t cap) {
@@ -663,12 +700,7 @@ static const char *item_parse(const json_t *x, fc_appeal_item *it, char *why, si
         return why;
     }
     const char *kind = json_string_value(json_object_get(x, "kind"));
-    int k = -1;
-    for (int i = 0; kind != NULL && i < FC_APPEAL_ITEM__COUNT; i++) {
-        if (strcmp(kind, fc_appeal_item_kind_name((fc_appeal_item_kind)i)) == 0) {
-            k = i;
-        }
-    }
+    int k = fc_appeal_item_kind_from(kind);
     if (k < 0) {
         return "kind: text, gps, photo or call";
     }
@@ -705,13 +737,11 @@ static const char *item_parse(const json_t *x, fc_appeal_item *it, char *why, si
             snprintf(why, cap, "lat, lng: not fields of a %s item", kind);
             return why;
         }
-        if (!json_is_number(lat) || !json_is_number(lng) || json_number_value(lat) < -90.0 ||
-            json_number_value(lat) > 90.0 || json_number_value(lng) < -180.0 ||
-            json_number_value(lng) > 180.0) {
-            return "lat, lng: both, decimal degrees (-90..90, -180..180)";
+        if (!json_is_number(lat) || !json_is_number(lng)) {
+            return "lat, lng: both, decimal degrees";
         }
-        it->lat_e6 = (int32_t)lround(json_number_value(lat) * 1e6);
-        it->lng_e6 = (int32_t)lround(json_number_value(lng) * 1e6);
+        it->lat_e6 = micro_degrees(json_number_value(lat));
+        it->lng_e6 = micro_degrees(json_number_value(lng));
     }
     const json_t *outcome = json_object_get(x, "outcome");
     const json_t *dur = json_object_get(x, "duration_s");
@@ -726,13 +756,14 @@ static const char *item_parse(const json_t *x, fc_appeal_item *it, char *why, si
         it->outcome = json_string_value(outcome);
     }
     if (dur != NULL) {
-        if (!json_is_integer(dur) || json_integer_value(dur) < 0 ||
-            json_integer_value(dur) > 4 * 3600) {
-            return "duration_s: whole seconds, 0 to 14400";
+        if (!json_is_integer(dur)) {
+            return "duration_s: whole seconds";
         }
-        it->duration_s = (int32_t)json_integer_value(dur);
+        json_int_t d = json_integer_value(dur);
+        it->duration_s = d >= 0 && d <= INT32_MAX ? (int32_t)d : -1; /* the module says why */
     }
-    return NULL;
+    /* Ranges and what each kind needs: the appeal module's own rules. */
+    return fc_appeal_item_problem(it);
 }
 
 enum MHD_Result fc__http_post_appeals(fc_hreq *q) {
@@ -857,7 +888,7 @@ enum MHD_Result fc__http_post_appeals(fc_hreq *q) {
         ok = fc__http_send_err(q, &err);
         goto out;
     }
-    ok = send_case(q, a.id, existed ? MHD_HTTP_OK : MHD_HTTP_CREATED, 0);
+    ok = send_case(q, a.id, existed ? MHD_HTTP_OK : MHD_HTTP_CREATED);
 out:
     fc_free(items);
     fc_free(cd);
@@ -922,7 +953,7 @@ enum MHD_Result fc__http_post_appeal_decision(fc_hreq *q) {
         ok = fc__http_send_err(q, &err);
         goto out;
     }
-    ok = send_case(q, a.id, MHD_HTTP_OK, 0);
+    ok = send_case(q, a.id, MHD_HTTP_OK);
 out:
     json_decref(body);
     return ok;

@@ -261,9 +261,16 @@ test('decide an appeal as the reviewer: it leaves the pending queue and the API 
   await page.locator('.page-head [data-state=overturned]').waitFor();
   await shot(page, '05-appeal-decided');
 
+  // The decided list is one paged request (state=decided), not one per state.
+  const listed = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/v1/appeals') listed.push(u.searchParams.get('state'));
+  });
   await page.locator('a[href="#/appeals"]').first().click();
   await page.locator('#pending table').waitFor();
   await page.locator('#decided').getByRole('link', { name: world.appeal }).waitFor();
+  assert.deepEqual([...listed].sort(), ['decided', 'pending']);
   assert.equal(await page.locator('#pending').getByRole('link', { name: world.appeal }).count(), 0);
   await shot(page, '06-queue-after');
   await ctx.close();

@@ -2,12 +2,12 @@
 // ordered by SLA deadline (GET /v1/appeals?state=pending: the server sorts
 // them by due_at), each with the time left or "breached"; filters on kind,
 // city and breached kept in the hash (#/appeals?kind=review&city=doha&breached=1);
-// the decided items below. A row opens #/appeals/ID.
+// the items no longer pending below (GET /v1/appeals?state=decided, newest
+// verdict first), both a page at a time. A row opens #/appeals/ID.
 //
 // Also the strings and small pieces the appeal and rider pages share: the
 // state badge, the time left and the appeal list's columns.
-import { useEffect, useState } from 'preact/hooks';
-import { api, url, usePaged } from '../api.js';
+import { url, usePaged } from '../api.js';
 import { addStrings, t } from '../i18n.js';
 import { appealLink, ErrorBox, fmtTime, html, Loading, orderLink, Table, toMs, useNow } from '../ui.js';
 
@@ -225,31 +225,14 @@ function PageList({ res, cols, empty }) {
       : null}`;
 }
 
-const DECIDED_STATES = ['overturned', 'upheld', 'partial', 'moot'];
-
 export default function Appeals({ query }) {
   const f = filtersOf(query);
   const now = useNow();
   const common = { kind: f.kind, city: f.city, breached: f.breached ? 1 : '' };
   const pending = usePaged(url('/v1/appeals', { state: 'pending', ...common, limit: 50 }));
-  // The decided items: one list per decided state, merged newest first.
-  const [decided, setDecided] = useState({ items: null, error: null });
-  const decidedKey = JSON.stringify(common);
-  useEffect(() => {
-    const ctl = new AbortController();
-    setDecided({ items: null, error: null });
-    Promise.all(
-      DECIDED_STATES.map((state) => api(url('/v1/appeals', { state, ...common, limit: 50 }), { signal: ctl.signal })),
-    ).then(
-      (pages) => {
-        const items = pages.flatMap((p) => p.items);
-        items.sort((a, b) => (toMs(b.decided_at ?? b.filed_at) ?? 0) - (toMs(a.decided_at ?? a.filed_at) ?? 0));
-        setDecided({ items, error: null });
-      },
-      (e) => e.name !== 'AbortError' && setDecided({ items: null, error: e }),
-    );
-    return () => ctl.abort();
-  }, [decidedKey]);
+  // The items no longer pending, newest verdict first (moot ones after), a
+  // page at a time.
+  const decided = usePaged(url('/v1/appeals', { state: 'decided', ...common, limit: 50 }));
   for (const it of [...(pending.items ?? []), ...(decided.items ?? [])]) if (it.city) citiesSeen.add(it.city);
   if (f.city) citiesSeen.add(f.city);
 
@@ -294,17 +277,13 @@ export default function Appeals({ query }) {
     </section>
     <section class="card" id="decided" aria-labelledby="decided-h">
       <h2 id="decided-h">${t('appeals.decided')}</h2>
-      ${decided.error
-        ? html`<${ErrorBox} error=${decided.error} />`
-        : decided.items === null
-          ? html`<${Loading} />`
-          : html`<div onClick=${openRow}>
-              <${Table}
-                cols=${appealCols(now, { decided: true, city: !f.city })}
-                rows=${decided.items}
-                empty=${t('appeals.none_decided')}
-              />
-            </div>`}
+      <div onClick=${openRow}>
+        <${PageList}
+          res=${decided}
+          cols=${appealCols(now, { decided: true, city: !f.city })}
+          empty=${t('appeals.none_decided')}
+        />
+      </div>
     </section>
   </section>`;
 }
