@@ -494,10 +494,23 @@ static void test_policies(void **state) {
     }
     assert_true(found);
     json_decref(j);
-    /* access: analysts and reviewers read the shared policies and those of
-     * their places (a country's policy needs the country), riders none */
-    json_decref(get_json(w, w->analyst, "/v1/policies", "", 200));
+    /* access: analysts and reviewers read the shared policies, those of
+     * their places and those governing their cities (the riyadh analyst
+     * reads SA's policy, no other country's), riders none */
+    j = get_json(w, w->analyst, "/v1/policies", "", 200);
+    items = json_object_get(j, "items");
+    int saw_sa = 0, saw_base = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const char *id = jstr(json_array_get(items, i), "id");
+        saw_sa |= strcmp(id, w->dec.d.policy_id) == 0;
+        saw_base |= strcmp(id, "base") == 0;
+        assert_true(strcmp(id, w->dec.d.policy_id) == 0 || strcmp(id, "base") == 0);
+    }
+    assert_true(saw_sa && saw_base);
+    json_decref(j);
     json_decref(get_json(w, w->analyst, "/v1/policies/base", "", 200));
+    json_decref(get_json(w, w->analyst, path, "", 200));
+    get_error(w, w->analyst, "/v1/policies/qa", 403, "forbidden", NULL);
     json_decref(get_json(w, w->sa_reviewer, path, "", 200));
     get_error(w, w->far_analyst, path, 403, "forbidden", NULL);
     j = get_json(w, w->far_analyst, "/v1/policies", "", 200);
