@@ -54,6 +54,14 @@ typedef struct fc_test_world {
 
 /* Ingest tests/data/<name> into s (asserting no row is rejected). */
 void fc_test_ingest_file(fc_store *s, const char *dir, const char *name);
+/* Write text as file `name` in dir and ingest it into the store at db
+ * through a connection of its own, as another process would (asserting no
+ * row is rejected). */
+void fc_test_ingest_text(const char *db, const char *dir, const char *name, const char *text);
+/* An orders CSV (the canonical layout) of one order `order` of `city`,
+ * delivered on time on 2026-03-02 (tests/data/http/kpi_orders.csv's J1),
+ * into buf[0..n). */
+void fc_test_order_csv(char *buf, size_t n, const char *order, const char *city);
 /* Create token `name` with role and scope in s; its text into out. */
 void fc_test_make_token(fc_store *s, const char *name, const char *role, const char *scope,
                         char out[FC_AUTH_TOKEN_LEN + 1]);

@@ -244,6 +244,58 @@ static void test_matrix(void **state) {
     }
 }
 
+/* A stand-in for the policy pack: the policy governs the cities listed in
+ * ud ("riyadh,jeddah"). */
+static int governs_listed(void *ud, const char *city) {
+    const char *list = ud;
+    size_t n = strlen(city);
+    for (const char *at = strstr(list, city); at != NULL; at = strstr(at + 1, city)) {
+        if ((at == list || at[-1] == ',') && (at[n] == ',' || at[n] == '\0')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* read_policy's whole rule: the policy's own place, or a city entry of the
+ * scope it governs; a country entry does not read another country's
+ * policy through a city it governs. */
+static void test_policy_rule(void **state) {
+    (void)state;
+    fc_principal city_analyst = principal(FC_ROLE_ANALYST, "city:riyadh");
+    fc_principal city_reviewer = principal(FC_ROLE_REVIEWER, "city:doha,city:riyadh");
+    fc_principal country_analyst = principal(FC_ROLE_ANALYST, "country:QA");
+    fc_principal admin = principal(FC_ROLE_ADMIN, "*");
+    fc_principal rider = principal(FC_ROLE_RIDER, "rider:r-1");
+    fc_auth_policy base = {"", "", governs_listed, "riyadh,jeddah,doha"};
+    fc_auth_policy sa = {"SA", "", governs_listed, "riyadh,jeddah"};
+    fc_auth_policy jeddah = {"", "jeddah", governs_listed, "jeddah"};
+    fc_auth_policy qa = {"QA", NULL, governs_listed, "doha"};
+    fc_auth_policy sa_unknown = {"SA", "", NULL, NULL};
+
+    assert_true(fc_auth_allows_policy(&city_analyst, &base));
+    assert_true(fc_auth_allows_policy(&city_analyst, &sa)); /* governs riyadh */
+    assert_false(fc_auth_allows_policy(&city_analyst, &jeddah));
+    assert_false(fc_auth_allows_policy(&city_analyst, &qa));
+    assert_false(fc_auth_allows_policy(&city_analyst, &sa_unknown));
+    /* its own place alone, as before */
+    fc_auth_resource sa_place = {"SA", "", NULL, NULL};
+    assert_false(fc_auth_allows(&city_analyst, FC_AUTH_READ_POLICY, &sa_place));
+
+    assert_true(fc_auth_allows_policy(&city_reviewer, &sa));
+    assert_true(fc_auth_allows_policy(&city_reviewer, &qa));
+    assert_false(fc_auth_allows_policy(&city_reviewer, &jeddah));
+
+    assert_true(fc_auth_allows_policy(&country_analyst, &qa));
+    assert_true(fc_auth_allows_policy(&country_analyst, &base));
+    assert_false(fc_auth_allows_policy(&country_analyst, &sa));
+
+    assert_true(fc_auth_allows_policy(&admin, &jeddah));
+    assert_false(fc_auth_allows_policy(&rider, &base));
+    assert_false(fc_auth_allows_policy(&rider, &sa));
+    assert_false(fc_auth_allows_policy(NULL, &base));
+}
+
 static void test_refuse_malformed(void **state) {
     (void)state;
     fc_auth_resource r = {"SA", "riyadh", "r-1", "m-1"};
@@ -503,9 +555,13 @@ static void test_cli(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),  cmocka_unit_test(test_scope_parse),
-        cmocka_unit_test(test_matrix), cmocka_unit_test(test_refuse_malformed),
-        cmocka_unit_test(test_tokens), cmocka_unit_test(test_store),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_scope_parse),
+        cmocka_unit_test(test_matrix),
+        cmocka_unit_test(test_policy_rule),
+        cmocka_unit_test(test_refuse_malformed),
+        cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_store),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

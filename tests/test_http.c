@@ -568,6 +568,39 @@ static void test_kpi_answers_kept_per_scope(void **state) {
 }
 
 /* GET path as admin: 400 bad_request whose message starts with param. */
+/* The "orders" of the one row of path's answer. */
+static double kpi_orders(const fc_test_world *w, const char *path) {
+    json_t *j = kpi_ok(w, w->admin, path);
+    json_t *rows = json_object_get(j, "rows");
+    assert_int_equal(json_array_size(rows), 1);
+    double n = json_number_value(json_object_get(json_array_get(rows, 0), "orders"));
+    json_decref(j);
+    return n;
+}
+
+/* Another process's write (a CLI ingest on the served store): the server
+ * sees it through the store's data version, within about a second. */
+static void test_kpi_sees_other_writers(void **state) {
+    fc_test_world *w = *state;
+    const char *path = "/v1/kpi?where=city=jeddah&kpi=orders";
+    double before = kpi_orders(w, path);
+    assert_true(before >= 1);
+    /* The same answer again: the table is cached. */
+    assert_true(kpi_orders(w, path) == before);
+
+    char csv[2048];
+    fc_test_order_csv(csv, sizeof csv, "JX1", "jeddah");
+    fc_test_ingest_text(w->f.db, w->f.dir, "more_orders.csv", csv);
+
+    /* Bounded: the poll runs at most once a second, the reload likewise. */
+    double after = before;
+    for (int i = 0; i < 60 && after == before; i++) {
+        usleep(100000);
+        after = kpi_orders(w, path);
+    }
+    assert_true(after == before + 1);
+}
+
 static void expect_bad(const fc_test_world *w, const char *path, const char *param) {
     fc_test_resp r;
     fc_test_get_as(w, w->admin, path, "", &r);
@@ -659,6 +692,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_kpi_scoped, fc_test_world_setup,
                                         fc_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_kpi_answers_kept_per_scope, fc_test_world_setup,
+                                        fc_test_world_teardown),
+        cmocka_unit_test_setup_teardown(test_kpi_sees_other_writers, fc_test_world_setup,
                                         fc_test_world_teardown),
         cmocka_unit_test_setup_teardown(test_kpi_bad_parameters, fc_test_world_setup,
                                         fc_test_world_teardown),

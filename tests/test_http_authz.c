@@ -104,7 +104,8 @@ static const row rows[] = {
      "/v1/merchants/{merchant}",
      NULL,
      {UNA, UNA, OK, OK, FOR, OK, FOR, NFD, NFD, OK, NFD}},
-    /* read_policy: the pack's shared policies, analysts and reviewers too */
+    /* read_policy: the pack's shared policies, analysts and reviewers too,
+     * and the policies governing their places */
     {"GET",
      "/v1/policies",
      "/v1/policies",
@@ -115,6 +116,19 @@ static const row rows[] = {
      "/v1/policies/base",
      NULL,
      {UNA, UNA, OK, OK, OK, OK, OK, FOR, FOR, FOR, FOR}},
+    /* the policy governing the scope's city: the riyadh analyst reads its
+     * country's policy (not through its own place: sa names the country) */
+    {"GET",
+     "/v1/policies/{id}",
+     "/v1/policies/sa",
+     NULL,
+     {UNA, UNA, OK, OK, FOR, OK, FOR, FOR, FOR, FOR, FOR}},
+    /* a policy governing no place of the scope */
+    {"GET",
+     "/v1/policies/{id}",
+     "/v1/policies/ae",
+     NULL,
+     {UNA, UNA, OK, FOR, FOR, FOR, FOR, FOR, FOR, FOR, FOR}},
     /* ingest: admin only */
     {"POST",
      "/v1/events",

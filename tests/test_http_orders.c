@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support.h"
 #include "support_http.h"
@@ -493,10 +494,23 @@ static void test_policies(void **state) {
     }
     assert_true(found);
     json_decref(j);
-    /* access: analysts and reviewers read the shared policies and those of
-     * their places (a country's policy needs the country), riders none */
-    json_decref(get_json(w, w->analyst, "/v1/policies", "", 200));
+    /* access: analysts and reviewers read the shared policies, those of
+     * their places and those governing their cities (the riyadh analyst
+     * reads SA's policy, no other country's), riders none */
+    j = get_json(w, w->analyst, "/v1/policies", "", 200);
+    items = json_object_get(j, "items");
+    int saw_sa = 0, saw_base = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const char *id = jstr(json_array_get(items, i), "id");
+        saw_sa |= strcmp(id, w->dec.d.policy_id) == 0;
+        saw_base |= strcmp(id, "base") == 0;
+        assert_true(strcmp(id, w->dec.d.policy_id) == 0 || strcmp(id, "base") == 0);
+    }
+    assert_true(saw_sa && saw_base);
+    json_decref(j);
     json_decref(get_json(w, w->analyst, "/v1/policies/base", "", 200));
+    json_decref(get_json(w, w->analyst, path, "", 200));
+    get_error(w, w->analyst, "/v1/policies/qa", 403, "forbidden", NULL);
     json_decref(get_json(w, w->sa_reviewer, path, "", 200));
     get_error(w, w->far_analyst, path, 403, "forbidden", NULL);
     j = get_json(w, w->far_analyst, "/v1/policies", "", 200);
@@ -560,6 +574,35 @@ static void test_decisions_scoped_last_page(void **state) {
     }
 }
 
+/* The server folds orders with reference entities it loaded once: a city
+ * another process adds (a CLI ingest on the served store) is seen within
+ * about a second (the store's data version, polled). */
+static void test_order_sees_new_reference_rows(void **state) {
+    fc_test_world *w = *state;
+    fc_test_ingest_text(w->f.db, w->f.dir, "more_cities.csv",
+                        "country,city,tz,currency\nSA,dammam,Asia/Riyadh,SAR\n");
+    char csv[2048];
+    fc_test_order_csv(csv, sizeof csv, "DMM1", "dammam");
+    fc_test_ingest_text(w->f.db, w->f.dir, "more_orders.csv", csv);
+    const char *country = NULL;
+    json_t *j = NULL;
+    for (int i = 0; i < 60; i++) {
+        json_decref(j);
+        j = get_json(w, w->admin, "/v1/orders/DMM1", "", 200);
+        country = jstr(json_object_get(j, "order"), "country");
+        if (country != NULL) {
+            break;
+        }
+        usleep(100000);
+    }
+    assert_non_null(country);
+    assert_string_equal(country, "SA");
+    json_t *o = json_object_get(j, "order");
+    assert_string_equal(jstr(o, "time_zone"), "Asia/Riyadh");
+    assert_non_null(strstr(jstr(o, "created_at"), "+03:00"));
+    json_decref(j);
+}
+
 static int group_setup(void **state) {
     return fc_test_world_setup(state);
 }
@@ -581,7 +624,8 @@ int main(void) {
         cmocka_unit_test(test_rider_page),
         cmocka_unit_test(test_merchant_page),
         cmocka_unit_test(test_policies),
-        cmocka_unit_test(test_decisions_scoped_last_page), /* adds a decision: last */
+        cmocka_unit_test(test_decisions_scoped_last_page),    /* adds a decision: last */
+        cmocka_unit_test(test_order_sees_new_reference_rows), /* adds a city and an order */
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

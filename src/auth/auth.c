@@ -256,6 +256,23 @@ int fc_auth_allows(const fc_principal *p, fc_auth_action action, const fc_auth_r
     }
 }
 
+int fc_auth_allows_policy(const fc_principal *p, const fc_auth_policy *pol) {
+    fc_auth_resource own_place = {pol->country, pol->city, NULL, NULL};
+    if (fc_auth_allows(p, FC_AUTH_READ_POLICY, &own_place)) {
+        return 1;
+    }
+    if (p == NULL || (p->role != FC_ROLE_ANALYST && p->role != FC_ROLE_REVIEWER) ||
+        pol->governs == NULL) {
+        return 0;
+    }
+    for (size_t i = 0; i < p->n_scope; i++) {
+        if (p->scope[i].kind == FC_SCOPE_CITY && pol->governs(pol->ud, p->scope[i].value)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 #define TOKEN_PREFIX "fc_"
 #define TOKEN_BYTES  32
 

@@ -24,16 +24,21 @@
  *   decide_appeal  yes    -        scope     -          -
  *   ingest         yes    -        -         -          -
  *   manage_tokens  yes    -        -         -          -
- *   read_policy    yes    scope*   scope*    -          -
+ *   read_policy    yes    gov*     gov*      -          -
  *
  * A resource is in an analyst's or reviewer's scope when one entry matches:
  * "country:CC" matches a resource whose country is CC, "city:ID" one whose
  * city is ID. A resource that names neither country nor city (an aggregate
  * over every place) is in no such scope: the caller must name the place of
  * what it serves, and an unnamed place is refused (fail closed).
- * (*) Except read_policy: the policy pack's shared files name no place and
- * are readable by analysts and reviewers; a policy of a named place needs
- * that place in scope.
+ * (*) read_policy ("gov"): the policy pack's shared files name no place and
+ * are readable by analysts and reviewers; a policy of a named place is
+ * readable when that place is in scope, or when it governs a city of a
+ * "city:ID" entry: it is the policy that applies there (the city's own, else
+ * its country's) or one that policy extends. So an analyst of city:riyadh
+ * reads the SA policy and the base it extends, not another city's policy.
+ * fc_auth_allows sees only the policy's own place; fc_auth_allows_policy
+ * applies the whole rule.
  * "own rider" means the resource's rider equals the principal's rider id
  * (an empty resource rider is refused); likewise for merchants.
  */
@@ -121,6 +126,22 @@ int fc_auth_parse_scope(fc_role role, const char *scope, fc_principal *p, fc_err
  * names nothing). 1 allowed, 0 refused. A principal with no role, or an
  * action out of range, is refused. */
 int fc_auth_allows(const fc_principal *p, fc_auth_action action, const fc_auth_resource *r);
+
+/* A policy as read_policy sees it: its own place, and whether it governs a
+ * city (the caller knows the policy pack and the cities' countries). */
+typedef struct fc_auth_policy {
+    const char *country; /* its scope's country, NULL or "" when none */
+    const char *city;    /* its scope's city, NULL or "" when none */
+    /* 1 when the policy governs `city` (the policy chosen for the city, or
+     * one that policy extends), else 0. NULL: it governs no city. */
+    int (*governs)(void *ud, const char *city);
+    void *ud;
+} fc_auth_policy;
+
+/* Whether p may read policy pol (read_policy, the whole rule above):
+ * fc_auth_allows on its own place, or, for an analyst or reviewer, a
+ * "city:ID" entry of the scope that pol governs. 1 allowed, 0 refused. */
+int fc_auth_allows_policy(const fc_principal *p, const fc_auth_policy *pol);
 
 /* ---------------------------------------------------------------------------
  * API tokens: "fc_" followed by 32 random bytes in unpadded base64url, 46

@@ -42,6 +42,18 @@ int fc_cli_fail(const char *cmd, const fc_err *err);
  * addrsz bytes) and *port: FC_OK or FC_EINVAL. */
 int fc_cli_parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port);
 
+/* Serve the store over HTTP with o until SIGINT or SIGTERM, then stop
+ * gracefully (fc_http_stop). The stop signals are blocked before the
+ * workers start, so only this thread receives them; the old mask is put
+ * back before returning. When the port is taken and pick_free_port is set,
+ * a free port is picked (and said on stderr). Once listening, announce(ud,
+ * url) is called with url "http://ADDR:PORT" (IPv6 in brackets), then
+ * stdout is flushed. Returns an exit status; errors on stderr as
+ * "fulcrum <cmd>: ...". */
+struct fc_http_opts;
+int fc_cli_serve_until_signal(const char *cmd, struct fc_http_opts *o, int pick_free_port,
+                              void (*announce)(void *ud, const char *url), void *ud);
+
 /* Exit status for an fc_status: usage/config errors 1, input errors 2,
  * storage and internal errors 3. */
 int fc_cli_exit_for(int code);

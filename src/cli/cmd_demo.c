@@ -11,8 +11,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -608,6 +606,20 @@ static void print_welcome(const char *url, const char *dir, const queue_sum *q,
     fflush(stdout);
 }
 
+/* What the demo's welcome needs once the server listens. */
+typedef struct welcome {
+    const char *dir;
+    const queue_sum *q;
+    const demo_tokens *tk;
+} welcome;
+
+static void announce(void *ud, const char *url) {
+    const welcome *w = ud;
+    char page[160];
+    snprintf(page, sizeof page, "%s/", url);
+    print_welcome(page, w->dir, w->q, w->tk);
+}
+
 /* Serve the store until SIGINT or SIGTERM. listen: "ADDR:PORT"; when the
  * port is taken, a free one is picked (and said). */
 static int serve_demo(const char *db, const char *listen, const char *dir, const queue_sum *q,
@@ -621,41 +633,8 @@ static int serve_demo(const char *db, const char *listen, const char *dir, const
     }
     o.listen_addr = addr;
     o.db_path = db;
-    /* The stop signals are blocked before the workers start, so they
-     * inherit the mask and only sigwait below receives them. */
-    sigset_t stop, old;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, &old);
-    fc_err err;
-    fc_err_clear(&err);
-    fc_http *h = NULL;
-    int rc = fc_http_start(&o, &h, &err);
-    if (rc == FC_EIO && o.port != 0) {
-        fprintf(stderr,
-                "fulcrum demo: port %u of %s is taken (another server?); serving on a free "
-                "port instead\n",
-                (unsigned)o.port, addr);
-        o.port = 0;
-        fc_err_clear(&err);
-        rc = fc_http_start(&o, &h, &err);
-    }
-    if (rc != FC_OK) {
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        return fc_cli_fail("demo", &err);
-    }
-    char url[128];
-    snprintf(url, sizeof url, strchr(addr, ':') != NULL ? "http://[%s]:%u/" : "http://%s:%u/", addr,
-             (unsigned)fc_http_port(h));
-    print_welcome(url, dir, q, tk);
-    int sig = 0;
-    sigwait(&stop, &sig);
-    fprintf(stderr, "fulcrum demo: %s: stopping the server\n",
-            sig == SIGINT ? "SIGINT" : "SIGTERM");
-    fc_http_stop(h);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return FC_EXIT_OK;
+    welcome w = {dir, q, tk};
+    return fc_cli_serve_until_signal("demo", &o, 1, announce, &w);
 }
 
 int fc_cmd_demo(int argc, char **argv) {

@@ -1,7 +1,6 @@
 /*
  * fulcrum serve: run the HTTP server until SIGINT or SIGTERM.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +50,14 @@ int fc_cli_parse_listen(const char *s, char *addr, size_t addrsz, uint16_t *port
         p > 65535) {
         return FC_EINVAL;
     }
-    memcpy(addr, a, alen);
-    addr[alen] = '\0';
+    fc_str_cpy(addr, addrsz, fc_str_make(a, alen));
     *port = (uint16_t)p;
     return FC_OK;
+}
+
+static void announce(void *ud, const char *url) {
+    (void)ud;
+    printf("listening on %s\n", url);
 }
 
 int fc_cmd_serve(int argc, char **argv) {
@@ -101,32 +104,5 @@ int fc_cmd_serve(int argc, char **argv) {
         o.body_limit_bytes = (size_t)n;
     }
 
-    /* Block the stop signals before the workers start, so they inherit the
-     * mask and only sigwait below receives them. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    sigset_t old;
-    pthread_sigmask(SIG_BLOCK, &stop, &old);
-
-    fc_err err;
-    fc_err_clear(&err);
-    fc_http *h = NULL;
-    if (fc_http_start(&o, &h, &err) != FC_OK) {
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        return fc_cli_fail("serve", &err);
-    }
-    if (strchr(addr, ':') != NULL) {
-        printf("listening on http://[%s]:%u\n", addr, (unsigned)fc_http_port(h));
-    } else {
-        printf("listening on http://%s:%u\n", addr, (unsigned)fc_http_port(h));
-    }
-    fflush(stdout);
-    int sig = 0;
-    sigwait(&stop, &sig);
-    fprintf(stderr, "fulcrum serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    fc_http_stop(h);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return FC_EXIT_OK;
+    return fc_cli_serve_until_signal("serve", &o, 0, announce, NULL);
 }

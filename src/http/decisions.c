@@ -10,7 +10,6 @@
 #include "adjudicate/adjudicate.h"
 #include "case/case.h"
 #include "kpi/kpi.h"
-#include "ref/ref.h"
 
 /* The decision's body with "explanation" and "margin_text" as the text in
  * lang (English when the policy has no text in lang), and "lang" saying
@@ -327,19 +326,14 @@ enum MHD_Result fc__http_list_decisions(fc_hreq *q) {
              * that of the city's reference row. */
             fc_err err;
             fc_err_clear(&err);
-            fc_ref *ref = fc_ref_new();
-            if (ref == NULL) {
-                fc_err_set(&err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-            }
-            if (ref == NULL || fc_store_load_ref(q->s, ref, &err) != FC_OK) {
-                fc_ref_free(ref);
+            char country[8];
+            int found = 0;
+            if (fc_store_city_country(q->s, fc_str_c(city), country, sizeof country, &found,
+                                      &err) != FC_OK) {
                 return fc__http_send_err(q, &err);
             }
-            const fc_city *c = fc_ref_city(ref, fc_str_c(city));
-            fc_auth_resource res = {c != NULL ? c->country : NULL, city, NULL, NULL};
-            int allowed = fc_auth_allows(p, FC_AUTH_READ_DECISION, &res);
-            fc_ref_free(ref);
-            if (!allowed) {
+            fc_auth_resource res = {country, city, NULL, NULL};
+            if (!fc_auth_allows(p, FC_AUTH_READ_DECISION, &res)) {
                 return fc__http_send_errorf(q, MHD_HTTP_FORBIDDEN, FC_HTTP_EFORBIDDEN,
                                             "city %s is outside the token's scope", city);
             }

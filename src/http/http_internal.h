@@ -80,6 +80,19 @@ typedef struct fc__http_judge {
     } recent[FC__JUDGE_RECENT]; /* the counts of recent successful runs, by take */
 } fc__http_judge;
 
+/* kpi.c: a value loaded from the store and shared read-only by the
+ * workers (the KPI fact table, the reference entities), reloaded when
+ * store_gen moved since it was loaded. A holder's value starts with this. */
+typedef struct fc__http_snap {
+    uint64_t gen; /* the store_gen it was loaded at */
+    long refs;    /* under kpi_mu: holders, plus one while it is the current one */
+} fc__http_snap;
+typedef struct fc__http_cache {
+    fc__http_snap *cur;   /* under kpi_mu: the current value, NULL before the first load */
+    int loading;          /* under kpi_mu: a request is loading a newer one */
+    int64_t last_load_ns; /* under kpi_mu: when the last load began (monotonic) */
+} fc__http_cache;
+
 struct fc_http {
     struct MHD_Daemon *d;
     fc_http_opts o;
@@ -99,11 +112,14 @@ struct fc_http {
     size_t openapi_len;
     char openapi_err[600];
     fc_policy_pack *pack;           /* loaded at start; read-only */
-    pthread_mutex_t kpi_mu;         /* guards kpi below and the tables' reference counts */
-    struct fc__kpi_table *kpi;      /* kpi.c: the current fact table (fc__http_kpi_acquire) */
+    pthread_mutex_t kpi_mu;         /* guards kpi and ref below and their reference counts */
+    fc__http_cache kpi;             /* kpi.c: the fact table (fc__http_kpi_acquire) */
+    fc__http_cache ref;             /* kpi.c: the reference entities (fc__http_ref_acquire) */
     uint64_t store_gen;             /* __atomic: bumped after every write the KPIs may see */
-    int kpi_loading;                /* under kpi_mu: a request is loading a newer table */
-    int64_t kpi_last_load_ns;       /* under kpi_mu: when the last load began (monotonic) */
+    fc_store *watch;                /* kpi.c: the connection that polls the data version */
+    int watch_busy;                 /* __atomic: a request is polling it */
+    int64_t watch_next_ns;          /* __atomic: the next poll, not before (monotonic) */
+    int64_t watch_version;          /* the data version last read (under watch_busy) */
     pthread_mutex_t events_mu;      /* events.c: one writer of events at a time */
     int events_stopping;            /* under events_mu: fc_http_stop began; store no more */
     pthread_mutex_t tok_mu;         /* guards tok_cache */
@@ -215,10 +231,9 @@ enum MHD_Result fc__http_get_kpi(fc_hreq *q);
 /* A fact table shared by the workers: read-only, with the country value id
  * of each city value id. */
 typedef struct fc__kpi_table {
+    fc__http_snap snap;
     fc_facts *facts;
     uint32_t *city_country;
-    uint64_t gen;                    /* the store_gen it was loaded at */
-    long refs;                       /* under kpi_mu: holders, plus one while it is h->kpi */
     struct fc__kpi_answers *answers; /* kpi.c: answers already computed from this table */
 } fc__kpi_table;
 /* The current table, loaded on first use with s (the caller's store), or
@@ -228,9 +243,23 @@ typedef struct fc__kpi_table {
  * NULL with err filled when it cannot be loaded. */
 fc__kpi_table *fc__http_kpi_acquire(fc_http *h, fc_store *s, fc_err *err);
 void fc__http_kpi_release(fc_http *h, fc__kpi_table *t); /* NULL is a no-op */
-/* At stop: drop the current table (no request holds one any more). */
+/* Every reference entity of the store (cities with their time zones,
+ * zones, merchants, riders), shared by the workers for the routes that fold
+ * an order: loaded and reloaded as the KPI table is. Read-only; valid until
+ * fc__http_ref_release. NULL with err filled when it cannot be loaded. */
+typedef struct fc__http_ref {
+    fc__http_snap snap;
+    fc_ref *ref;
+} fc__http_ref;
+fc__http_ref *fc__http_ref_acquire(fc_http *h, fc_store *s, fc_err *err);
+void fc__http_ref_release(fc_http *h, fc__http_ref *r); /* NULL is a no-op */
+/* At stop: drop the current table and reference entities and close the
+ * watch connection (no request holds any of them any more). */
 void fc__http_kpi_free(fc_http *h);
-/* Tell the KPI cache that the store changed (after the commit). */
+/* Tell the shared values that the store changed (after the commit). Writes
+ * by other processes are noticed by the acquires themselves: at most once a
+ * second they compare the store's data version (fc_store_data_version) and
+ * call this when it moved. */
 void fc__http_store_changed(fc_http *h);
 
 /* events.c */

@@ -13,11 +13,12 @@
 
 /* ---------------------------------------------------------------------------
  * KPIs: the fact table is loaded on the first request that needs it and
- * shared read-only by every worker. A write the KPIs may see (an ingest)
- * bumps h->store_gen; the next request after that loads a new table, at most
- * once a second, while the others keep answering from the current one. A
- * table is reference counted: the one replaced is freed by the last request
- * still reading it, the current one at stop.
+ * shared read-only by every worker. A write the KPIs may see (an ingest
+ * through the server, or a commit of another process, seen through the
+ * store's data version) bumps h->store_gen; the next request after that
+ * loads a new table, at most once a second, while the others keep answering
+ * from the current one. The reference entities the order routes fold with
+ * are shared the same way.
  */
 
 #define KPI_RELOAD_EVERY_NS 1000000000LL
@@ -123,10 +124,119 @@ static enum MHD_Result on_key_param(void *cls, enum MHD_ValueKind kind, const ch
 }
 
 /* ---------------------------------------------------------------------------
+ * Shared values (http_internal.h's fc__http_cache): the first load makes
+ * every request wait for it; later, one request reloads while the others
+ * keep the current value. A value is reference counted: the one replaced is
+ * freed by the last request still reading it, the current one at stop.
+ */
+
+typedef fc__http_snap *(*snap_load_fn)(fc_store *s, uint64_t gen, fc_err *err);
+typedef void (*snap_free_fn)(fc__http_snap *v);
+
+/* Writes of other processes: at most once a second, one request compares
+ * the store's data version on the watch connection (opened on first use)
+ * and bumps store_gen when it moved. A failed poll is tried again a second
+ * later; the shared values serve on meanwhile. */
+static void watch_store(fc_http *h) {
+    int64_t now = fc__http_now_ns();
+    if (now < __atomic_load_n(&h->watch_next_ns, __ATOMIC_ACQUIRE)) {
+        return;
+    }
+    int idle = 0;
+    if (!__atomic_compare_exchange_n(&h->watch_busy, &idle, 1, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED)) {
+        return;
+    }
+    __atomic_store_n(&h->watch_next_ns, now + KPI_RELOAD_EVERY_NS, __ATOMIC_RELEASE);
+    fc_err err;
+    fc_err_clear(&err);
+    int64_t version = 0;
+    int first = h->watch == NULL;
+    if ((h->watch != NULL || fc_store_open(h->db_path, &h->watch, &err) == FC_OK) &&
+        fc_store_data_version(h->watch, &version, &err) == FC_OK) {
+        if (!first && version != h->watch_version) {
+            fc__http_store_changed(h);
+        }
+        h->watch_version = version;
+    }
+    __atomic_store_n(&h->watch_busy, 0, __ATOMIC_RELEASE);
+}
+
+/* The current value of c, loaded with s on first use, reloaded when
+ * store_gen moved and the last load began a second ago or more. NULL with
+ * err when the first load fails. */
+static fc__http_snap *cache_acquire(fc_http *h, fc__http_cache *c, fc_store *s, snap_load_fn load,
+                                    snap_free_fn free_fn, fc_err *err) {
+    watch_store(h);
+    uint64_t gen = __atomic_load_n(&h->store_gen, __ATOMIC_ACQUIRE);
+    pthread_mutex_lock(&h->kpi_mu);
+    fc__http_snap *cur = c->cur;
+    if (cur == NULL) {
+        cur = load(s, gen, err);
+        c->cur = cur;
+        c->last_load_ns = fc__http_now_ns();
+        if (cur != NULL) {
+            cur->refs = 2; /* current, and this request */
+        }
+        pthread_mutex_unlock(&h->kpi_mu);
+        return cur;
+    }
+    int64_t now = 0;
+    int reload = cur->gen != gen && !c->loading &&
+                 (now = fc__http_now_ns()) - c->last_load_ns >= KPI_RELOAD_EVERY_NS;
+    if (!reload) {
+        cur->refs++;
+        pthread_mutex_unlock(&h->kpi_mu);
+        return cur;
+    }
+    c->loading = 1;
+    c->last_load_ns = now;
+    pthread_mutex_unlock(&h->kpi_mu);
+
+    fc_err lerr;
+    fc_err_clear(&lerr);
+    fc__http_snap *fresh = load(s, gen, &lerr);
+
+    pthread_mutex_lock(&h->kpi_mu);
+    c->loading = 0;
+    fc__http_snap *old = NULL;
+    if (fresh != NULL) {
+        old = c->cur;
+        fresh->refs = 1;
+        c->cur = fresh;
+        if (--old->refs > 0) {
+            old = NULL; /* freed by the last request reading it */
+        }
+    }
+    /* When the reload failed the current value serves on; a later request
+     * tries again. */
+    cur = c->cur;
+    cur->refs++;
+    pthread_mutex_unlock(&h->kpi_mu);
+    if (old != NULL) {
+        free_fn(old);
+    }
+    return cur;
+}
+
+static void cache_release(fc_http *h, fc__http_snap *v, snap_free_fn free_fn) {
+    if (v == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&h->kpi_mu);
+    int last = --v->refs == 0;
+    pthread_mutex_unlock(&h->kpi_mu);
+    if (last) {
+        free_fn(v);
+    }
+}
+
+/* ---------------------------------------------------------------------------
  * Tables.
  */
 
-static void table_free(fc__kpi_table *t) {
+static void table_free(fc__http_snap *v) {
+    fc__kpi_table *t = (fc__kpi_table *)v;
     if (t != NULL) {
         answers_free(t->answers);
         fc_facts_free(t->facts);
@@ -136,104 +246,88 @@ static void table_free(fc__kpi_table *t) {
 }
 
 /* Load a table from the store s at generation gen; NULL with err filled. */
-static fc__kpi_table *table_load(fc_store *s, uint64_t gen, fc_err *err) {
+static fc__http_snap *table_load(fc_store *s, uint64_t gen, fc_err *err) {
     fc__kpi_table *t = fc_calloc(1, sizeof *t);
     if (t == NULL) {
         fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         return NULL;
     }
-    t->gen = gen;
+    t->snap.gen = gen;
     t->answers = fc_calloc(1, sizeof *t->answers);
     if (t->answers == NULL) {
         fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-        table_free(t);
+        table_free(&t->snap);
         return NULL;
     }
     pthread_mutex_init(&t->answers->mu, NULL);
     if (fc_facts_load_store(s, NULL, &t->facts, NULL, err) != FC_OK) {
-        table_free(t);
+        table_free(&t->snap);
         return NULL;
     }
     uint32_t n = fc_facts_cardinality(t->facts, FC_DIM_CITY);
     t->city_country = fc_calloc((size_t)n + 1, sizeof *t->city_country);
     if (t->city_country == NULL) {
         fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
-        table_free(t);
+        table_free(&t->snap);
         return NULL;
     }
     for (size_t row = 0; row < fc_facts_count(t->facts); row++) {
         t->city_country[fc_facts_value(t->facts, FC_DIM_CITY, row)] =
             fc_facts_value(t->facts, FC_DIM_COUNTRY, row);
     }
-    return t;
+    return &t->snap;
 }
 
 fc__kpi_table *fc__http_kpi_acquire(fc_http *h, fc_store *s, fc_err *err) {
-    uint64_t gen = __atomic_load_n(&h->store_gen, __ATOMIC_ACQUIRE);
-    pthread_mutex_lock(&h->kpi_mu);
-    fc__kpi_table *cur = h->kpi;
-    if (cur == NULL) {
-        /* The first load: every request waits for it. */
-        cur = table_load(s, gen, err);
-        h->kpi = cur;
-        h->kpi_last_load_ns = fc__http_now_ns();
-        if (cur != NULL) {
-            cur->refs = 2; /* current, and this request */
-        }
-        pthread_mutex_unlock(&h->kpi_mu);
-        return cur;
-    }
-    int64_t now = 0;
-    int reload = cur->gen != gen && !h->kpi_loading &&
-                 (now = fc__http_now_ns()) - h->kpi_last_load_ns >= KPI_RELOAD_EVERY_NS;
-    if (!reload) {
-        cur->refs++;
-        pthread_mutex_unlock(&h->kpi_mu);
-        return cur;
-    }
-    h->kpi_loading = 1;
-    h->kpi_last_load_ns = now;
-    pthread_mutex_unlock(&h->kpi_mu);
-
-    fc_err lerr;
-    fc_err_clear(&lerr);
-    fc__kpi_table *fresh = table_load(s, gen, &lerr);
-
-    pthread_mutex_lock(&h->kpi_mu);
-    h->kpi_loading = 0;
-    fc__kpi_table *old = NULL;
-    if (fresh != NULL) {
-        old = h->kpi;
-        fresh->refs = 1;
-        h->kpi = fresh;
-        if (--old->refs > 0) {
-            old = NULL; /* freed by the last request reading it */
-        }
-    }
-    /* When the reload failed the current table serves on; a later request
-     * tries again. */
-    cur = h->kpi;
-    cur->refs++;
-    pthread_mutex_unlock(&h->kpi_mu);
-    table_free(old);
-    return cur;
+    return (fc__kpi_table *)cache_acquire(h, &h->kpi, s, table_load, table_free, err);
 }
 
 void fc__http_kpi_release(fc_http *h, fc__kpi_table *t) {
-    if (t == NULL) {
-        return;
-    }
-    pthread_mutex_lock(&h->kpi_mu);
-    int last = --t->refs == 0;
-    pthread_mutex_unlock(&h->kpi_mu);
-    if (last) {
-        table_free(t);
+    cache_release(h, t != NULL ? &t->snap : NULL, table_free);
+}
+
+/* ---------------------------------------------------------------------------
+ * Reference entities.
+ */
+
+static void ref_free(fc__http_snap *v) {
+    fc__http_ref *r = (fc__http_ref *)v;
+    if (r != NULL) {
+        fc_ref_free(r->ref);
+        fc_free(r);
     }
 }
 
+static fc__http_snap *ref_load(fc_store *s, uint64_t gen, fc_err *err) {
+    fc__http_ref *r = fc_calloc(1, sizeof *r);
+    if (r == NULL || (r->ref = fc_ref_new()) == NULL) {
+        fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+        ref_free(r != NULL ? &r->snap : NULL);
+        return NULL;
+    }
+    r->snap.gen = gen;
+    if (fc_store_load_ref(s, r->ref, err) != FC_OK) {
+        ref_free(&r->snap);
+        return NULL;
+    }
+    return &r->snap;
+}
+
+fc__http_ref *fc__http_ref_acquire(fc_http *h, fc_store *s, fc_err *err) {
+    return (fc__http_ref *)cache_acquire(h, &h->ref, s, ref_load, ref_free, err);
+}
+
+void fc__http_ref_release(fc_http *h, fc__http_ref *r) {
+    cache_release(h, r != NULL ? &r->snap : NULL, ref_free);
+}
+
 void fc__http_kpi_free(fc_http *h) {
-    table_free(h->kpi);
-    h->kpi = NULL;
+    table_free(h->kpi.cur);
+    h->kpi.cur = NULL;
+    ref_free(h->ref.cur);
+    h->ref.cur = NULL;
+    fc_store_close(h->watch);
+    h->watch = NULL;
 }
 
 void fc__http_store_changed(fc_http *h) {

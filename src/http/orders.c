@@ -172,7 +172,7 @@ static json_t *event_detail(const fc_event *e, const fc_tz *tz) {
     }
     char cur[4] = "";
     if (e->currency.n == 3) {
-        memcpy(cur, e->currency.p, 3);
+        fc_str_cpy(cur, sizeof cur, e->currency);
     }
     int bad = 0;
     for (size_t i = 0; i < fc_event_field_count(); i++) {
@@ -359,10 +359,18 @@ static int order_load(fc_hreq *q, const char *order_id, order_view *v, fc_err *e
     if (!order_id_valid(order_id)) {
         return fc_err_set(err, FC_ENOTFOUND, NULL, 0, 0, "no such order");
     }
+    /* The server's shared reference entities: one order's fold must not
+     * load every city's time zone and every rider and merchant. */
+    fc__http_ref *ref = fc__http_ref_acquire(q->h, q->s, err);
+    if (ref == NULL) {
+        return err->code != FC_OK ? err->code : FC_ESTORE;
+    }
     fc_scan_opts o;
     fc_scan_opts_init(&o);
     o.policies = q->h->pack; /* the thresholds the judge used */
+    o.ref = ref->ref;
     int rc = fc_scan_order_one(q->s, &o, fc_str_c(order_id), NULL, 0, visit_order, v, err);
+    fc__http_ref_release(q->h, ref);
     if (rc == FC_ENOMEM && v->oom) {
         return fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
     }

@@ -11,7 +11,6 @@
 #include "http/http_internal.h"
 #include "appeal/appeal.h"
 #include "case/case.h"
-#include "ref/ref.h"
 
 #define PEOPLE_FIRST 50 /* decisions and appeals listed */
 
@@ -142,6 +141,37 @@ static int newest_city(fc_hreq *q, fc_party party, const char *id, char city[64]
     return rc == 1 ? FC_OK : rc;
 }
 
+/* The reference row of rider or merchant id as the page's entity, into
+ * *entity (NULL when there is no such row), and its city into city. */
+static int person_entity(fc_hreq *q, fc_party party, const char *id, fc_arena *a, json_t **entity,
+                         char city[64], fc_err *err) {
+    int found = 0;
+    int rc;
+    if (party == FC_PARTY_RIDER) {
+        fc_rider rd;
+        rc = fc_store_get_rider(q->s, fc_str_c(id), a, &rd, &found, err);
+        if (rc == FC_OK && found) {
+            fc_str_cpy(city, 64, fc_str_c(rd.city));
+            *entity = json_pack("{s:s,s:n,s:s,s:s,s:o}", "id", rd.rider, "name", "city", rd.city,
+                                "capacity", fc_capacity_name(rd.capacity), "fleet",
+                                rd.fleet[0] != '\0' ? json_string(rd.fleet) : json_null());
+        }
+    } else {
+        fc_merchant m;
+        rc = fc_store_get_merchant(q->s, fc_str_c(id), a, &m, &found, err);
+        if (rc == FC_OK && found) {
+            fc_str_cpy(city, 64, fc_str_c(m.city));
+            *entity = json_pack("{s:s,s:n,s:s,s:s,s:s,s:o}", "id", m.merchant, "name", "city",
+                                m.city, "zone", m.zone, "kind", m.kind, "brand",
+                                m.brand[0] != '\0' ? json_string(m.brand) : json_null());
+        }
+    }
+    if (rc == FC_OK && found && *entity == NULL) {
+        rc = fc_err_set(err, FC_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    return rc;
+}
+
 static enum MHD_Result get_person(fc_hreq *q, fc_party party) {
     const char *id = q->arg[0];
     const char *what = party == FC_PARTY_RIDER ? "rider" : "merchant";
@@ -149,41 +179,22 @@ static enum MHD_Result get_person(fc_hreq *q, fc_party party) {
     fc_err_clear(&err);
     enum MHD_Result ok;
     json_t *entity = NULL, *out = NULL;
-    fc_ref *ref = fc_ref_new();
-    if (ref == NULL) {
+    char city[64] = "", country[8] = "";
+    fc_arena *a = fc_arena_new(1024);
+    if (a == NULL) {
         return fc__http_send_oom(q);
     }
-    if (fc_store_load_ref(q->s, ref, &err) != FC_OK) {
+    if (person_entity(q, party, id, a, &entity, city, &err) != FC_OK) {
         ok = fc__http_send_err(q, &err);
         goto out;
     }
-    const char *city = NULL;
-    if (party == FC_PARTY_RIDER) {
-        const fc_rider *rd = fc_ref_rider(ref, fc_str_c(id));
-        if (rd != NULL) {
-            city = rd->city;
-            entity = json_pack("{s:s,s:n,s:s,s:s,s:o}", "id", rd->rider, "name", "city", rd->city,
-                               "capacity", fc_capacity_name(rd->capacity), "fleet",
-                               rd->fleet[0] != '\0' ? json_string(rd->fleet) : json_null());
-        }
-    } else {
-        const fc_merchant *m = fc_ref_merchant(ref, fc_str_c(id));
-        if (m != NULL) {
-            city = m->city;
-            entity = json_pack("{s:s,s:n,s:s,s:s,s:s,s:o}", "id", m->merchant, "name", "city",
-                               m->city, "zone", m->zone, "kind", m->kind, "brand",
-                               m->brand[0] != '\0' ? json_string(m->brand) : json_null());
-        }
-    }
-    char seen_city[64] = "";
-    if (city == NULL) {
+    if (entity == NULL) {
         /* no reference row: the place of its newest decision, if any */
-        if (newest_city(q, party, id, seen_city, &err) != FC_OK) {
+        if (newest_city(q, party, id, city, &err) != FC_OK) {
             ok = fc__http_send_err(q, &err);
             goto out;
         }
-        if (seen_city[0] != '\0') {
-            city = seen_city;
+        if (city[0] != '\0') {
             entity = party == FC_PARTY_RIDER
                          ? json_pack("{s:s,s:n,s:s,s:n,s:n}", "id", id, "name", "city", city,
                                      "capacity", "fleet")
@@ -191,12 +202,16 @@ static enum MHD_Result get_person(fc_hreq *q, fc_party party) {
                                      "zone", "kind", "brand");
         }
     }
-    const fc_city *c = city != NULL ? fc_ref_city(ref, fc_str_c(city)) : NULL;
-    fc_auth_resource res = {c != NULL ? c->country : NULL, city,
-                            party == FC_PARTY_RIDER ? id : NULL,
+    int found = 0;
+    if (city[0] != '\0' && fc_store_city_country(q->s, fc_str_c(city), country, sizeof country,
+                                                 &found, &err) != FC_OK) {
+        ok = fc__http_send_err(q, &err);
+        goto out;
+    }
+    fc_auth_resource res = {country, city, party == FC_PARTY_RIDER ? id : NULL,
                             party == FC_PARTY_MERCHANT ? id : NULL};
     int mine_only = q->p->role == FC_ROLE_RIDER || q->p->role == FC_ROLE_MERCHANT;
-    if (city == NULL || (mine_only && !fc_auth_allows(q->p, FC_AUTH_READ_DECISION, &res))) {
+    if (city[0] == '\0' || (mine_only && !fc_auth_allows(q->p, FC_AUTH_READ_DECISION, &res))) {
         /* unknown, or (to a rider or merchant) another's: not found */
         ok = fc__http_send_errorf(q, MHD_HTTP_NOT_FOUND, FC_HTTP_ENOT_FOUND, "no such %s", what);
         goto out;
@@ -214,7 +229,7 @@ static enum MHD_Result get_person(fc_hreq *q, fc_party party) {
     ok = out != NULL ? fc__http_send_json(q, MHD_HTTP_OK, out) : fc__http_send_err(q, &err);
 out:
     json_decref(entity);
-    fc_ref_free(ref);
+    fc_arena_free(a);
     return ok;
 }
 

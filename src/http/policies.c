@@ -27,8 +27,8 @@ static int note_version(void *ud, const char *policy, const char *version, int64
         return FC_ENOMEM;
     }
     version_count *c = &vs->v[vs->n++];
-    snprintf(c->id, sizeof c->id, "%s", policy);
-    snprintf(c->version, sizeof c->version, "%s", version);
+    fc_str_cpy(c->id, sizeof c->id, fc_str_c(policy));
+    fc_str_cpy(c->version, sizeof c->version, fc_str_c(version));
     c->decisions = decisions;
     return 0;
 }
@@ -43,11 +43,68 @@ static int64_t decisions_of(const versions *vs, const fc_policy *p) {
     return 0;
 }
 
-/* Whether the caller may read policy p: a place-scoped role reads the
- * shared policies and those of its places. */
-static int policy_allowed(const fc_principal *pr, const fc_policy *p) {
-    fc_auth_resource res = {fc_policy_scope_country(p), fc_policy_scope_city(p), NULL, NULL};
-    return fc_auth_allows(pr, FC_AUTH_READ_POLICY, &res);
+/* The policy governing each "city:ID" entry of the caller's scope (the
+ * city's country from its reference row), for read_policy's rule. */
+typedef struct governed {
+    const char *city[FC_AUTH_MAX_SCOPE];
+    const fc_policy *by[FC_AUTH_MAX_SCOPE];
+    size_t n;
+    const fc_policy *asked; /* the policy being checked */
+} governed;
+
+static int load_governed(fc_hreq *q, governed *g, fc_err *err) {
+    g->n = 0;
+    for (size_t i = 0; q->h->pack != NULL && i < q->p->n_scope; i++) {
+        const fc_scope_entry *e = &q->p->scope[i];
+        if (e->kind != FC_SCOPE_CITY) {
+            continue;
+        }
+        char country[8];
+        int found = 0;
+        int rc =
+            fc_store_city_country(q->s, fc_str_c(e->value), country, sizeof country, &found, err);
+        if (rc != FC_OK) {
+            return rc;
+        }
+        g->city[g->n] = e->value;
+        g->by[g->n] = fc_policy_for(q->h->pack, fc_str_c(country), fc_str_c(e->value));
+        g->n++;
+    }
+    return FC_OK;
+}
+
+static int governs(void *ud, const char *city) {
+    const governed *g = ud;
+    for (size_t i = 0; i < g->n; i++) {
+        if (strcmp(g->city[i], city) != 0) {
+            continue;
+        }
+        for (const fc_policy *p = g->by[i]; p != NULL; p = fc_policy_parent(p)) {
+            if (p == g->asked) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Whether the caller may read policy p (auth.h's read_policy): the shared
+ * policies, those of its places, and those governing its cities. */
+static int policy_allowed(const fc_principal *pr, governed *g, const fc_policy *p) {
+    g->asked = p;
+    fc_auth_policy ap = {fc_policy_scope_country(p), fc_policy_scope_city(p), governs, g};
+    return fc_auth_allows_policy(pr, &ap);
+}
+
+/* The caller's governed cities; 0 or a response queued (*sent). */
+static int caller_governed(fc_hreq *q, governed *g, enum MHD_Result *sent) {
+    fc_err err;
+    fc_err_clear(&err);
+    if (load_governed(q, g, &err) != FC_OK) {
+        *sent = fc__http_send_err(q, &err);
+        return 1;
+    }
+    return 0;
 }
 
 static json_t *empty_null(const char *s) {
@@ -109,7 +166,11 @@ enum MHD_Result fc__http_get_policies(fc_hreq *q) {
         return refuse_role(q);
     }
     versions vs = {0};
+    governed g;
     enum MHD_Result ok;
+    if (caller_governed(q, &g, &ok)) {
+        return ok;
+    }
     if (load_versions(q, &vs, &ok)) {
         fc_free(vs.v);
         return ok;
@@ -119,7 +180,7 @@ enum MHD_Result fc__http_get_policies(fc_hreq *q) {
     int bad = items == NULL || in_use == NULL;
     for (size_t i = 0; !bad && pk != NULL && i < fc_policy_pack_count(pk); i++) {
         const fc_policy *p = fc_policy_pack_at(pk, i);
-        if (policy_allowed(q->p, p)) {
+        if (policy_allowed(q->p, &g, p)) {
             bad |= json_array_append_new(items, policy_item(p, &vs)) != 0;
         }
     }
@@ -127,7 +188,7 @@ enum MHD_Result fc__http_get_policies(fc_hreq *q) {
         /* a version no longer in the pack is listed to whoever reads the
          * policy of that id, or to an admin when the id is gone too */
         const fc_policy *p = pk != NULL ? fc_policy_pack_find(pk, vs.v[i].id) : NULL;
-        if (p != NULL ? !policy_allowed(q->p, p) : q->p->role != FC_ROLE_ADMIN) {
+        if (p != NULL ? !policy_allowed(q->p, &g, p) : q->p->role != FC_ROLE_ADMIN) {
             continue;
         }
         bad |= json_array_append_new(in_use, json_pack("{s:s,s:s,s:I}", "id", vs.v[i].id, "version",
@@ -190,12 +251,16 @@ enum MHD_Result fc__http_get_policy(fc_hreq *q) {
     if (p == NULL) {
         return fc__http_send_error(q, MHD_HTTP_NOT_FOUND, FC_HTTP_ENOT_FOUND, "no such policy");
     }
-    if (!policy_allowed(q->p, p)) {
+    governed g;
+    enum MHD_Result ok;
+    if (caller_governed(q, &g, &ok)) {
+        return ok;
+    }
+    if (!policy_allowed(q->p, &g, p)) {
         return fc__http_send_error(q, MHD_HTTP_FORBIDDEN, FC_HTTP_EFORBIDDEN,
-                                   "this policy's place is outside the token's scope");
+                                   "this policy governs no place in the token's scope");
     }
     versions vs = {0};
-    enum MHD_Result ok;
     if (load_versions(q, &vs, &ok)) {
         fc_free(vs.v);
         return ok;

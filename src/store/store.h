@@ -324,6 +324,30 @@ int fc_store_put_rider(fc_store *s, const fc_rider *r, fc_err *err);
 /* Load every reference entity into r. */
 int fc_store_load_ref(fc_store *s, fc_ref *r, fc_err *err);
 
+/* Single reference rows by id (ref_get.c): one indexed read each, for a
+ * caller that needs one row rather than every entity (fc_store_load_ref
+ * also loads every city's time zone). Each returns FC_OK with *found 1 and
+ * the row, or *found 0 (the output untouched but for what is said), or
+ * FC_ESTORE / FC_ENOMEM with err filled. */
+/* City `city`'s country into country[0..cap) (truncated, NUL-terminated;
+ * "" when not found). */
+int fc_store_city_country(fc_store *s, fc_str city, char *country, size_t cap, int *found,
+                          fc_err *err);
+/* Rider `rider` into *out, its strings copied into arena a (valid until a
+ * is reset or freed). */
+int fc_store_get_rider(fc_store *s, fc_str rider, fc_arena *a, fc_rider *out, int *found,
+                       fc_err *err);
+/* Merchant `merchant` into *out, its strings copied into arena a. */
+int fc_store_get_merchant(fc_store *s, fc_str merchant, fc_arena *a, fc_merchant *out, int *found,
+                          fc_err *err);
+
+/* SQLite's PRAGMA data_version of this connection into *version: two reads
+ * on one connection differ when another connection (of this process or
+ * another) committed a change to the database in between; the connection's
+ * own commits do not change it. Cheap (no table is read): a server polls it
+ * to notice writes made by another process. */
+int fc_store_data_version(fc_store *s, int64_t *version, fc_err *err);
+
 /* ---------------------------------------------------------------------------
  * Test hook: keep only the low `bits` bits (1..63) of record keys so that
  * tests can make distinct record ids collide. Never used outside tests; a

@@ -133,6 +133,46 @@ void fc_test_ingest_file(fc_store *s, const char *dir, const char *name) {
     assert_int_equal(log.rejected, 0);
 }
 
+void fc_test_ingest_text(const char *db, const char *dir, const char *name, const char *text) {
+    assert_int_equal(fc_test_write(dir, name, text, strlen(text)), 0);
+    char path[700], rejects[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(rejects, sizeof rejects, "%s/%s.rejects.csv", dir, name);
+    fc_store *s = NULL;
+    fc_err err;
+    assert_int_equal(fc_store_open(db, &s, &err), FC_OK);
+    fc_ingest_opts o;
+    memset(&o, 0, sizeof o);
+    o.quiet = 1;
+    o.max_errors = -1;
+    o.reject_path = rejects;
+    fc_ingest_log log;
+    int rc = fc_ingest_file(s, path, &o, &log, &err);
+    fc_store_close(s);
+    if (rc != FC_OK) {
+        fail_msg("ingest %s: %s", name, err.msg);
+    }
+    assert_int_equal(log.rejected, 0);
+}
+
+void fc_test_order_csv(char *buf, size_t n, const char *order, const char *city) {
+    int len = snprintf(
+        buf, n,
+        "order_id,city,zone,merchant,customer,rider,category,prebook,created_at,promised_at,"
+        "est_ready_at,pushed_at,accepted_at,arrived_merchant_at,ready_at,picked_up_at,"
+        "arrived_customer_at,delivered_at,cancelled_at,cancelled_by,cancel_reason,"
+        "merchant_lat,merchant_lng,customer_lat,customer_lng,delivered_lat,delivered_lng,"
+        "distance_m,order_value,delivery_cost,currency\n"
+        "%s,%s,center,m1,c1,r-%s,food,0,"
+        "2026-03-02T10:00:00+03:00,2026-03-02T10:30:00+03:00,2026-03-02T10:12:00+03:00,"
+        "2026-03-02T10:00:30+03:00,2026-03-02T10:01:00+03:00,2026-03-02T10:10:00+03:00,"
+        "2026-03-02T10:12:00+03:00,2026-03-02T10:13:00+03:00,2026-03-02T10:24:00+03:00,"
+        "2026-03-02T10:25:00+03:00,,,,"
+        "24.700000,46.680000,24.710000,46.690000,24.710000,46.690000,2000,50.00,10.00,SAR\n",
+        order, city, order);
+    assert_true(len > 0 && (size_t)len < n);
+}
+
 void fc_test_make_token(fc_store *s, const char *name, const char *role, const char *scope,
                         char out[FC_AUTH_TOKEN_LEN + 1]) {
     uint8_t hash[FC_AUTH_HASH_BYTES];
