@@ -38,6 +38,19 @@ typedef struct fc_adj_opts {
      * few thousand entries only), so a writer running beside it (a
      * server's ingest) never waits long for the store's write lock. */
     unsigned txn_ms;
+    /* fc_adj_run_orders: judge the orders named and those stacked with
+     * them even when a whole run would be cheaper (a whole run reads the
+     * log under one snapshot for its length; a server's judge avoids
+     * that). */
+    int targeted_only;
+    /* Called before each write transaction a run opens and after it ends
+     * (committed or rolled back), on the run's thread; may be NULL. A
+     * server shares its writer mutex this way, so its other writers wait
+     * on the mutex (woken when the run commits) rather than in the store's
+     * busy handler (which sleeps up to 100 ms between tries). */
+    void (*txn_lock)(void *ud);
+    void (*txn_unlock)(void *ud);
+    void *txn_ud;
     void (*progress)(void *ud, int64_t orders, int64_t records_read, int64_t records_total);
     void *progress_ud;
     /* Runs: called after each closed order judged, with its facts and its

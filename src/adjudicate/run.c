@@ -252,7 +252,13 @@ static int batch_open(run *r) {
     if (r->in_batch) {
         return FC_OK;
     }
+    if (r->o->txn_lock != NULL) {
+        r->o->txn_lock(r->o->txn_ud);
+    }
     int rc = fc_store_begin(r->s, r->err);
+    if (rc != FC_OK && r->o->txn_unlock != NULL) {
+        r->o->txn_unlock(r->o->txn_ud);
+    }
     if (rc == FC_OK) {
         r->in_batch = 1;
         r->batch_entries = 0;
@@ -274,7 +280,11 @@ static int batch_close(run *r) {
         return FC_OK;
     }
     r->in_batch = 0;
-    return fc_store_end(r->s, r->err);
+    int rc = fc_store_end(r->s, r->err);
+    if (r->o->txn_unlock != NULL) {
+        r->o->txn_unlock(r->o->txn_ud);
+    }
+    return rc;
 }
 
 /* Append one entry about the decision being recorded. */
@@ -662,6 +672,9 @@ static int run_end(run *r, int rc, fc_adj_stats *stats) {
     if (rc != FC_OK && r->in_batch) {
         fc_store_rollback(r->s);
         r->in_batch = 0;
+        if (r->o->txn_unlock != NULL) {
+            r->o->txn_unlock(r->o->txn_ud);
+        }
     }
     if (stats != NULL) {
         *stats = r->st;
@@ -1059,13 +1072,15 @@ int fc_adj_run_orders(fc_store *s, const fc_adj_opts *o, const fc_str *orders, s
     }
     uint32_t distinct = fc_dict_count(r->only);
     int64_t records = 0;
-    if (distinct > WHOLE_RUN_MIN) { /* seqs have no gaps: the last is the count */
+    if (distinct > WHOLE_RUN_MIN &&
+        !o->targeted_only) { /* seqs have no gaps: the last is the count */
         rc = fc_store_max_seq(s, &records, err);
         if (rc != FC_OK) {
             goto out;
         }
     }
-    if (distinct > WHOLE_RUN_MIN && (int64_t)distinct * WHOLE_RUN_RATIO > records) {
+    if (distinct > WHOLE_RUN_MIN && !o->targeted_only &&
+        (int64_t)distinct * WHOLE_RUN_RATIO > records) {
         /* Cheaper judged whole (the same decisions). */
         rc = map_load(s, &r->map, FC_STR_NULL, FC_STR_NULL, o->city, err);
         if (rc == FC_OK) {

@@ -28,10 +28,13 @@
 #include "adjudicate/adjudicate.h"
 #include "http/http_internal.h"
 
-/* The judge thread's nice value (requests run at 0). */
-#define JUDGE_NICE 10
+/* The judge thread's nice value (requests run at 0): the lowest, so the
+ * judge takes what the requests leave, and still moves under full load. */
+#define JUDGE_NICE 19
 /* The longest the judge holds the store's write lock at a time, in ms. */
 #define JUDGE_TXN_MS 20
+/* Orders judged per fc_adj_run_orders call. */
+#define JUDGE_PIECE 2048
 
 #define DEBOUNCE_NS    (200 * 1000000LL)  /* batches gathered into one run */
 #define FULL_ORDERS    5000u              /* ... unless this many orders wait */
@@ -259,6 +262,30 @@ static int add_unqueued(judger *g, take *t, fc_err *err) {
     return rc;
 }
 
+/* The judge's write transactions take the events route's writer mutex:
+ * a batch being posted waits on it, not in SQLite's busy handler. */
+static void writer_lock(void *ud) {
+    pthread_mutex_lock(&((fc_http *)ud)->events_mu);
+}
+
+static void writer_unlock(void *ud) {
+    pthread_mutex_unlock(&((fc_http *)ud)->events_mu);
+}
+
+static void stats_add(fc_adj_stats *to, const fc_adj_stats *a) {
+    to->orders += a->orders;
+    to->decisions += a->decisions;
+    to->recorded += a->recorded;
+    to->unchanged += a->unchanged;
+    to->superseded += a->superseded;
+    to->withdrawn += a->withdrawn;
+    to->ledger += a->ledger;
+    to->review += a->review;
+    for (int k = 0; k < FC_PARTY__COUNT; k++) {
+        to->by_party[k] += a->by_party[k];
+    }
+}
+
 /* Judge a take and move the mark. */
 static int run_take(judger *g, take *t, fc_adj_stats *st, fc_err *err) {
     fc_http *h = g->h;
@@ -284,7 +311,25 @@ static int run_take(judger *g, take *t, fc_adj_stats *st, fc_err *err) {
         o.pack = h->pack;
         o.now = (int64_t)time(NULL);
         o.txn_ms = JUDGE_TXN_MS; /* a batch being posted waits at most about this long */
-        rc = t->all ? fc_adj_run(g->s, &o, st, err) : fc_adj_run_orders(g->s, &o, ids, n, st, err);
+        /* Never a whole run for a take, however big: a whole run reads the
+         * log under one snapshot for its length, and the log cannot be
+         * reused behind it meanwhile. Pieces of JUDGE_PIECE orders keep
+         * each call's memory and snapshot short. */
+        o.targeted_only = 1;
+        o.txn_lock = writer_lock;
+        o.txn_unlock = writer_unlock;
+        o.txn_ud = h;
+        if (t->all) {
+            rc = fc_adj_run(g->s, &o, st, err);
+        }
+        for (uint32_t at = 0; !t->all && at < n && rc == FC_OK; at += JUDGE_PIECE) {
+            fc_adj_stats piece;
+            rc = fc_adj_run_orders(g->s, &o, ids + at, n - at < JUDGE_PIECE ? n - at : JUDGE_PIECE,
+                                   &piece, err);
+            if (rc == FC_OK) {
+                stats_add(st, &piece);
+            }
+        }
         fc_free(ids);
         if (rc != FC_OK) {
             return rc;
