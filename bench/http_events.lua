@@ -3,7 +3,9 @@
 --   FC_TOKEN=fc_... FC_TEMPLATE=batch.json FC_RUN=r1 wrk ... -s bench/http_events.lua URL
 -- FC_TEMPLATE is a JSON array of events in which every "@" stands for the
 -- batch's own prefix: each request replaces it by "<run>-<thread>-<n>", so no
--- event id is ever posted twice (the run name keeps runs apart too).
+-- event id is ever posted twice (the run name keeps runs apart too); and
+-- every "%T<s>%" by the batch's base instant + s, each request 4,000 s after
+-- the one before (FC_T0 the first), so batches are successive hours.
 -- FC_JUDGE is the judge parameter (default 1: the batch's orders are queued
 -- for the server's background judge and the answer does not wait for it).
 -- Prints: FC_WRK label=L requests=N seconds=S rps=R p50_ms=A p99_ms=B
@@ -20,9 +22,31 @@ end
 
 function init(args)
    local f = assert(io.open(os.getenv("FC_TEMPLATE"), "rb"))
-   template = f:read("*a")
+   local template = f:read("*a")
    f:close()
+   -- The template cut once at its "@" and "%T<s>%": pieces[] holds the
+   -- text, and in between either the prefix (false) or an offset (s), so
+   -- a request is one table.concat, not two pattern passes.
+   pieces, slots = {}, {}
+   local at = 1
+   while true do
+      local a, b, s = template:find("([@%%])", at)
+      if not a then break end
+      if s == "@" then
+         table.insert(pieces, template:sub(at, a - 1))
+         table.insert(slots, false)
+         at = b + 1
+      else
+         local c, d, off = template:find("^T(%d+)%%", a + 1)
+         table.insert(pieces, template:sub(at, a - 1))
+         table.insert(slots, tonumber(off))
+         at = d + 1
+      end
+   end
+   table.insert(pieces, template:sub(at))
+   parts = {}
    run = os.getenv("FC_RUN") or "r"
+   t0 = tonumber(os.getenv("FC_T0") or "1773187200")
    wrk.method = "POST"
    wrk.path = "/v1/events?judge=" .. (os.getenv("FC_JUDGE") or "1")
    wrk.headers["Content-Type"] = "application/json"
@@ -33,7 +57,17 @@ end
 function request()
    counter = counter + 1
    local prefix = string.format("%s-%d-%d", run, tid, counter)
-   local body = template:gsub("@", prefix)
+   -- each request a later hour of the stream; threads (up to 16)
+   -- interleave
+   local base = t0 + (counter * 16 + tid) * 4000
+   local n = 0
+   for i = 1, #slots do
+      parts[n + 1] = pieces[i]
+      parts[n + 2] = slots[i] and tostring(base + slots[i]) or prefix
+      n = n + 2
+   end
+   parts[n + 1] = pieces[#pieces]
+   local body = table.concat(parts, "", 1, n + 1)
    return wrk.format(nil, nil, nil, body)
 end
 

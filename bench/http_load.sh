@@ -117,33 +117,51 @@ verdict "kpi-p99" "$(lt "$k_p99" 20)" "p99 $k_p99 ms (target < 20 ms)"
 verdict "kpi-errors" "$([ "$k_err" = 0 ] && echo 1 || echo 0)" "$k_err non-2xx or socket errors"
 
 # (b) Event ingest over HTTP against `fulcrum ingest` of the same events.
-# 125 delivered orders of 8 events each; "@" becomes each batch's prefix.
+# 125 delivered orders of 8 events each; "@" becomes each batch's prefix
+# and "%T<s>%" the batch's base instant + s: every batch is a later hour of
+# the stream (t0_events, then 4,000 s apart), as an app's events are, so a
+# rider carries one order at a time and orders of the same rider do not
+# pile up at one instant across batches.
+t0_events=1773187200 # 2026-03-11T00:00:00Z, after the demo week
 awk -v n=125 'BEGIN {
     printf "[";
-    t0 = 1773187200; # 2026-03-11T00:00:00Z, after the demo week
     split("olaya kafd al_malaz al_nakheel al_yasmin", zones, " ");
     for (i = 1; i <= n; i++) {
-        o = sprintf("BENCH-@-%04d", i); t = t0 + i * 37; z = zones[1 + i % 5];
+        o = sprintf("BENCH-@-%04d", i); t = i * 37; z = zones[1 + i % 5];
         r = sprintf("ryd-r%04d", 1 + i % 400); m = sprintf("ryd-m%04d", 1 + i % 300);
-        ev[1] = sprintf("{\"id\":\"%s-c\",\"type\":\"order_created\",\"ts\":%d,\"order\":\"%s\",\"city\":\"riyadh\",\"zone\":\"%s\",\"merchant\":\"%s\",\"customer\":\"ryd-c%05d\",\"category\":\"food\",\"promised_at\":%d,\"est_ready_at\":%d,\"distance_m\":2200,\"customer_lat\":24.6911,\"customer_lng\":46.6853,\"merchant_lat\":24.7012,\"merchant_lng\":46.6744,\"amount\":\"64.50\",\"currency\":\"SAR\"}", o, t, o, z, m, i, t + 2400, t + 1020);
-        ev[2] = sprintf("{\"id\":\"%s-p\",\"type\":\"order_pushed\",\"ts\":%d,\"order\":\"%s\",\"rider\":\"%s\"}", o, t + 40, o, r);
-        ev[3] = sprintf("{\"id\":\"%s-a\",\"type\":\"order_accepted\",\"ts\":%d,\"order\":\"%s\",\"rider\":\"%s\",\"lat\":24.6950,\"lng\":46.6801}", o, t + 70, o, r);
-        ev[4] = sprintf("{\"id\":\"%s-m\",\"type\":\"rider_arrived_merchant\",\"ts\":%d,\"order\":\"%s\",\"rider\":\"%s\",\"lat\":24.7012,\"lng\":46.6744}", o, t + 840, o, r);
-        ev[5] = sprintf("{\"id\":\"%s-r\",\"type\":\"order_ready\",\"ts\":%d,\"order\":\"%s\"}", o, t + 1000, o);
-        ev[6] = sprintf("{\"id\":\"%s-u\",\"type\":\"order_picked_up\",\"ts\":%d,\"order\":\"%s\",\"rider\":\"%s\",\"lat\":24.7012,\"lng\":46.6744}", o, t + 1130, o, r);
-        ev[7] = sprintf("{\"id\":\"%s-d\",\"type\":\"rider_arrived_customer\",\"ts\":%d,\"order\":\"%s\",\"rider\":\"%s\",\"lat\":24.6912,\"lng\":46.6852}", o, t + 1750, o, r);
-        ev[8] = sprintf("{\"id\":\"%s-x\",\"type\":\"order_delivered\",\"ts\":%d,\"order\":\"%s\",\"rider\":\"%s\",\"lat\":24.6911,\"lng\":46.6853,\"proof\":\"photo\",\"cost\":\"14.00\",\"currency\":\"SAR\"}", o, t + 1860, o, r);
+        ev[1] = sprintf("{\"id\":\"%s-c\",\"type\":\"order_created\",\"ts\":%%T%d%%,\"order\":\"%s\",\"city\":\"riyadh\",\"zone\":\"%s\",\"merchant\":\"%s\",\"customer\":\"ryd-c%05d\",\"category\":\"food\",\"promised_at\":%%T%d%%,\"est_ready_at\":%%T%d%%,\"distance_m\":2200,\"customer_lat\":24.6911,\"customer_lng\":46.6853,\"merchant_lat\":24.7012,\"merchant_lng\":46.6744,\"amount\":\"64.50\",\"currency\":\"SAR\"}", o, t, o, z, m, i, t + 2400, t + 1020);
+        ev[2] = sprintf("{\"id\":\"%s-p\",\"type\":\"order_pushed\",\"ts\":%%T%d%%,\"order\":\"%s\",\"rider\":\"%s\"}", o, t + 40, o, r);
+        ev[3] = sprintf("{\"id\":\"%s-a\",\"type\":\"order_accepted\",\"ts\":%%T%d%%,\"order\":\"%s\",\"rider\":\"%s\",\"lat\":24.6950,\"lng\":46.6801}", o, t + 70, o, r);
+        ev[4] = sprintf("{\"id\":\"%s-m\",\"type\":\"rider_arrived_merchant\",\"ts\":%%T%d%%,\"order\":\"%s\",\"rider\":\"%s\",\"lat\":24.7012,\"lng\":46.6744}", o, t + 840, o, r);
+        ev[5] = sprintf("{\"id\":\"%s-r\",\"type\":\"order_ready\",\"ts\":%%T%d%%,\"order\":\"%s\"}", o, t + 1000, o);
+        ev[6] = sprintf("{\"id\":\"%s-u\",\"type\":\"order_picked_up\",\"ts\":%%T%d%%,\"order\":\"%s\",\"rider\":\"%s\",\"lat\":24.7012,\"lng\":46.6744}", o, t + 1130, o, r);
+        ev[7] = sprintf("{\"id\":\"%s-d\",\"type\":\"rider_arrived_customer\",\"ts\":%%T%d%%,\"order\":\"%s\",\"rider\":\"%s\",\"lat\":24.6912,\"lng\":46.6852}", o, t + 1750, o, r);
+        ev[8] = sprintf("{\"id\":\"%s-x\",\"type\":\"order_delivered\",\"ts\":%%T%d%%,\"order\":\"%s\",\"rider\":\"%s\",\"lat\":24.6911,\"lng\":46.6853,\"proof\":\"photo\",\"cost\":\"14.00\",\"currency\":\"SAR\"}", o, t + 1860, o, r);
         for (k = 1; k <= 8; k++) printf "%s%s", (i == 1 && k == 1) ? "" : ",\n", ev[k];
     }
     printf "]\n";
 }' >"$work/batch.json"
 
-# The reference: the same events, ref_batches batches of them, from a file.
-{
-    for b in $(seq 1 "$ref_batches"); do
-        sed -e '1s/^\[//' -e 's/,$//' -e '$s/\]$//' -e "s/@/ref-$b/g" "$work/batch.json"
-    done
-} >"$work/ref.jsonl"
+# The reference: the same events, ref_batches batches of them, from a file,
+# each batch at its own hour as the requests' are (http_events.lua).
+awk -v batches="$ref_batches" -v t0="$t0_events" '
+    { line[NR] = $0 }
+    END {
+        for (b = 1; b <= batches; b++) {
+            base = t0 + b * 4000;
+            for (k = 1; k <= NR; k++) {
+                s = line[k];
+                sub(/^\[/, "", s); sub(/,$/, "", s); sub(/\]$/, "", s);
+                gsub(/@/, "ref-" b, s);
+                out = "";
+                while (match(s, /%T[0-9]+%/)) {
+                    out = out substr(s, 1, RSTART - 1) (base + substr(s, RSTART + 2, RLENGTH - 3));
+                    s = substr(s, RSTART + RLENGTH);
+                }
+                print out s;
+            }
+        }
+    }' "$work/batch.json" >"$work/ref.jsonl"
 ref_events=$(wc -l <"$work/ref.jsonl")
 cp "$db" "$work/ref.db"
 t0=$(date +%s.%N)
@@ -152,6 +170,7 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 ref_rate=$(awk -v n="$ref_events" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 rm -f "$work/ref.db"*
+sync # the reference's writes reach the disk now, not during the measurement
 
 metric() { # name: its value on GET /metrics
     curl -fsS "$base/metrics" | sed -n "s/^$1 //p"
@@ -160,7 +179,7 @@ before=$(sqlite3 "$db" "SELECT coalesce(sum(n_events), 0) FROM record")
 judged_before=$(metric fulcrum_judge_orders_total)
 echo "== (b) POST /v1/events, batches of 1,000 new events, $seconds s, 2 wrk threads," \
     "$iconns connections"
-ing=$(FC_TEMPLATE=$work/batch.json FC_RUN=w$$ run_wrk events bench/http_events.lua \
+ing=$(FC_TEMPLATE=$work/batch.json FC_RUN=w$$ FC_T0=$t0_events run_wrk events bench/http_events.lua \
     "$base" -c"$iconns")
 # Requests still in flight when wrk stops may land after it: wait for quiet.
 sleep 2
