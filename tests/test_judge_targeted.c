@@ -611,12 +611,28 @@ static void test_carry_table(void **state) {
 
 /* txn_ms: a run commits as it goes, so another connection sees its writes
  * (PRAGMA data_version moves) while it runs; without it, one transaction
- * for a run this small, seen only at its end. */
+ * for a run this small, seen only at its end. Each transaction is opened
+ * under txn_lock and closed before txn_unlock. */
 typedef struct commits_seen {
     sqlite3 *other;
     int64_t last;
     int changes, calls;
+    int locks, unlocks, held; /* txn_lock / txn_unlock */
 } commits_seen;
+
+static void txn_lock(void *ud) {
+    commits_seen *c = ud;
+    assert_int_equal(c->held, 0); /* never nested */
+    c->held = 1;
+    c->locks++;
+}
+
+static void txn_unlock(void *ud) {
+    commits_seen *c = ud;
+    assert_int_equal(c->held, 1);
+    c->held = 0;
+    c->unlocks++;
+}
 
 static int64_t data_version(sqlite3 *db) {
     sqlite3_stmt *st = NULL;
@@ -665,17 +681,25 @@ static void test_txn_ms_commits_as_it_goes(void **state) {
         o.txn_ms = pass == 0 ? 1 : 0;
         o.on_order = watch_commits;
         o.on_order_ud = &c;
+        o.txn_lock = txn_lock;
+        o.txn_unlock = txn_unlock;
+        o.txn_ud = &c;
         fc_adj_stats st;
         fc_err err;
         assert_int_equal(fc_adj_run(s, &o, &st, &err), FC_OK);
         assert_true(st.orders >= 12);
         assert_int_equal(c.calls, st.orders);
+        /* every transaction the run opened was locked, and ended unlocked */
+        assert_int_equal(c.held, 0);
+        assert_int_equal(c.locks, c.unlocks);
         if (pass == 0) {
             /* each order that wrote something (a carry, a decision) was
              * committed before the next one's visit */
             assert_true(c.changes >= 8);
+            assert_true(c.locks >= 9);
         } else {
             assert_int_equal(c.changes, 0);
+            assert_int_equal(c.locks, 1);
         }
         sqlite3_close(c.other);
         fc_store_close(s);
