@@ -143,6 +143,28 @@ static void read_mark(const char *db, int64_t *mark, int64_t *max_seq) {
     fc_store_close(s);
 }
 
+/* Wait (bounded) until the mark reaches the highest seq: a run's decisions
+ * show as it commits them, the mark and the counters once it has ended. */
+static void await_mark(const fc_test_world *w, int64_t *mark, int64_t *max_seq) {
+    for (int i = 0; i < 400; i++) {
+        read_mark(w->f.db, mark, max_seq);
+        if (*mark == *max_seq) {
+            return;
+        }
+        usleep(50 * 1000);
+    }
+}
+
+/* Wait (bounded) until /metrics shows `name` at `v` or more; its value. */
+static double await_metric(const fc_test_world *w, const char *name, double v) {
+    double got = metric(w, name);
+    for (int i = 0; i < 400 && got < v; i++) {
+        usleep(50 * 1000);
+        got = metric(w, name);
+    }
+    return got;
+}
+
 /* The decisions recorded for order id, read from the store. */
 static int count_decision(void *ud, const fc_case_entry *e) {
     (void)e;
@@ -189,7 +211,7 @@ static void test_queued_then_decided(void **state) {
     assert_judge(j, "queued", 0);
     json_decref(j);
     await_decided(w, "Q2");
-    assert_true(metric(w, "fulcrum_judge_orders_total") >= 2);
+    assert_true(await_metric(w, "fulcrum_judge_orders_total", 2) >= 2);
     assert_true(metric(w, "fulcrum_judge_runs_total") >= 1);
     assert_true(metric(w, "fulcrum_judge_failures_total") == 0);
 }
@@ -232,19 +254,13 @@ static void test_many_batches(void **state) {
         json_decref(j);
     }
     int64_t mark = 0, max_seq = 0;
-    for (int i = 0; i < 400; i++) {
-        read_mark(w->f.db, &mark, &max_seq);
-        if (mark == max_seq) {
-            break;
-        }
-        usleep(50 * 1000);
-    }
+    await_mark(w, &mark, &max_seq);
     assert_int_equal(mark, max_seq);
     for (int b = 0; b < BATCHES; b++) {
         assert_true(stored_decisions(w->f.db, names[b][0]) > 0);
         assert_true(stored_decisions(w->f.db, names[b][1]) > 0);
     }
-    assert_true(metric(w, "fulcrum_judge_mark_seq") == (double)max_seq);
+    assert_true(await_metric(w, "fulcrum_judge_mark_seq", (double)max_seq) == (double)max_seq);
     assert_true(metric(w, "fulcrum_judge_queue_orders") == 0);
     assert_true(metric(w, "fulcrum_judge_lag_seconds") == 0);
 }
@@ -301,10 +317,7 @@ static void test_catch_up_at_start(void **state) {
     restart(w);
     await_decided(w, "CU1");
     await_decided(w, "CU2");
-    for (int i = 0; i < 400 && mark != max_seq; i++) {
-        usleep(50 * 1000);
-        read_mark(w->f.db, &mark, &max_seq);
-    }
+    await_mark(w, &mark, &max_seq);
     assert_int_equal(mark, max_seq);
 }
 
@@ -353,7 +366,7 @@ static void test_failed_run_is_kept(void **state) {
     /* the next try judges it */
     await_decided(w, "F1");
     int64_t mark = 0, max_seq = 0;
-    read_mark(w->f.db, &mark, &max_seq);
+    await_mark(w, &mark, &max_seq);
     assert_int_equal(mark, max_seq);
 }
 
