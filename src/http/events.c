@@ -516,8 +516,10 @@ enum MHD_Result fc__http_post_events(fc_hreq *q) {
     }
 
     placer pl = {.b = &b, .errors = errors, .line = 1};
-    if (log.rejected > 0 && fc_store_rejects(q->s, log.id, place_reject, &pl, &err) != FC_OK) {
-        ok = pl.failed ? fc__http_send_oom(q) : fc__http_send_err(q, &err);
+    /* The rejects as the batch read them: the ones just written with the
+     * log, without reading them back. */
+    if (log.rejected > 0 && fc_ingest_batch_rejects(prep, place_reject, &pl) != FC_OK) {
+        ok = fc__http_send_oom(q);
         goto out;
     }
     json_t *j =

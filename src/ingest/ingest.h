@@ -162,5 +162,9 @@ int fc_ingest_prepare(const char *source, const char *buf, size_t n, const fc_in
 int fc_ingest_write(fc_store *s, const fc_ingest_batch *b, const fc_ingest_opts *opts,
                     fc_ingest_log *log, fc_err *err);
 void fc_ingest_batch_free(fc_ingest_batch *b); /* NULL is a no-op */
+/* The rows a prepared batch rejects, in input order, each handed to cb as
+ * fc_store_rejects hands the rows kept with the log (the same reasons, the
+ * same raw text); a non-zero return stops and is returned. */
+int fc_ingest_batch_rejects(const fc_ingest_batch *b, fc_store_reject_cb cb, void *ud);
 
 #endif

@@ -1363,6 +1363,17 @@ out:
     return FC_OK;
 }
 
+int fc_ingest_batch_rejects(const fc_ingest_batch *b, fc_store_reject_cb cb, void *ud) {
+    for (size_t i = 0; i < b->c.n_rejects; i++) {
+        const packed_reject *pj = &b->c.rejects[i];
+        int rc = cb(ud, &pj->why, chunk_str(&b->c, pj->raw_at, pj->raw_n));
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return FC_OK;
+}
+
 int fc_ingest_write(fc_store *s, const fc_ingest_batch *b, const fc_ingest_opts *opts,
                     fc_ingest_log *log, fc_err *err) {
     fc_ingest_opts defaults = {.max_errors = -1};
