@@ -32,6 +32,7 @@
 #include "adjudicate/adjudicate.h"
 #include "gen/gen.h"
 #include "ingest/ingest.h"
+#include "world.h"
 
 static void die(const char *what, const char *detail) {
     fprintf(stderr, "bench_judge_orders: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
@@ -43,48 +44,6 @@ static void join(char *dst, size_t cap, const char *a, const char *b) {
     if (n < 0 || (size_t)n >= cap) {
         die("path too long", a);
     }
-}
-
-/* Generate the demo world into dir/world and ingest it into db. */
-static void build_store(const char *dir, const char *db, int days) {
-    char world[4096];
-    join(world, sizeof world, dir, "world");
-    fc_gen_opts go;
-    fc_gen_opts_init(&go);
-    go.days = days;
-    fc_err err;
-    fc_err_clear(&err);
-    double t0 = fc_now_mono();
-    fc_gen_summary sum;
-    if (fc_gen_world(world, &go, &sum, &err) != FC_OK) {
-        die("gen", err.msg);
-    }
-    fc_store *s = NULL;
-    if (fc_store_open(db, &s, &err) != FC_OK) {
-        die("store", err.msg);
-    }
-    for (size_t i = 0; fc_gen_file(i) != NULL; i++) {
-        char path[4200];
-        join(path, sizeof path, world, fc_gen_file(i));
-        fc_ingest_opts o;
-        memset(&o, 0, sizeof o);
-        o.quiet = 1;
-        o.max_errors = -1;
-        fc_ingest_log log;
-        if (fc_ingest_file(s, path, &o, &log, &err) != FC_OK) {
-            die("ingest", err.msg);
-        }
-        unlink(path);
-    }
-    char gt[4200];
-    join(gt, sizeof gt, world, "ground_truth.json");
-    unlink(gt);
-    rmdir(world);
-    fc_store_close(s);
-    printf("store: demo world seed %llu, %d days: %lld orders, %lld extra events (built in "
-           "%.1f s)\n",
-           (unsigned long long)go.seed, (int)go.days, (long long)sum.orders, (long long)sum.events,
-           fc_now_mono() - t0);
 }
 
 typedef struct ids {
@@ -188,7 +147,10 @@ int main(int argc, char **argv) {
         if (wd == NULL) {
             die("cannot make a temporary folder", NULL);
         }
-        build_store(wd, db, days);
+        fc_gen_opts go;
+        fc_gen_opts_init(&go);
+        go.days = days;
+        fc_bench_world_store("bench_judge_orders", wd, db, &go);
         rmdir(wd);
     }
     fc_err err;

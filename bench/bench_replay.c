@@ -35,6 +35,7 @@
 #include "adjudicate/adjudicate.h"
 #include "gen/gen.h"
 #include "ingest/ingest.h"
+#include "world.h"
 
 #define WEEK_ORDERS_AT_SCALE_1 367015.0 /* the demo week, seed 1 */
 
@@ -73,52 +74,15 @@ static char *slurp(const char *path) {
     return buf;
 }
 
-/* Generate the demo world into dir/world and ingest it into db. */
-static void build_store(const char *dir, const char *db, size_t orders) {
-    char world[4096];
-    join(world, sizeof world, dir, "world");
-    fc_gen_opts go;
-    fc_gen_opts_init(&go);
-    go.days = 7;
-    go.scale = (double)orders / WEEK_ORDERS_AT_SCALE_1;
-    if (go.scale > 20) {
-        go.days = (int32_t)(7 * go.scale / 20 + 1);
-        go.scale = (double)orders / (WEEK_ORDERS_AT_SCALE_1 / 7 * go.days);
+/* The demo world's days and scale for about `orders` orders. */
+static void world_for(size_t orders, fc_gen_opts *go) {
+    fc_gen_opts_init(go);
+    go->days = 7;
+    go->scale = (double)orders / WEEK_ORDERS_AT_SCALE_1;
+    if (go->scale > 20) {
+        go->days = (int32_t)(7 * go->scale / 20 + 1);
+        go->scale = (double)orders / (WEEK_ORDERS_AT_SCALE_1 / 7 * go->days);
     }
-    fc_err err;
-    fc_err_clear(&err);
-    double t0 = fc_now_mono();
-    fc_gen_summary sum;
-    if (fc_gen_world(world, &go, &sum, &err) != FC_OK) {
-        die("gen", err.msg);
-    }
-    double t1 = fc_now_mono();
-    fc_store *s = NULL;
-    if (fc_store_open(db, &s, &err) != FC_OK) {
-        die("store", err.msg);
-    }
-    for (size_t i = 0; fc_gen_file(i) != NULL; i++) {
-        char path[4200];
-        join(path, sizeof path, world, fc_gen_file(i));
-        fc_ingest_opts o;
-        memset(&o, 0, sizeof o);
-        o.quiet = 1;
-        o.max_errors = -1;
-        fc_ingest_log log;
-        if (fc_ingest_file(s, path, &o, &log, &err) != FC_OK) {
-            die("ingest", err.msg);
-        }
-        unlink(path);
-    }
-    char gt[4200];
-    join(gt, sizeof gt, world, "ground_truth.json");
-    unlink(gt);
-    rmdir(world);
-    fc_store_close(s);
-    printf("store: demo world seed %llu, %d days at scale %.2f: %lld orders, %lld extra events "
-           "(generated in %.1f s, ingested in %.1f s)\n",
-           (unsigned long long)go.seed, (int)go.days, go.scale, (long long)sum.orders,
-           (long long)sum.events, t1 - t0, fc_now_mono() - t1);
 }
 
 /* The candidate: `src` copied into `dst` with base.yaml changed. */
@@ -232,7 +196,9 @@ int main(int argc, char **argv) {
     }
     struct stat sb;
     if (store_path == NULL || stat(db, &sb) != 0) {
-        build_store(tmp, db, n_orders);
+        fc_gen_opts go;
+        world_for(n_orders, &go);
+        fc_bench_world_store("bench_replay", tmp, db, &go);
     } else {
         printf("store: %s (kept from an earlier run)\n", db);
     }
