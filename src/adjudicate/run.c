@@ -969,6 +969,15 @@ static int judge_one(void *ud, const fc_scan_order *so) {
     return rc != FC_OK ? rc : visit(ud, so);
 }
 
+static int no_record(void *ud, fc_str record_id, fc_str order, const fc_event *events, size_t n) {
+    (void)ud;
+    (void)record_id;
+    (void)order;
+    (void)events;
+    (void)n;
+    return 0;
+}
+
 static int run_targeted(run *r, const fc_str *ids, size_t n_ids) {
     const fc_adj_opts *o = r->o;
     targeted *t = &r->tg;
@@ -983,8 +992,12 @@ static int run_targeted(run *r, const fc_str *ids, size_t n_ids) {
         rc = fc_err_set(r->err, FC_ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
-    /* No batch yet: reading holds no write lock (put_carry and record open
-     * one when they write). */
+    /* One order read before the batch opens brings the store's view of
+     * the log up to date (inside a batch it trusts the one it has). */
+    rc = fc_store_scan_order(r->s, ids[0], no_record, NULL, r->err);
+    if (rc == FC_OK) {
+        rc = batch_open(r);
+    }
     /* One reader for both visits: the reference entities, the windows and
      * each touched order are read once. */
     fc_scan_opts so;

@@ -158,11 +158,6 @@ static void watch_store(fc_http *h) {
             fc__http_store_changed(h);
         }
         h->watch_version = version;
-    } else if (first && h->watch != NULL) {
-        /* opened but never read: the next poll starts afresh, no change
-         * seen against a version it never had */
-        fc_store_close(h->watch);
-        h->watch = NULL;
     }
     __atomic_store_n(&h->watch_busy, 0, __ATOMIC_RELEASE);
 }

@@ -629,7 +629,6 @@ static int keys_sync(fc_store *s, fc_err *err) {
         s->keys_chunk = chunk;
     }
     s->keys_loaded = 1;
-    s->keys_batch = s->in_batch; /* the batch holds the write lock: nobody appends meanwhile */
 out:
     sqlite3_reset(st);
     if (rc != FC_OK) {
@@ -709,7 +708,6 @@ int fc_store_begin(fc_store *s, fc_err *err) {
     int rc = fc__step_done(s, st, err, "starting a batch");
     if (rc == FC_OK) {
         s->in_batch = 1;
-        s->keys_batch = 0;
         s->batch_ready = 0;
         s->pending_n = 0;
     }
@@ -1039,7 +1037,7 @@ int fc_store_scan_order(fc_store *s, fc_str order, fc_store_record_cb cb, void *
         goto out;
     }
     /* The record whose id is the order (a row of an orders export)... */
-    if (!s->keys_loaded || !s->in_batch || !s->keys_batch) {
+    if (!s->keys_loaded || !s->in_batch) {
         rc = keys_sync(s, err);
         if (rc != FC_OK) {
             goto out;

@@ -86,7 +86,6 @@ struct fc_store {
     key_table keys;
     key_table orders;
     int keys_loaded;    /* both hold every chunk up to keys_chunk */
-    int keys_batch;     /* ... brought up to date since the open batch began */
     int64_t keys_chunk; /* last record_keys chunk read into them */
     /* The open batch's appends. */
     int batch_ready;          /* next_seq and the set are current for this batch */
